@@ -1,0 +1,3 @@
+from namelang.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The Typer command-line interface: each module parses, calls the library, renders."""

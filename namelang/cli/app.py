@@ -1,0 +1,80 @@
+"""The `namelang` Typer app: registers the commands and turns user errors into one line and exit 1."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Annotated
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from namelang import __version__
+from namelang.cli import render
+from namelang.errors import NamelangError
+
+
+class NamelangGroup(TyperGroup):
+    """Maps the package's own errors to one red line on stderr and exit code 1 (2 stays Click's)."""
+
+    def invoke(self, ctx: click.Context):
+        render.reset()
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except NamelangError as exc:
+            if render.state.verbose:
+                render.stderr().print(traceback.format_exc(), markup=False, highlight=False)
+            render.error(str(exc))
+            raise typer.Exit(1) from None
+        except BrokenPipeError:
+            # `namelang predict ... | head`: the reader left; that is not an error.
+            raise typer.Exit(0) from None
+        except Exception as exc:
+            if render.state.verbose:
+                raise
+            render.error(
+                f"unexpected {type(exc).__name__}: {exc} (rerun with --verbose for the traceback, and report it)"
+            )
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="namelang",
+    cls=NamelangGroup,
+    help="Guess which language a surname comes from, with character-level recurrent networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"namelang {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Guess which language a surname comes from.
+
+    The pipeline: download → prepare → train → evaluate / confusion → predict.
+    """
+
+
+from namelang.cli import download as _download  # noqa: E402
+from namelang.cli import prepare as _prepare  # noqa: E402
+
+_download.register(app)
+_prepare.register(app)
+
+
+def main() -> None:
+    app(prog_name="namelang")

@@ -1,0 +1,22 @@
+"""Options shared by every command, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Home = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", envvar="NAMELANG_HOME", help="Workspace folder [default: ./data].", show_default=False
+    ),
+]
+Device = Annotated[
+    str,
+    typer.Option("--device", envvar="NAMELANG_DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summaries on stderr.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show full tracebacks on errors.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same result.")]

@@ -1,0 +1,110 @@
+"""The one place that talks to the terminal: consoles, tables, progress bars, messages.
+
+Data goes to stdout; progress, banners, warnings and errors go to stderr. `--quiet` silences stderr
+chrome (errors still print); Rich honours NO_COLOR by itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+
+@dataclass
+class State:
+    quiet: bool = False
+    verbose: bool = False
+
+
+state = State()
+
+
+def configure(quiet: bool = False, verbose: bool = False) -> None:
+    state.quiet = quiet
+    state.verbose = verbose
+
+
+def reset() -> None:
+    configure(False, False)
+
+
+def stdout() -> Console:
+    return Console(soft_wrap=True)
+
+
+def stderr() -> Console:
+    return Console(stderr=True, quiet=state.quiet)
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def info(message: str) -> None:
+    stderr().print(message, highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    stderr().print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
+def error(message: str) -> None:
+    # Errors print even under --quiet: they are the one line the user needs.
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+
+
+def table(title: str | None, columns: list[tuple[str, str]], rows, footer: list | None = None) -> Table:
+    """A table; each column is (header, justify); numbers are right-justified by the caller."""
+    tbl = Table(title=title, show_footer=footer is not None, title_justify="left")
+    for i, (header, justify) in enumerate(columns):
+        tbl.add_column(header, justify=justify, footer=str(footer[i]) if footer else "")
+    for row in rows:
+        tbl.add_row(*[str(cell) for cell in row])
+    return tbl
+
+
+def count_progress() -> Progress:
+    """Progress for counted work (epochs, batches, rows)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=stderr(),
+        transient=True,
+        disable=state.quiet,
+    )
+
+
+def byte_progress() -> Progress:
+    """Progress for a download: bytes, rate, ETA; a pulsing bar when the size is unknown."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=stderr(),
+        transient=True,
+        disable=state.quiet,
+    )

@@ -1,0 +1,1 @@
+"""Getting names in: download the archive, read a corpus, split it."""

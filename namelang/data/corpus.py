@@ -1,0 +1,127 @@
+"""Read labelled names from a folder of `<Label>.txt` files or from a CSV/TSV of (name, label) rows."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from namelang.errors import NamelangError
+
+TEXT_SUFFIX = ".txt"
+TABLE_SUFFIXES = {".csv", ".tsv", ".tab"}
+
+
+@dataclass
+class Corpus:
+    """Raw (name, label) rows as read, before normalisation or deduplication."""
+
+    names: list[str]
+    labels: list[str]
+    source: Path
+    sha256: str
+
+
+@dataclass
+class LabelCount:
+    label: str
+    lines: int
+    distinct: int
+
+
+def decode_utf8(data: bytes, path: Path) -> str:
+    """Decode strictly, naming the file and line of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise NamelangError(f"{path}: line {line} is not valid UTF-8") from exc
+
+
+def find_names_folder(root: Path) -> Path:
+    """The folder under `root` that holds the `<Label>.txt` files (the archive nests them in data/names/)."""
+    candidates = sorted({p.parent for p in Path(root).rglob(f"*{TEXT_SUFFIX}")}, key=lambda p: len(p.parts))
+    candidates = [
+        p for p in candidates if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
+    if not candidates:
+        raise NamelangError(f"no <Label>{TEXT_SUFFIX} files under {root}")
+    return max(candidates, key=lambda p: len(list(p.glob(f"*{TEXT_SUFFIX}"))))
+
+
+def read_folder(folder: Path) -> Corpus:
+    files = sorted(Path(folder).glob(f"*{TEXT_SUFFIX}"))
+    if not files:
+        raise NamelangError(f"no <Label>{TEXT_SUFFIX} files in {folder}")
+    names: list[str] = []
+    labels: list[str] = []
+    digest = hashlib.sha256()
+    for path in files:
+        data = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
+        for line in decode_utf8(data, path).splitlines():
+            names.append(line)
+            labels.append(path.stem)
+    return Corpus(names, labels, Path(folder), digest.hexdigest())
+
+
+def sniff_delimiter(sample: str, path: Path) -> str:
+    """Tab for .tsv/.tab files; otherwise ask csv.Sniffer, falling back to a comma."""
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_table(path: Path, name_column: str = "name", label_column: str = "label") -> Corpus:
+    import io
+
+    import pandas as pd
+
+    data = Path(path).read_bytes()
+    text = decode_utf8(data, path)
+    if not text.strip():
+        raise NamelangError(f"{path} is empty")
+    sep = sniff_delimiter(text[:65536], Path(path))
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise NamelangError(f"{path}: cannot parse as a table: {str(exc).splitlines()[0]}") from exc
+    missing = [c for c in (name_column, label_column) if c not in frame.columns]
+    if missing:
+        raise NamelangError(
+            f"{path} has no column {', '.join(map(repr, missing))}; its columns are: {', '.join(frame.columns)}"
+        )
+    return Corpus(
+        frame[name_column].tolist(),
+        frame[label_column].tolist(),
+        Path(path),
+        hashlib.sha256(data).hexdigest(),
+    )
+
+
+def read_corpus(source: Path, name_column: str = "name", label_column: str = "label") -> Corpus:
+    source = Path(source)
+    if not source.exists():
+        raise NamelangError(f"no such file or folder: {source}")
+    if source.is_dir():
+        return read_folder(find_names_folder(source))
+    if source.suffix.lower() in TABLE_SUFFIXES or source.suffix == "":
+        return read_table(source, name_column, label_column)
+    raise NamelangError(f"{source}: expected a folder of <Label>.txt files or a .csv/.tsv file")
+
+
+def count_labels(corpus: Corpus) -> list[LabelCount]:
+    """Lines and distinct non-blank names per label, in label order (for the download summary)."""
+    lines: dict[str, int] = {}
+    distinct: dict[str, set[str]] = {}
+    for name, label in zip(corpus.names, corpus.labels):
+        name = name.strip()
+        if not name:
+            continue
+        lines[label] = lines.get(label, 0) + 1
+        distinct.setdefault(label, set()).add(name)
+    return [LabelCount(label, lines[label], len(distinct[label])) for label in sorted(lines)]

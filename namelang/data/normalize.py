@@ -1,0 +1,28 @@
+"""Name normalisation, shared by `prepare`, training and prediction so that all three agree."""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+
+# The tutorial's alphabet for unicodeToAscii.
+ASCII_LETTERS = string.ascii_letters + " .,;'"
+_SPACES = re.compile(r"\s+")
+
+
+def unicode_to_ascii(text: str) -> str:
+    """The tutorial's unicodeToAscii: drop accents, then every character outside its alphabet."""
+    return "".join(
+        c
+        for c in unicodedata.normalize("NFD", text)
+        if unicodedata.category(c) != "Mn" and c in ASCII_LETTERS
+    )
+
+
+def normalize_name(text: str, ascii_only: bool = False) -> str:
+    """NFC, strip, collapse inner whitespace; with `ascii_only`, the tutorial's unicodeToAscii too."""
+    text = _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    if ascii_only:
+        text = _SPACES.sub(" ", unicode_to_ascii(text)).strip()
+    return text

@@ -1,0 +1,91 @@
+"""Shared fixtures: the shared names archive, a loopback HTTP server, tiny corpora, a CLI runner."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from namelang.cli.app import app
+
+ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "names.zip"
+ARCHIVE_SHA256 = (ARCHIVE.parent / "names.zip.sha256").read_text().split()[0] if ARCHIVE.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def archive() -> Path:
+    if not ARCHIVE.exists():
+        pytest.fail(f"the shared names archive is missing: {ARCHIVE}")
+    return ARCHIVE
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: dict[str, tuple[int, bytes, int | None]] = {}
+
+    def do_GET(self):  # noqa: N802
+        status, body, declared = self.routes.get(self.path, (404, b"not found", None))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("Content-Length", str(declared if declared is not None else len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class LoopbackServer:
+    """Serves byte strings on 127.0.0.1; `truncate=True` promises more bytes than it sends."""
+
+    def __init__(self):
+        self.routes: dict[str, tuple[int, bytes, int | None]] = {}
+        handler = type("Handler", (_Handler,), {"routes": self.routes})
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def serve(self, path: str, body: bytes, status: int = 200, truncate: bool = False) -> str:
+        self.routes[path] = (status, body, len(body) * 2 if truncate else None)
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    srv = LoopbackServer()
+    yield srv
+    srv.close()
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def write_folder(folder: Path, data: dict[str, list[str]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for label, names in data.items():
+        (folder / f"{label}.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def invoke(runner):
+    def _invoke(*args, input=None):
+        return runner.invoke(app, [str(a) for a in args], input=input)
+
+    return _invoke
