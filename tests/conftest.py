@@ -89,3 +89,53 @@ def invoke(runner):
         return runner.invoke(app, [str(a) for a in args], input=input)
 
     return _invoke
+
+
+TINY_LABELS = ("Arabic", "Chinese", "Greek", "Japanese", "Russian")
+
+
+def tiny_corpus(archive: Path, folder: Path, per_label: int = 40) -> Path:
+    """A small real corpus: the first distinct names of a few languages from the shared archive."""
+    with zipfile.ZipFile(archive) as zf:
+        data = {}
+        for label in TINY_LABELS:
+            lines = zf.read(f"data/names/{label}.txt").decode("utf-8").splitlines()
+            data[label] = list(dict.fromkeys(n.strip() for n in lines if n.strip()))[:per_label]
+    return write_folder(folder, data)
+
+
+@pytest.fixture(scope="session")
+def tiny_prepared(archive, tmp_path_factory) -> Path:
+    """A workspace with a tiny prepared split (5 languages x 40 names); copy it before writing to it."""
+    from namelang.data.corpus import read_corpus
+    from namelang.data.split import prepare
+
+    home = tmp_path_factory.mktemp("tiny")
+    prepare(read_corpus(tiny_corpus(archive, home / "src")), home, val=0.2, test=0.2, seed=0)
+    return home
+
+
+TINY_MODEL = ("--hidden", "16", "--embedding-dim", "8", "--epochs", "2", "--batch-size", "16")
+
+
+@pytest.fixture
+def tiny_home(tiny_prepared, tmp_path) -> Path:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(tiny_prepared, home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tiny_prepared, tmp_path_factory) -> Path:
+    """A workspace holding the tiny split and one tiny GRU named `tiny` (the default)."""
+    import shutil
+
+    home = tmp_path_factory.mktemp("trained") / "home"
+    shutil.copytree(tiny_prepared, home)
+    result = CliRunner().invoke(
+        app, ["train", "--name", "tiny", "--home", str(home), *TINY_MODEL, "--epochs", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    return home

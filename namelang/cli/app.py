@@ -5,7 +5,6 @@ from __future__ import annotations
 import traceback
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -17,12 +16,10 @@ from namelang.errors import NamelangError
 class NamelangGroup(TyperGroup):
     """Maps the package's own errors to one red line on stderr and exit code 1 (2 stays Click's)."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         render.reset()
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
         except NamelangError as exc:
             if render.state.verbose:
                 render.stderr().print(traceback.format_exc(), markup=False, highlight=False)
@@ -32,7 +29,8 @@ class NamelangGroup(TyperGroup):
             # `namelang predict ... | head`: the reader left; that is not an error.
             raise typer.Exit(0) from None
         except Exception as exc:
-            if render.state.verbose:
+            # Exit, Abort and usage errors belong to Typer/Click (vendored in newer Typer): let them through.
+            if render.state.verbose or type(exc).__module__.split(".")[0] in ("typer", "click"):
                 raise
             render.error(
                 f"unexpected {type(exc).__name__}: {exc} (rerun with --verbose for the traceback, and report it)"
@@ -70,10 +68,12 @@ def root(
 
 
 from namelang.cli import download as _download  # noqa: E402
+from namelang.cli import models as _models  # noqa: E402
 from namelang.cli import prepare as _prepare  # noqa: E402
+from namelang.cli import train as _train  # noqa: E402
 
-_download.register(app)
-_prepare.register(app)
+for _command in (_download, _prepare, _train, _models):
+    _command.register(app)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import typer
 Home = Annotated[
     Path | None,
     typer.Option(
-        "--home", envvar="NAMELANG_HOME", help="Workspace folder [default: ./data].", show_default=False
+        "--home", envvar="NAMELANG_HOME", help="Workspace folder \\[default: ./data].", show_default=False
     ),
 ]
 Device = Annotated[

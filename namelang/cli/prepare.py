@@ -14,7 +14,7 @@ def prepare_cmd(
     source: Annotated[
         Path | None,
         typer.Argument(
-            help="Folder of <Label>.txt files or a CSV/TSV of (name, label) rows [default: <home>/raw/]."
+            help="Folder of <Label>.txt files or a CSV/TSV of (name, label) rows \\[default: <home>/raw/]."
         ),
     ] = None,
     name_column: Annotated[

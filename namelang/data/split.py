@@ -165,3 +165,19 @@ def load_manifest(home: Path) -> dict:
     if not path.exists():
         raise NamelangError(f"no prepared data in {path.parent}; run `namelang prepare` first")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_split(home: Path, split: str) -> tuple[list[str], list[str], Path]:
+    """(names, labels, path) of a prepared split (train/val/test) or of any CSV with name,label columns."""
+    if split in SPLITS:
+        path = prepared_dir(home) / f"{split}.csv"
+        if not path.is_file():
+            raise NamelangError(f"no prepared {split} split at {path}; run `namelang prepare` first")
+    else:
+        path = Path(split)
+        if not path.is_file():
+            raise NamelangError(f"--split must be train, val, test or a CSV file; {split!r} is none of these")
+    from namelang.data.corpus import read_table
+
+    corpus = read_table(path)
+    return corpus.names, corpus.labels, path

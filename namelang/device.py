@@ -1,0 +1,45 @@
+"""`--device auto|cpu|cuda|cuda:N|mps` resolved in one place, with a clear error when absent."""
+
+from __future__ import annotations
+
+import re
+
+from namelang.errors import NamelangError
+
+_PATTERN = re.compile(r"^(auto|cpu|mps|cuda)(?::(\d+))?$")
+
+
+def resolve_device(spec: str = "auto"):
+    """A torch.device for `spec`; auto takes cuda, then mps, then cpu."""
+    import torch
+
+    match = _PATTERN.match((spec or "auto").strip().lower())
+    if not match or (match.group(2) is not None and match.group(1) != "cuda"):
+        raise NamelangError(f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps")
+    kind, index = match.group(1), match.group(2)
+    mps = getattr(torch.backends, "mps", None)
+    mps_ok = bool(mps and mps.is_available())
+    if kind == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_ok else "cpu")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            built = "with" if torch.backends.cuda.is_built() else "without"
+            raise NamelangError(
+                f"--device {spec}: no CUDA device is available (torch was built {built} CUDA)"
+            )
+        if index is not None and int(index) >= torch.cuda.device_count():
+            raise NamelangError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
+        return torch.device(f"cuda:{index}" if index is not None else "cuda")
+    if kind == "mps" and not mps_ok:
+        raise NamelangError(f"--device {spec}: Apple MPS is not available on this machine")
+    return torch.device(kind)
+
+
+def describe(device) -> str:
+    if device.type == "cuda":
+        import torch
+
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)

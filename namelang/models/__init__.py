@@ -1,0 +1,1 @@
+"""Architectures (registry), the networks themselves, and the on-disk model store."""

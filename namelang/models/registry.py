@@ -1,0 +1,117 @@
+"""One registry of architectures, shared by train, evaluate, confusion and predict.
+
+An architecture is a small dataclass of hyper-parameters whose `build()` returns the torch module.
+The specs import nothing heavy, so the CLI can list them in `--help` without importing torch; adding
+an architecture is one decorated class here (plus its module, if it is a new kind of network).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+from namelang.errors import NamelangError
+
+ARCHITECTURES: dict[str, type[ArchSpec]] = {}
+
+
+def register(name: str):
+    def decorate(cls: type[ArchSpec]) -> type[ArchSpec]:
+        cls.arch = name
+        ARCHITECTURES[name] = cls
+        return cls
+
+    return decorate
+
+
+@dataclass
+class ArchSpec:
+    """Hyper-parameters of one architecture; field defaults are that architecture's defaults."""
+
+    arch: ClassVar[str]
+    summary: ClassVar[str] = ""
+    hidden: int = 128
+    layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.2
+    embedding_dim: int = 64
+
+    def build(self, n_chars: int, n_labels: int):
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def check(self) -> None:
+        if self.hidden < 1 or self.layers < 1 or self.embedding_dim < 1:
+            raise NamelangError("--hidden, --layers and --embedding-dim must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise NamelangError(f"--dropout must be in [0, 1), got {self.dropout:g}")
+
+
+@dataclass
+class _RecurrentSpec(ArchSpec):
+    cell: ClassVar[str] = ""
+
+    def build(self, n_chars: int, n_labels: int):
+        from namelang.models.recurrent import RecurrentClassifier
+
+        return RecurrentClassifier(self.cell, n_chars, n_labels, **self.to_dict())
+
+
+@register("rnn-classic")
+@dataclass
+class ClassicSpec(ArchSpec):
+    summary: ClassVar[str] = "the article's i2h/i2o cell over one-hot characters, batched"
+    hidden: int = 128
+    bidirectional: bool = False
+    dropout: float = 0.0
+
+    def build(self, n_chars: int, n_labels: int):
+        from namelang.models.classic import ClassicRNN
+
+        return ClassicRNN(n_chars, n_labels, hidden=self.hidden)
+
+    def check(self) -> None:
+        super().check()
+        if self.layers != 1 or self.bidirectional:
+            raise NamelangError("rnn-classic is one unidirectional layer: drop --layers/--bidirectional")
+
+
+@register("rnn")
+@dataclass
+class RNNSpec(_RecurrentSpec):
+    summary: ClassVar[str] = "nn.RNN (tanh) over learned character embeddings"
+    cell: ClassVar[str] = "RNN"
+
+
+@register("lstm")
+@dataclass
+class LSTMSpec(_RecurrentSpec):
+    summary: ClassVar[str] = "nn.LSTM over learned character embeddings"
+    cell: ClassVar[str] = "LSTM"
+
+
+@register("gru")
+@dataclass
+class GRUSpec(_RecurrentSpec):
+    summary: ClassVar[str] = "nn.GRU over learned character embeddings (the default)"
+    cell: ClassVar[str] = "GRU"
+
+
+DEFAULT_ARCH = "gru"
+
+
+def spec_from(arch: str, **options) -> ArchSpec:
+    """The spec of `arch` with the given options; None leaves an option at the architecture's default."""
+    if arch not in ARCHITECTURES:
+        raise NamelangError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
+    cls = ARCHITECTURES[arch]
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(options) - known
+    if unknown:
+        raise NamelangError(f"{arch} has no option {', '.join(sorted(unknown))}")
+    spec = cls(**{k: v for k, v in options.items() if v is not None})
+    spec.check()
+    return spec

@@ -1,0 +1,62 @@
+"""matplotlib figures (Agg backend, no display needed): the loss curve and the confusion heat-map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def loss_curve(history: list[dict], path: Path, title: str = "") -> None:
+    """The article's loss curve: training and validation loss per epoch, best epoch marked."""
+    plt = _pyplot()
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+    ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train loss")
+    ax.plot(epochs, [h["val_loss"] for h in history], marker="o", label="validation loss")
+    if history:
+        best = max(history, key=lambda h: h["val_macro_f1"])
+        ax.axvline(best["epoch"], color="grey", linestyle="--", label=f"best (epoch {best['epoch']})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title(title or "loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
+
+
+def confusion_heatmap(matrix, labels: list[str], path: Path, title: str, normalized: bool) -> None:
+    """Rows are true labels, columns predictions, as in the article; values in the cells."""
+    import numpy as np
+
+    plt = _pyplot()
+    n = len(labels)
+    size = max(6.0, 0.5 * n + 2)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size), dpi=100)
+    image = ax.imshow(matrix, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(n), labels, rotation=90)
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    peak = float(np.max(matrix)) if np.size(matrix) else 0.0
+    for i in range(n):
+        for j in range(n):
+            value = matrix[i][j]
+            if value:
+                text = f"{value:.2f}" if normalized else f"{int(value)}"
+                colour = "white" if value > peak / 2 else "black"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

@@ -1,0 +1,153 @@
+"""A training run: prepared splits in, a stored model out. Ties data, registry, trainer and store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import platform
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from namelang import __version__
+from namelang.config import TrainConfig
+from namelang.data.alphabet import MAX_LENGTH, Alphabet
+from namelang.data.split import MANIFEST, load_manifest, prepared_dir, read_split
+from namelang.errors import NamelangError
+from namelang.models import store
+from namelang.models.registry import ArchSpec, spec_from
+from namelang.training import Callbacks, Encoded, EpochReport, FitResult, fit
+from namelang.workspace import sha256_file
+
+
+@dataclass
+class RunResult:
+    name: str
+    path: Path
+    fit: FitResult
+    meta: dict
+
+
+def encode(names: list[str], labels: list[str], alphabet: Alphabet, label_index: dict[str, int]) -> Encoded:
+    import numpy as np
+
+    ids, lengths = alphabet.encode(names, MAX_LENGTH)
+    return Encoded(ids, lengths, np.array([label_index[lb] for lb in labels], dtype=np.int64))
+
+
+def history_csv(history: list[EpochReport]) -> str:
+    buffer = io.StringIO()
+    fields = list(asdict(history[0]).keys()) if history else ["epoch"]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in history)
+    return buffer.getvalue()
+
+
+def default_run_name(arch: str) -> str:
+    return f"{arch}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def train(
+    home: Path,
+    spec: ArchSpec,
+    config: TrainConfig,
+    name: str | None = None,
+    device=None,
+    callbacks: Callbacks | None = None,
+    make_default: bool = True,
+    resume: str | None = None,
+) -> RunResult:
+    """Train on `<home>/prepared/` and save the best model to `<home>/models/<name>/`."""
+    import torch
+
+    from namelang import plots
+
+    manifest = load_manifest(home)
+    labels = manifest["labels"]
+    label_index = {label: i for i, label in enumerate(labels)}
+    history: list[EpochReport] = []
+    best_state = None
+    if resume is not None:
+        previous = store.locate(home, resume)
+        if previous.name == store.PRETRAINED:
+            raise NamelangError("--resume takes a run in the store, not the pretrained model")
+        meta = previous.meta
+        if meta.get("data", {}).get("manifest_sha256") != sha256_file(prepared_dir(home) / MANIFEST):
+            raise NamelangError(f"cannot resume {resume!r}: the prepared data changed since it was trained")
+        spec = spec_from(meta["arch"], **meta["arch_options"])
+        config = TrainConfig(**{**meta["training"], "epochs": config.epochs})
+        alphabet = Alphabet(meta["alphabet"])
+        history = [EpochReport(**h) for h in meta["history"]]
+        module = store.load_weights(previous)
+        best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        name = name or previous.name
+        if len(history) >= config.epochs:
+            raise NamelangError(
+                f"{resume!r} already ran {len(history)} epochs; pass a larger --epochs to continue"
+            )
+    else:
+        torch.manual_seed(config.seed)
+        alphabet = Alphabet(manifest["alphabet"])
+        module = spec.build(alphabet.size, len(labels))
+        name = name or default_run_name(spec.arch)
+    store.check_name(name)
+
+    train_names, train_labels, _ = read_split(home, "train")
+    val_names, val_labels, _ = read_split(home, "val")
+    if not train_names or not val_names:
+        raise NamelangError("the train and val splits must both hold names; run `namelang prepare` again")
+    train_data = encode(train_names, train_labels, alphabet, label_index)
+    val_data = encode(val_names, val_labels, alphabet, label_index)
+
+    result = fit(module, train_data, val_data, len(labels), config, device, callbacks, history, best_state)
+    best = result.best
+    seconds = sum(r.seconds for r in result.history)
+    meta = {
+        "arch": spec.arch,
+        "arch_options": spec.to_dict(),
+        "labels": labels,
+        "alphabet": alphabet.chars,
+        "max_length": MAX_LENGTH,
+        "normalization": manifest.get("normalization", {"form": "NFC", "ascii": False}),
+        "data": {
+            "manifest_sha256": sha256_file(prepared_dir(home) / MANIFEST),
+            "source_sha256": manifest["source"]["sha256"],
+            "train_rows": len(train_data),
+            "val_rows": len(val_data),
+            "train_label_counts": {lb: manifest["counts"]["train"][lb] for lb in labels},
+        },
+        "training": asdict(config),
+        "seed": config.seed,
+        "versions": {
+            "namelang": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "device": str(device or "cpu"),
+        "parameters": sum(p.numel() for p in module.parameters()),
+        "best": {
+            "epoch": result.best_epoch,
+            "val_accuracy": best.val_accuracy if best else None,
+            "val_macro_f1": best.val_macro_f1 if best else None,
+            "val_loss": best.val_loss if best else None,
+        },
+        "epochs_run": len(result.history),
+        "training_seconds": round(seconds, 3),
+        "interrupted": result.interrupted,
+        "stopped_early": result.stopped_early,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "history": [asdict(r) for r in result.history],
+    }
+    history_rows = [asdict(r) for r in result.history]
+    path = store.save(
+        home,
+        name,
+        result.best_state,
+        meta,
+        history_csv(result.history),
+        plot=lambda p: plots.loss_curve(history_rows, p, title=f"{name} ({spec.arch})"),
+    )
+    if make_default:
+        store.set_default(home, name)
+    return RunResult(name, path, result, store.read_meta(path))

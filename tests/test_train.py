@@ -1,0 +1,199 @@
+"""The registry, the device selector, `namelang train`, the trainer and the model store."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY_MODEL
+
+from namelang.data.alphabet import PAD, UNKNOWN, Alphabet
+from namelang.device import resolve_device
+from namelang.errors import NamelangError
+from namelang.models import store
+from namelang.models.registry import ARCHITECTURES, spec_from
+
+
+def test_registry_lists_every_architecture_in_help(invoke):
+    assert {"rnn-classic", "rnn", "lstm", "gru"} <= set(ARCHITECTURES)
+    result = invoke("train", "--help")
+    assert result.exit_code == 0
+    for arch in ARCHITECTURES:
+        assert arch in result.stdout
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_masks_padding(arch):
+    """A name's logits must not change when the batch around it has longer names (more padding)."""
+    spec = spec_from(arch, hidden=8, embedding_dim=4) if arch != "rnn-classic" else spec_from(arch, hidden=8)
+    torch.manual_seed(0)
+    model = spec.build(10, 3).eval()
+    alone = model(torch.tensor([[2, 3, 4]]), torch.tensor([3]))
+    padded = model(torch.tensor([[2, 3, 4, 0, 0, 0], [5, 6, 7, 8, 9, 2]]), torch.tensor([3, 6]))
+    assert torch.allclose(alone[0], padded[0], atol=1e-5)
+    assert padded.shape == (2, 3)
+
+
+def test_alphabet_encoding():
+    alphabet = Alphabet.from_names(["ab", "ba", "c"])
+    ids, lengths = alphabet.encode(["abc", "", "z" * 100, "a"], max_length=8)
+    assert alphabet.chars == "abc" and alphabet.size == 5
+    assert lengths.tolist() == [3, 0, 8, 1]
+    assert ids[0, :3].tolist() == [2, 3, 4] and ids[1].tolist() == [PAD] * 8
+    assert set(ids[2].tolist()) == {UNKNOWN}
+
+
+def test_device_selector():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+    with pytest.raises(NamelangError, match="unknown device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(NamelangError, match="no CUDA device"):
+            resolve_device("cuda:0")
+
+
+def test_absent_device_is_one_line(tiny_home, invoke):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = invoke("train", "--device", "cuda", "--home", tiny_home, *TINY_MODEL)
+    assert result.exit_code == 1 and result.stderr.startswith("error:") and "CUDA" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_trains_and_is_stored(arch, tiny_home, invoke):
+    extra = () if arch == "rnn-classic" else ("--layers", "2", "--bidirectional", "--dropout", "0.1")
+    args = ["train", "--arch", arch, "--name", f"m-{arch}", "--home", tiny_home, *TINY_MODEL, *extra]
+    if arch == "rnn-classic":
+        args = [a for a in args if a not in ("--embedding-dim", "8")]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    folder = tiny_home / "models" / f"m-{arch}"
+    meta = json.loads((folder / "model.json").read_text())
+    assert meta["arch"] == arch and len(meta["history"]) == 2
+    assert meta["labels"] == ["Arabic", "Chinese", "Greek", "Japanese", "Russian"]
+    assert meta["parameters"] > 0 and meta["best"]["epoch"] in (1, 2)
+    assert (folder / "weights.safetensors").stat().st_size > 0
+    assert (folder / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with open(folder / "history.csv") as handle:
+        assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2]
+    assert "epoch   1" in result.stderr and "device: cpu" in result.stderr
+    assert store.get_default(tiny_home) == f"m-{arch}"
+    loaded = store.load_weights(store.locate(tiny_home, f"m-{arch}"))
+    assert sum(p.numel() for p in loaded.parameters()) == meta["parameters"]
+
+
+def test_training_learns_the_tiny_set(tiny_home, invoke):
+    result = invoke("train", "--name", "learn", "--home", tiny_home, "--epochs", "15", "--hidden", "32", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # --quiet
+    best = json.loads((tiny_home / "models" / "learn" / "model.json").read_text())["best"]
+    # Five languages of very different spelling: far above the 20% of guessing.
+    assert best["val_accuracy"] > 0.6
+
+
+def test_same_seed_same_weights(tiny_home, invoke):
+    for name in ("a", "b"):
+        assert invoke("train", "--name", name, "--seed", "7", "--home", tiny_home, *TINY_MODEL).exit_code == 0
+    invoke("train", "--name", "c", "--seed", "8", "--home", tiny_home, *TINY_MODEL)
+    from safetensors.torch import load_file
+
+    weights = {n: load_file(tiny_home / "models" / n / "weights.safetensors") for n in "abc"}
+    assert all(torch.equal(weights["a"][k], weights["b"][k]) for k in weights["a"])
+    assert not all(torch.equal(weights["a"][k], weights["c"][k]) for k in weights["a"])
+    meta = {n: json.loads((tiny_home / "models" / n / "model.json").read_text()) for n in "ab"}
+    strip = [{k: v for k, v in h.items() if k != "seconds"} for h in meta["a"]["history"]]
+    assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in meta["b"]["history"]]
+
+
+def test_resume_continues_a_run(tiny_home, invoke):
+    assert invoke("train", "--name", "r", "--home", tiny_home, *TINY_MODEL).exit_code == 0
+    result = invoke("train", "--resume", "r", "--epochs", "4", "--home", tiny_home)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tiny_home / "models" / "r" / "model.json").read_text())
+    assert [h["epoch"] for h in meta["history"]] == [1, 2, 3, 4]
+    assert meta["arch_options"]["hidden"] == 16  # the stopped run's options, not the defaults
+    again = invoke("train", "--resume", "r", "--epochs", "4", "--home", tiny_home)
+    assert again.exit_code == 1 and "larger --epochs" in again.stderr
+
+
+def test_ctrl_c_keeps_the_best_model(tiny_home, monkeypatch, invoke):
+    import namelang.training as training
+
+    calls = {"n": 0}
+    real = training.evaluate_split
+
+    def interrupt_on_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate_split", interrupt_on_third)
+    result = invoke("train", "--name", "cc", "--home", tiny_home, *TINY_MODEL, "--epochs", "5")
+    assert result.exit_code == 0, result.output
+    assert "interrupted" in result.stderr and "--resume cc" in result.stderr
+    meta = json.loads((tiny_home / "models" / "cc" / "model.json").read_text())
+    assert meta["interrupted"] is True and len(meta["history"]) == 2
+
+
+def test_early_stopping(tiny_home):
+    from namelang import runs
+    from namelang.config import TrainConfig
+
+    spec = spec_from("gru", hidden=8, embedding_dim=4)
+    # lr 0 never improves after the first epoch, so patience 2 stops after epoch 3.
+    result = runs.train(tiny_home, spec, TrainConfig(epochs=10, lr=0.0, patience=2), name="es")
+    assert result.fit.stopped_early and len(result.fit.history) == 3
+
+
+def test_balanced_loss_weights():
+    from namelang.training import class_weights
+
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = class_weights(labels, 3)
+    assert weights[1] == pytest.approx(9 * weights[0]) and weights[2] == 0
+    assert weights[labels].mean() == pytest.approx(1.0)
+
+
+def test_models_list_show_default_rm(tiny_home, invoke):
+    for name in ("one", "two"):
+        assert invoke("train", "--name", name, "--home", tiny_home, *TINY_MODEL, "-q").exit_code == 0
+    listed = json.loads(invoke("models", "--home", tiny_home, "--format", "json").stdout)
+    names = [r["name"] for r in listed]
+    assert {"one", "two"} <= set(names)
+    assert [r["name"] for r in listed if r["default"]] == ["two"]
+    table = invoke("models", "--home", tiny_home, "--format", "table")
+    assert "one" in table.stdout and "val macro-F1" in table.stdout
+    assert invoke("models", "default", "one", "--home", tiny_home).exit_code == 0
+    assert store.get_default(tiny_home) == "one"
+    shown = json.loads(invoke("models", "show", "one", "--home", tiny_home).stdout)
+    assert shown["arch"] == "gru" and "history" not in shown
+    assert invoke("models", "rm", "one", "--home", tiny_home).exit_code == 0
+    assert not (tiny_home / "models" / "one").exists() and store.get_default(tiny_home) is None
+    missing = invoke("models", "rm", "one", "--home", tiny_home)
+    assert missing.exit_code == 1 and "no model named 'one'" in missing.stderr
+    unknown = invoke("models", "show", "zzz", "--home", tiny_home)
+    assert unknown.exit_code == 1 and "known models" in unknown.stderr
+
+
+def test_loading_refuses_disagreeing_folder(tiny_home, invoke):
+    assert invoke("train", "--name", "ok", "--home", tiny_home, *TINY_MODEL, "-q").exit_code == 0
+    folder = tiny_home / "models" / "ok"
+    meta = json.loads((folder / "model.json").read_text())
+    meta["arch_options"]["hidden"] = 32
+    (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(NamelangError, match="disagree"):
+        store.load_weights(store.locate(tiny_home, "ok"))
+    (folder / "weights.safetensors").write_bytes(b"\0" * 64)
+    with pytest.raises(NamelangError, match="checksum"):
+        store.load_weights(store.locate(tiny_home, "ok"))
+
+
+def test_train_without_prepared_data(tmp_path, invoke):
+    result = invoke("train", "--home", tmp_path, *TINY_MODEL)
+    assert result.exit_code == 1 and "namelang prepare" in result.stderr
