@@ -34,14 +34,22 @@ def loss_curve(history: list[dict], path: Path, title: str = "") -> None:
     plt.close(fig)
 
 
+DPI = 100
+
+
+def confusion_figsize(n_labels: int) -> tuple[float, float]:
+    """Inches: room for the colour bar beside a square grid that grows with the labels."""
+    side = max(6.0, 0.5 * n_labels + 2)
+    return side + 1.5, side
+
+
 def confusion_heatmap(matrix, labels: list[str], path: Path, title: str, normalized: bool) -> None:
     """Rows are true labels, columns predictions, as in the article; values in the cells."""
     import numpy as np
 
     plt = _pyplot()
     n = len(labels)
-    size = max(6.0, 0.5 * n + 2)
-    fig, ax = plt.subplots(figsize=(size + 1.5, size), dpi=100)
+    fig, ax = plt.subplots(figsize=confusion_figsize(n), dpi=DPI)
     image = ax.imshow(matrix, cmap="Blues", vmin=0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ax.set_xticks(range(n), labels, rotation=90)

@@ -28,6 +28,8 @@ def batched_logits(model, ids: np.ndarray, lengths: np.ndarray, device, batch_si
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
+    # float64, so that every row sums to 1 within scikit-learn's tolerance.
+    logits = logits.astype(np.float64)
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)

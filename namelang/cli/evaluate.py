@@ -1,0 +1,113 @@
+"""`namelang evaluate`: scikit-learn metrics for one model, or a comparison table for several."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from namelang.cli import options, render
+from namelang.cli.formats import TableOrJson
+
+# (key, heading, higher is better)
+ROWS = [
+    ("accuracy", "accuracy", True),
+    ("macro_f1", "macro-F1", True),
+    ("weighted_f1", "weighted F1", True),
+    ("balanced_accuracy", "balanced accuracy", True),
+    ("top3_accuracy", "top-3 accuracy", True),
+    ("log_loss", "log-loss", False),
+    ("ece", "ECE (15 bins)", False),
+    ("majority_accuracy", "majority-class accuracy", None),
+    ("n", "names", None),
+]
+
+
+def _cell(key: str, value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,}" if key == "n" else f"{value:.4f}"
+
+
+def comparison_table(reports: list[dict], title: str):
+    """A row per metric, a column per model; the best value of each row in bold green."""
+    from rich.table import Table
+
+    tbl = Table(title=title, title_justify="left")
+    tbl.add_column("metric")
+    for report in reports:
+        tbl.add_column(report["model"], justify="right")
+    for key, heading, higher in ROWS:
+        values = [r.get(key) for r in reports]
+        best = None
+        if higher is not None and len(reports) > 1 and all(v is not None for v in values):
+            best = (max if higher else min)(values)
+        cells = [
+            f"[bold green]{_cell(key, v)}[/]" if best is not None and v == best else _cell(key, v)
+            for v in values
+        ]
+        tbl.add_row(heading, *cells)
+    return tbl
+
+
+def per_label_table(report: dict):
+    rows = [
+        (label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", f"{m['support']:,}")
+        for label, m in report["per_label"].items()
+    ]
+    columns = [
+        ("label", "left"),
+        ("precision", "right"),
+        ("recall", "right"),
+        ("F1", "right"),
+        ("support", "right"),
+    ]
+    return render.table(f"per label — {report['model']}", columns, rows)
+
+
+def evaluate_cmd(
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", "-m", help="Model name, path or 'pretrained'; repeat to compare.", show_default=False
+        ),
+    ] = None,
+    split: Annotated[
+        str, typer.Option("--split", "-s", help="train, val, test, or a CSV with name,label.")
+    ] = "test",
+    fmt: Annotated[
+        TableOrJson | None, typer.Option("--format", "-f", help="\\[default: table on a terminal, else json]")
+    ] = None,
+    device: options.Device = "cpu",
+    home: options.Home = None,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """Score models on a labelled split: accuracy, macro-F1, top-3, log-loss, calibration, per label."""
+    from namelang.data.split import read_split
+    from namelang.evaluation import metrics, score
+    from namelang.inference import Classifier
+    from namelang.workspace import resolve_home
+
+    render.configure(quiet, verbose)
+    home = resolve_home(home)
+    names, labels, path = read_split(home, split)
+    reports = []
+    for ref in model or [None]:
+        clf = Classifier.load(ref, home, device)
+        reports.append(metrics(score(clf, names, labels, source=str(path))))
+    if TableOrJson.resolve(fmt) is TableOrJson.json:
+        typer.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False))
+        return
+    console = render.stdout()
+    console.print(comparison_table(reports, f"{path} ({reports[0]['n']:,} names)"))
+    if len(reports) == 1:
+        console.print(per_label_table(reports[0]))
+    for report in reports:
+        if report["skipped_blank"]:
+            render.warn(f"{report['skipped_blank']:,} blank names skipped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_cmd)

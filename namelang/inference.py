@@ -1,0 +1,113 @@
+"""Classifier: names in, top-k (label, probability) out; also whole pandas frames, chunk by chunk.
+
+The CLI's `predict` uses exactly these methods, so the API and the command agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from namelang.data.alphabet import MAX_LENGTH, Alphabet
+from namelang.data.normalize import normalize_name
+from namelang.errors import NamelangError
+from namelang.models import store
+from namelang.models.forward import batched_logits, softmax
+
+UNKNOWN_LABEL = "unknown"
+
+
+def prediction_columns(top_k: int, prefix: str = "") -> list[str]:
+    """`prediction`, `probability`, then `prediction_2`, `probability_2`, … up to top_k."""
+    columns = []
+    for rank in range(1, top_k + 1):
+        suffix = "" if rank == 1 else f"_{rank}"
+        columns += [f"{prefix}prediction{suffix}", f"{prefix}probability{suffix}"]
+    return columns
+
+
+class Classifier:
+    """A loaded model: `Classifier.load()` takes the store's default, else the pretrained model."""
+
+    def __init__(self, module, meta: dict, name: str, path: Path, device):
+        self.module = module
+        self.meta = meta
+        self.name = name
+        self.path = path
+        self.device = device
+        self.labels: list[str] = list(meta["labels"])
+        self.alphabet = Alphabet(meta["alphabet"])
+        self.max_length = int(meta.get("max_length", MAX_LENGTH))
+        self.ascii_only = bool(meta.get("normalization", {}).get("ascii", False))
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, home: str | Path | None = None, device: str = "cpu"):
+        from namelang.device import resolve_device
+        from namelang.workspace import resolve_home
+
+        torch_device = resolve_device(device)
+        found = store.locate(resolve_home(home), None if model is None else str(model))
+        return cls(store.load_weights(found, torch_device), found.meta, found.name, found.path, torch_device)
+
+    def normalize(self, names) -> list[str]:
+        """The normalisation the model was trained with; None, NaN and blanks become ''."""
+        return [normalize_name(n, self.ascii_only) if isinstance(n, str) else "" for n in names]
+
+    def predict_proba(self, names, batch_size: int = 2048) -> np.ndarray:
+        """Probabilities [N, labels] (softmax, rows sum to 1); rows of blank names are NaN."""
+        normalized = self.normalize(names)
+        # Real files repeat surnames a lot: score each distinct name once.
+        unique, inverse = np.unique(np.array(normalized, dtype=object), return_inverse=True)
+        ids, lengths = self.alphabet.encode(list(unique), self.max_length)
+        probs = softmax(batched_logits(self.module, ids, lengths, self.device, batch_size))
+        if probs.shape[1] == 0:
+            probs = np.zeros((len(unique), len(self.labels)), dtype=np.float32)
+        probs[lengths == 0] = np.nan
+        return probs[inverse.reshape(-1)]
+
+    def rank(self, probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(label indices [N, k], probabilities [N, k]), best first."""
+        k = max(1, min(k, len(self.labels)))
+        order = np.argsort(-np.nan_to_num(probs, nan=-1.0), axis=1, kind="stable")[:, :k]
+        return order, np.take_along_axis(probs, order, axis=1)
+
+    def predict(self, names, top_k: int = 3) -> list[list[tuple[str, float]]]:
+        """For each name, its top_k (label, probability) pairs; an empty list for a blank name."""
+        if isinstance(names, str):
+            raise NamelangError("predict() takes a list of names, not one string")
+        probs = self.predict_proba(list(names))
+        order, top = self.rank(probs, top_k)
+        return [
+            [] if np.isnan(row_p[0]) else [(self.labels[i], float(p)) for i, p in zip(row_i, row_p)]
+            for row_i, row_p in zip(order, top)
+        ]
+
+    def predict_frame(
+        self, frame, column: str = "name", top_k: int = 1, prefix: str = "", min_prob: float = 0.0
+    ):
+        """`frame` with the prediction columns added (empty cells for blank names); rows stay in order."""
+        import pandas as pd
+
+        if column not in frame.columns:
+            raise NamelangError(
+                f"no column {column!r}; the columns are: {', '.join(map(str, frame.columns))}"
+            )
+        added = prediction_columns(min(top_k, len(self.labels)), prefix)
+        clash = [c for c in added if c in frame.columns]
+        if clash:
+            raise NamelangError(
+                f"the input already has a column {clash[0]!r}; pass --prefix (e.g. --prefix ml_) to rename the added ones"
+            )
+        probs = self.predict_proba(frame[column].tolist())
+        order, top = self.rank(probs, top_k)
+        blank = np.isnan(top[:, 0])
+        labels = np.array(self.labels + [""], dtype=object)
+        out = frame.copy()
+        for rank in range(order.shape[1]):
+            names = labels[np.where(blank, len(self.labels), order[:, rank])]
+            if rank == 0 and min_prob > 0:
+                names = np.where(~blank & (top[:, 0] < min_prob), UNKNOWN_LABEL, names)
+            out[added[2 * rank]] = pd.array(names, dtype=object)
+            out[added[2 * rank + 1]] = top[:, rank].astype(np.float64)
+        return out

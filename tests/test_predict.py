@@ -1,0 +1,186 @@
+"""`namelang predict` and the Python API on every input shape, against a tiny trained model."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from namelang import Classifier
+from namelang.errors import NamelangError
+
+TOP = ["name", "prediction", "probability", "prediction_2", "probability_2", "prediction_3", "probability_3"]
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_trained):
+    return Classifier.load("tiny", home=tiny_trained)
+
+
+def _user_error(result, *words):
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("error:"), result.stderr
+    for word in words:
+        assert word in message, message
+
+
+def test_api_predict_returns_sorted_probabilities(clf):
+    out = clf.predict(["Satoshi", "Dovesky", ""], top_k=3)
+    assert len(out) == 3 and out[2] == []
+    for row in out[:2]:
+        assert len(row) == 3 and all(label in clf.labels for label, _ in row)
+        probs = [p for _, p in row]
+        assert probs == sorted(probs, reverse=True)
+    full = clf.predict_proba(["Satoshi", "Dovesky"])
+    assert np.allclose(full.sum(axis=1), 1.0)
+    assert out[0][0][1] == pytest.approx(full[0].max())
+    with pytest.raises(NamelangError):
+        clf.predict("Satoshi")
+
+
+def test_api_predict_frame_keeps_rows_and_columns(clf):
+    frame = pd.DataFrame({"id": [3, 1, 2, 9], "name": ["Tanaka", "", "Ivanov", "Nakamura"]})
+    out = clf.predict_frame(frame, column="name", top_k=2)
+    assert list(out.columns) == ["id", "name", "prediction", "probability", "prediction_2", "probability_2"]
+    assert out["id"].tolist() == [3, 1, 2, 9]
+    assert out.loc[1, "prediction"] == "" and np.isnan(out.loc[1, "probability"])
+    assert (out.loc[[0, 2, 3], "probability"] >= out.loc[[0, 2, 3], "probability_2"]).all()
+    assert frame.columns.tolist() == ["id", "name"]  # the caller's frame is untouched
+
+
+def test_same_code_path_for_cli_and_api(clf, tiny_trained, invoke):
+    result = invoke("predict", "Satoshi", "Dovesky", "--home", tiny_trained, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    cli = pd.read_csv(io.StringIO(result.stdout))
+    api = clf.predict(["Satoshi", "Dovesky"], top_k=3)
+    assert list(cli.columns) == TOP
+    assert cli["prediction"].tolist() == [row[0][0] for row in api]
+    assert np.allclose(cli["probability"], [row[0][1] for row in api], atol=1e-6)
+
+
+def test_piped_default_is_csv_and_json_shapes(tiny_trained, invoke):
+    csv_out = invoke("predict", "Satoshi", "--home", tiny_trained)
+    assert csv_out.stdout.splitlines()[0] == ",".join(TOP)
+    as_json = json.loads(invoke("predict", "Satoshi", "Ivanov", "-f", "json", "--home", tiny_trained).stdout)
+    assert [o["name"] for o in as_json] == ["Satoshi", "Ivanov"]
+    assert len(as_json[0]["predictions"]) == 3 and set(as_json[0]["predictions"][0]) == {
+        "label",
+        "probability",
+    }
+    lines = invoke("predict", "Satoshi", "Ivanov", "-f", "jsonl", "-k", "1", "--home", tiny_trained).stdout
+    objects = [json.loads(line) for line in lines.splitlines()]
+    assert [len(o["predictions"]) for o in objects] == [1, 1]
+
+
+def test_table_format_for_people(tiny_trained, invoke):
+    result = invoke("predict", "Satoshi", "Ivanov", "-f", "table", "--home", tiny_trained)
+    assert result.exit_code == 0 and "Satoshi" in result.stdout and "#1" in result.stdout
+
+
+def test_stdin_lines(tiny_trained, invoke):
+    result = invoke("predict", "--home", tiny_trained, "-k", "1", input="Tanaka\n\nIvanov\n")
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
+    assert out["name"].tolist() == ["Tanaka", "", "Ivanov"] and out.loc[1, "prediction"] == ""
+
+
+def test_csv_with_blank_and_odd_rows_keeps_order_and_count(tiny_trained, tmp_path, invoke):
+    rows = [
+        ("1", "Tanaka", "x"),
+        ("2", "", "blank"),
+        ("3", "   ", "spaces"),
+        ("4", "李小龙", "cjk"),
+        ("5", "😀🙂", "emoji"),
+        ("6", "Q" * 500, "long"),
+        ("7", '"Quoted, with comma"', "quoted"),
+        ("8", "Ivanov", "y"),
+    ]
+    src = tmp_path / "people.csv"
+    src.write_text("id,surname,note\n" + "\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    out_path = tmp_path / "tagged.csv"
+    result = invoke("predict", "--input", src, "--column", "surname", "-o", out_path, "--home", tiny_trained)
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(out_path, dtype=str, keep_default_na=False)
+    assert out["id"].tolist() == [r[0] for r in rows]
+    assert out["note"].tolist() == [r[2] for r in rows]
+    assert list(out.columns[:3]) == ["id", "surname", "note"] and "prediction_3" in out.columns
+    assert out.loc[1, "prediction"] == "" and out.loc[2, "prediction"] == ""
+    assert all(out.loc[i, "prediction"] != "" for i in (0, 3, 4, 5, 6, 7))  # unknown characters still score
+    assert not list(tmp_path.glob(".tagged*"))  # no temporary file left behind
+
+
+def test_tsv_stdin_and_prefix(tiny_trained, invoke):
+    data = "name\tprediction\nTanaka\tmine\n"
+    clash = invoke("predict", "--input", "-", "--home", tiny_trained, input=data)
+    _user_error(clash, "already has a column 'prediction'", "--prefix")
+    result = invoke(
+        "predict", "--input", "-", "--prefix", "ml_", "-k", "1", "--home", tiny_trained, input=data
+    )
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(io.StringIO(result.stdout))
+    assert list(out.columns) == ["name", "prediction", "ml_prediction", "ml_probability"]
+    assert out.loc[0, "prediction"] == "mine"
+
+
+def test_min_prob_writes_unknown(tiny_trained, invoke):
+    result = invoke("predict", "Tanaka", "Xq", "--min-prob", "1.0", "-k", "1", "--home", tiny_trained)
+    out = pd.read_csv(io.StringIO(result.stdout))
+    assert out["prediction"].tolist() == ["unknown", "unknown"]
+    assert out["probability"].between(0, 1).all()
+
+
+def test_missing_column_lists_columns(tiny_trained, tmp_path, invoke):
+    src = tmp_path / "x.csv"
+    src.write_text("id,surname\n1,Tanaka\n", encoding="utf-8")
+    _user_error(invoke("predict", "--input", src, "--column", "name", "--home", tiny_trained), "id, surname")
+    # Without --column, a file with several columns and none called `name` is an error too.
+    _user_error(invoke("predict", "--input", src, "--home", tiny_trained), "'name'")
+
+
+def test_invalid_utf8_and_nul_name_the_line(tiny_trained, tmp_path, invoke):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"name\nTanaka\nIvanov\nM\xfcller\n")
+    _user_error(invoke("predict", "--input", bad, "--home", tiny_trained), "line 4", "UTF-8")
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"name\nTanaka\nIva\x00nov\n")
+    _user_error(invoke("predict", "--input", nul, "--home", tiny_trained), "line 3", "NUL")
+    _user_error(invoke("predict", "--home", tiny_trained, input=b"Tanaka\n\xff\xfe\n"), "line 2")
+
+
+def test_failed_run_keeps_existing_output(tiny_trained, tmp_path, invoke):
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"name\n" + b"Tanaka\n" * 10 + b"\xff\n")
+    result = invoke("predict", "--input", bad, "-o", out, "--batch-size", "3", "--home", tiny_trained)
+    assert result.exit_code == 1 and out.read_text() == "precious\n"
+
+
+def test_chunked_input_matches_single_chunk(tiny_trained, tmp_path, invoke):
+    names = ["Tanaka", "Ivanov", "", "Papadopoulos", "Wong", "Haddad"] * 7
+    src = tmp_path / "many.csv"
+    src.write_text("name\n" + "\n".join(names) + "\n", encoding="utf-8")
+    small = invoke("predict", "--input", src, "--batch-size", "5", "--home", tiny_trained)
+    big = invoke("predict", "--input", src, "--home", tiny_trained)
+    assert small.exit_code == 0 and small.stdout == big.stdout
+    assert len(small.stdout.splitlines()) == len(names) + 1
+
+
+def test_text_file_one_name_per_line(tiny_trained, tmp_path, invoke):
+    src = tmp_path / "names.txt"
+    src.write_text("Tanaka\nSmith, John\n", encoding="utf-8")
+    out = pd.read_csv(io.StringIO(invoke("predict", "-i", src, "--home", tiny_trained).stdout))
+    assert out["name"].tolist() == ["Tanaka", "Smith, John"]
+
+
+def test_usage_errors(tiny_trained, tmp_path, invoke):
+    _user_error(invoke("predict", "--home", tiny_trained, input=""), "<stdin> is empty")
+    _user_error(invoke("predict", "A", "--input", "x.csv", "--home", tiny_trained), "not both")
+    _user_error(invoke("predict", "A", "--model", "nope", "--home", tiny_trained), "unknown model 'nope'")
+    _user_error(invoke("predict", "--input", tmp_path / "none.csv", "--home", tiny_trained), "no such file")
+    assert invoke("predict", "A", "-k", "0", "--home", tiny_trained).exit_code == 2  # Click's usage error
