@@ -37,6 +37,32 @@ def resolve_device(spec: str = "auto"):
     return torch.device(kind)
 
 
+def torch_may_see_accelerator() -> bool:
+    """Whether resolving `auto` needs torch at all: a CPU-only torch build off macOS sees no accelerator.
+
+    Answered from the installed package's version (`2.13.0+cpu`), so the CPU path never pays for
+    importing torch.
+    """
+    import platform
+    from importlib import metadata
+
+    if platform.system() == "Darwin":
+        return True
+    try:
+        return not metadata.version("torch").endswith("+cpu")
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def inference_device(spec: str = "auto"):
+    """None for CPU inference (the numpy engine, no torch import); else the torch.device to run on."""
+    spec = (spec or "auto").strip().lower()
+    if spec == "cpu" or (spec == "auto" and not torch_may_see_accelerator()):
+        return None
+    device = resolve_device(spec)
+    return None if device.type == "cpu" else device
+
+
 def describe(device) -> str:
     if device.type == "cuda":
         import torch

@@ -13,7 +13,7 @@ from namelang.data.alphabet import MAX_LENGTH, Alphabet
 from namelang.data.normalize import normalize_name
 from namelang.errors import NamelangError
 from namelang.models import store
-from namelang.models.forward import batched_logits, softmax
+from namelang.models.forward import batched_logits, softmax, torch_runner
 
 UNKNOWN_LABEL = "unknown"
 
@@ -30,8 +30,8 @@ def prediction_columns(top_k: int, prefix: str = "") -> list[str]:
 class Classifier:
     """A loaded model: `Classifier.load()` takes the store's default, else the pretrained model."""
 
-    def __init__(self, module, meta: dict, name: str, path: Path, device):
-        self.module = module
+    def __init__(self, run, meta: dict, name: str, path: Path, device: str):
+        self.run = run  # batch of ids and lengths -> logits (numpy engine or torch module)
         self.meta = meta
         self.name = name
         self.path = path
@@ -42,13 +42,20 @@ class Classifier:
         self.ascii_only = bool(meta.get("normalization", {}).get("ascii", False))
 
     @classmethod
-    def load(cls, model: str | Path | None = None, home: str | Path | None = None, device: str = "cpu"):
-        from namelang.device import resolve_device
+    def load(cls, model: str | Path | None = None, home: str | Path | None = None, device: str = "auto"):
+        """`model`: a store name, a model folder, 'pretrained', or None for the default.
+
+        On the CPU the model runs on the numpy engine (no torch import); on cuda/mps, on torch.
+        """
+        from namelang.device import inference_device
         from namelang.workspace import resolve_home
 
-        torch_device = resolve_device(device)
         found = store.locate(resolve_home(home), None if model is None else str(model))
-        return cls(store.load_weights(found, torch_device), found.meta, found.name, found.path, torch_device)
+        accelerator = inference_device(device)
+        if accelerator is None:
+            return cls(store.load_numpy_engine(found), found.meta, found.name, found.path, "cpu")
+        module = store.load_weights(found, accelerator)
+        return cls(torch_runner(module, accelerator), found.meta, found.name, found.path, str(accelerator))
 
     def normalize(self, names) -> list[str]:
         """The normalisation the model was trained with; None, NaN and blanks become ''."""
@@ -60,7 +67,7 @@ class Classifier:
         # Real files repeat surnames a lot: score each distinct name once.
         unique, inverse = np.unique(np.array(normalized, dtype=object), return_inverse=True)
         ids, lengths = self.alphabet.encode(list(unique), self.max_length)
-        probs = softmax(batched_logits(self.module, ids, lengths, self.device, batch_size))
+        probs = softmax(batched_logits(self.run, ids, lengths, batch_size))
         if probs.shape[1] == 0:
             probs = np.zeros((len(unique), len(self.labels)), dtype=np.float32)
         probs[lengths == 0] = np.nan

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from namelang.config import TrainConfig
-from namelang.models.forward import batched_logits
+from namelang.models.forward import batched_logits, torch_runner
 
 
 @dataclass
@@ -101,7 +101,7 @@ def evaluate_split(model, data: Encoded, device, loss_fn) -> tuple[float, float,
     """(loss, accuracy, macro-F1) of `model` on `data`."""
     from sklearn.metrics import accuracy_score, f1_score
 
-    logits = batched_logits(model, data.ids, data.lengths, device)
+    logits = batched_logits(torch_runner(model, device), data.ids, data.lengths)
     loss = float(loss_fn(torch.from_numpy(logits), torch.from_numpy(data.labels)).item())
     predicted = logits.argmax(axis=1)
     return loss, accuracy_score(data.labels, predicted), f1_score(data.labels, predicted, average="macro")

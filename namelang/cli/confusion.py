@@ -76,7 +76,7 @@ def confusion_cmd(
         Path | None, typer.Option("--csv", help="Write the matrix here (labels as header and index).")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="How many most-confused pairs to list.")] = 10,
-    device: options.Device = "cpu",
+    device: options.Device = "auto",
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,

@@ -79,7 +79,7 @@ def evaluate_cmd(
     fmt: Annotated[
         TableOrJson | None, typer.Option("--format", "-f", help="\\[default: table on a terminal, else json]")
     ] = None,
-    device: options.Device = "cpu",
+    device: options.Device = "auto",
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,

@@ -111,7 +111,7 @@ def predict_cmd(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Model name, path or 'pretrained'.")
     ] = None,
-    device: options.Device = "cpu",
+    device: options.Device = "auto",
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,

@@ -1,30 +1,48 @@
-"""Running a model over many encoded names: length-sorted batches, results in the input's order."""
+"""Running a model over many encoded names: length-sorted batches, results in the input's order.
+
+A "runner" maps one batch (ids [B, T], lengths [B], both numpy, sorted by decreasing length) to logits
+[B, labels]. Two kinds exist: the torch module itself (training, GPUs) and the numpy engine
+(`numpy_engine.py`, CPU inference without importing torch).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-import torch
+
+Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def batched_logits(model, ids: np.ndarray, lengths: np.ndarray, device, batch_size: int = 2048) -> np.ndarray:
+def batched_logits(run: Runner, ids: np.ndarray, lengths: np.ndarray, batch_size: int = 2048) -> np.ndarray:
     """Logits [N, labels] for encoded names, in input order; rows of length 0 are left as zeros."""
-    model.eval()
     n = len(lengths)
     out: np.ndarray | None = None
-    # Sorting by length makes each batch nearly padding-free.
+    # Sorting by length makes each batch nearly padding-free, and lets runners skip finished rows.
     order = np.argsort(-lengths, kind="stable")
     order = order[lengths[order] > 0]
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            width = int(lengths[rows].max())
-            batch_ids = torch.from_numpy(ids[rows, :width]).to(device)
-            batch_len = torch.from_numpy(lengths[rows])
-            logits = model(batch_ids, batch_len).float().cpu().numpy()
-            if out is None:
-                out = np.zeros((n, logits.shape[1]), dtype=np.float32)
-            out[rows] = logits
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        width = int(lengths[rows[0]])
+        logits = run(np.ascontiguousarray(ids[rows, :width]), lengths[rows])
+        if out is None:
+            out = np.zeros((n, logits.shape[1]), dtype=np.float32)
+        out[rows] = logits
     return out if out is not None else np.zeros((n, 0), dtype=np.float32)
+
+
+def torch_runner(model, device) -> Runner:
+    """A runner for a torch module on `device` (evaluation mode, no autograd)."""
+    import torch
+
+    model.eval()
+
+    def run(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            logits = model(torch.from_numpy(ids).to(device), torch.from_numpy(lengths))
+        return logits.float().cpu().numpy()
+
+    return run
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

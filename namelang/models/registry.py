@@ -38,6 +38,11 @@ class ArchSpec:
     embedding_dim: int = 64
 
     def build(self, n_chars: int, n_labels: int):
+        """The torch module (training, GPUs)."""
+        raise NotImplementedError
+
+    def numpy_engine(self, state: dict, n_chars: int, n_labels: int):
+        """The same network for CPU inference without torch (`numpy_engine.py`)."""
         raise NotImplementedError
 
     def to_dict(self) -> dict:
@@ -59,6 +64,11 @@ class _RecurrentSpec(ArchSpec):
 
         return RecurrentClassifier(self.cell, n_chars, n_labels, **self.to_dict())
 
+    def numpy_engine(self, state: dict, n_chars: int, n_labels: int):
+        from namelang.models.numpy_engine import NumpyRecurrent
+
+        return NumpyRecurrent(self.cell, state, n_chars, n_labels, self)
+
 
 @register("rnn-classic")
 @dataclass
@@ -72,6 +82,11 @@ class ClassicSpec(ArchSpec):
         from namelang.models.classic import ClassicRNN
 
         return ClassicRNN(n_chars, n_labels, hidden=self.hidden)
+
+    def numpy_engine(self, state: dict, n_chars: int, n_labels: int):
+        from namelang.models.numpy_engine import NumpyClassic
+
+        return NumpyClassic(state, n_chars, n_labels, self)
 
     def check(self) -> None:
         super().check()

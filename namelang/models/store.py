@@ -130,28 +130,58 @@ def locate(home: Path, ref: str | None = None) -> StoredModel:
     raise NamelangError(f"unknown model {ref!r}; known models: {', '.join(names)}")
 
 
-def load_weights(stored: StoredModel, device="cpu"):
-    """Build the module from model.json and load its weights, refusing any disagreement between them."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from namelang.models.registry import spec_from
-
-    meta = stored.meta
+def _checked_weights(stored: StoredModel) -> Path:
     weights = stored.path / WEIGHTS
     if not weights.is_file():
         raise NamelangError(f"{stored.path} has no {WEIGHTS}")
-    expected = meta.get("weights_sha256")
+    expected = stored.meta.get("weights_sha256")
     if expected and sha256_file(weights) != expected:
         raise NamelangError(f"{weights} does not match the checksum in {META}: the folder was altered")
+    return weights
+
+
+def _spec_and_sizes(stored: StoredModel):
+    from namelang.models.registry import spec_from
+
+    meta = stored.meta
     try:
-        spec = spec_from(meta["arch"], **meta.get("arch_options", {}))
-        module = spec.build(len(meta["alphabet"]) + 2, len(meta["labels"]))
-        state = load_file(str(weights))
-        module.load_state_dict(state, strict=True)
+        return (
+            spec_from(meta["arch"], **meta.get("arch_options", {})),
+            len(meta["alphabet"]) + 2,
+            len(meta["labels"]),
+        )
     except (KeyError, TypeError) as exc:
         raise NamelangError(f"{stored.path / META} is missing or has a bad field: {exc}") from exc
+
+
+def load_weights(stored: StoredModel, device="cpu"):
+    """Build the torch module from model.json and load its weights, refusing any disagreement between them."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    weights = _checked_weights(stored)
+    spec, n_chars, n_labels = _spec_and_sizes(stored)
+    module = spec.build(n_chars, n_labels)
+    try:
+        module.load_state_dict(load_file(str(weights)), strict=True)
     except (RuntimeError, SafetensorError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise NamelangError(f"{stored.path}: {META} and {WEIGHTS} disagree ({first})") from exc
     return module.to(device).eval()
+
+
+def load_numpy_engine(stored: StoredModel):
+    """The model as a numpy engine for CPU inference: no torch import at all."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    weights = _checked_weights(stored)
+    spec, n_chars, n_labels = _spec_and_sizes(stored)
+    try:
+        state = load_file(str(weights))
+    except SafetensorError as exc:
+        raise NamelangError(f"{weights} is not a readable safetensors file ({exc})") from exc
+    try:
+        return spec.numpy_engine(state, n_chars, n_labels)
+    except NamelangError as exc:
+        raise NamelangError(f"{stored.path}: {exc}") from exc

@@ -1,0 +1,169 @@
+"""CPU inference without torch: the registry's networks, re-implemented in numpy.
+
+Why: `import torch` alone costs about two seconds, which would dominate `namelang predict Satoshi`.
+The engine also folds the embedding into the first layer's input weights (one table lookup per
+character instead of a matrix product) and, since batches arrive sorted by decreasing length, steps
+only the rows still inside their name. The tests check it against the torch modules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from namelang.errors import NamelangError
+
+GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # the same function, without exp overflow
+
+
+def check_shapes(state: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]]) -> None:
+    """The weights must hold exactly the tensors the model description implies."""
+    if set(state) != set(expected):
+        extra, missing = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
+        raise NamelangError(
+            f"model.json and the weights disagree (missing {missing[:3]}, unexpected {extra[:3]})"
+        )
+    for key, shape in expected.items():
+        if tuple(state[key].shape) != shape:
+            raise NamelangError(
+                f"model.json and the weights disagree: {key} is {tuple(state[key].shape)}, expected {shape}"
+            )
+
+
+def _active(lengths: np.ndarray, width: int) -> np.ndarray:
+    """How many rows (a prefix, lengths being sorted descending) are still inside their name at each step."""
+    return (lengths[None, :] > np.arange(width)[:, None]).sum(axis=1)
+
+
+class NumpyRecurrent:
+    """nn.RNN (tanh) / nn.GRU / nn.LSTM with embeddings and a linear head, as in `recurrent.py`."""
+
+    def __init__(self, cell: str, state: dict[str, np.ndarray], n_chars: int, n_labels: int, spec):
+        self.cell, self.layers = cell, spec.layers
+        self.directions = 2 if spec.bidirectional else 1
+        g, h, e = GATES[cell], spec.hidden, spec.embedding_dim
+        expected = {
+            "embedding.weight": (n_chars, e),
+            "head.weight": (n_labels, h * self.directions),
+            "head.bias": (n_labels,),
+        }
+        for layer in range(self.layers):
+            width = e if layer == 0 else h * self.directions
+            for suffix in self._suffixes(layer):
+                expected[f"rnn.weight_ih{suffix}"] = (g * h, width)
+                expected[f"rnn.weight_hh{suffix}"] = (g * h, h)
+                expected[f"rnn.bias_ih{suffix}"] = (g * h,)
+                expected[f"rnn.bias_hh{suffix}"] = (g * h,)
+        check_shapes(state, expected)
+        self.hidden = h
+        self.weights = []
+        for layer in range(self.layers):
+            per_direction = []
+            for suffix in self._suffixes(layer):
+                w_ih, b_ih = state[f"rnn.weight_ih{suffix}"], state[f"rnn.bias_ih{suffix}"]
+                if layer == 0:  # fold the embedding in: one row of input projection per character
+                    w_in = (state["embedding.weight"] @ w_ih.T + b_ih).astype(np.float32)
+                else:
+                    w_in = (w_ih.T.astype(np.float32), b_ih.astype(np.float32))
+                per_direction.append(
+                    (
+                        w_in,
+                        np.ascontiguousarray(state[f"rnn.weight_hh{suffix}"].T),
+                        state[f"rnn.bias_hh{suffix}"],
+                    )
+                )
+            self.weights.append(per_direction)
+        self.head_w = np.ascontiguousarray(state["head.weight"].T)
+        self.head_b = state["head.bias"]
+
+    def _suffixes(self, layer: int) -> list[str]:
+        return [f"_l{layer}", f"_l{layer}_reverse"][: self.directions]
+
+    def _step(self, x: np.ndarray, h: np.ndarray, c: np.ndarray | None, w_hh_t, b_hh):
+        hh = h @ w_hh_t + b_hh
+        n = self.hidden
+        if self.cell == "RNN":
+            return np.tanh(x + hh), None
+        if self.cell == "GRU":
+            r = sigmoid(x[:, :n] + hh[:, :n])
+            z = sigmoid(x[:, n : 2 * n] + hh[:, n : 2 * n])
+            candidate = np.tanh(x[:, 2 * n :] + r * hh[:, 2 * n :])
+            return (1.0 - z) * candidate + z * h, None
+        gates = x + hh  # LSTM: input, forget, cell, output
+        i, f = sigmoid(gates[:, :n]), sigmoid(gates[:, n : 2 * n])
+        g, o = np.tanh(gates[:, 2 * n : 3 * n]), sigmoid(gates[:, 3 * n :])
+        c = f * c + i * g
+        return o * np.tanh(c), c
+
+    def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        batch, width = ids.shape
+        active = _active(lengths, width)
+        steps = ids.T  # [T, B]
+        layer_input = None
+        finals = []
+        for layer, per_direction in enumerate(self.weights):
+            outputs, finals = [], []
+            last = layer == self.layers - 1
+            for direction, (w_in, w_hh_t, b_hh) in enumerate(per_direction):
+                if layer == 0:
+                    projected = w_in[steps]  # [T, B, G*H] by table lookup
+                else:
+                    projected = layer_input @ w_in[0] + w_in[1]
+                h = np.zeros((batch, self.hidden), dtype=np.float32)
+                c = np.zeros_like(h) if self.cell == "LSTM" else None
+                out = None if last else np.zeros((width, batch, self.hidden), dtype=np.float32)
+                order = range(width) if direction == 0 else range(width - 1, -1, -1)
+                for t in order:
+                    k = active[t]
+                    new_h, new_c = self._step(
+                        projected[t, :k], h[:k], None if c is None else c[:k], w_hh_t, b_hh
+                    )
+                    h[:k] = new_h
+                    if c is not None:
+                        c[:k] = new_c
+                    if out is not None:
+                        out[t, :k] = new_h
+                finals.append(h)
+                outputs.append(out)
+            if not last:
+                layer_input = np.concatenate(outputs, axis=2)
+        return np.concatenate(finals, axis=1) @ self.head_w + self.head_b
+
+
+class NumpyClassic:
+    """The article's i2h/i2o cell (`classic.py`); a one-hot input times a matrix is a column lookup."""
+
+    def __init__(self, state: dict[str, np.ndarray], n_chars: int, n_labels: int, spec):
+        h = spec.hidden
+        check_shapes(
+            state,
+            {
+                "i2h.weight": (h, n_chars + h),
+                "i2h.bias": (h,),
+                "i2o.weight": (n_labels, n_chars + h),
+                "i2o.bias": (n_labels,),
+            },
+        )
+        w_h, w_o = state["i2h.weight"], state["i2o.weight"]
+        self.char_h = np.ascontiguousarray(w_h[:, :n_chars].T + state["i2h.bias"])
+        self.char_o = np.ascontiguousarray(w_o[:, :n_chars].T + state["i2o.bias"])
+        self.hid_h = np.ascontiguousarray(w_h[:, n_chars:].T)
+        self.hid_o = np.ascontiguousarray(w_o[:, n_chars:].T)
+        self.hidden, self.n_labels = h, n_labels
+
+    def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        batch, width = ids.shape
+        active = _active(lengths, width)
+        h = np.zeros((batch, self.hidden), dtype=np.float32)
+        logits = np.zeros((batch, self.n_labels), dtype=np.float32)
+        for t in range(width):
+            k = active[t]
+            done = active[t + 1] if t + 1 < width else 0  # rows [done, k) end at this character
+            chars = ids[:k, t]
+            if done < k:
+                logits[done:k] = self.char_o[chars[done:]] + h[done:k] @ self.hid_o
+            h[:k] = np.tanh(self.char_h[chars] + h[:k] @ self.hid_h)
+        return logits
