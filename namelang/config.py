@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 @dataclass
 class TrainConfig:
-    epochs: int = 15
-    batch_size: int = 64
-    lr: float = 3e-3
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 8e-3
     weight_decay: float = 1e-2
-    patience: int = 5
+    patience: int = 10
     balance: bool = False
     clip: float = 1.0
     warmup: float = 0.03

@@ -40,6 +40,8 @@ class Classifier:
         self.alphabet = Alphabet(meta["alphabet"])
         self.max_length = int(meta.get("max_length", MAX_LENGTH))
         self.ascii_only = bool(meta.get("normalization", {}).get("ascii", False))
+        # Fitted on the validation split at training time (calibration.py); 1 leaves logits as they are.
+        self.temperature = float(meta.get("temperature", 1.0))
 
     @classmethod
     def load(cls, model: str | Path | None = None, home: str | Path | None = None, device: str = "auto"):
@@ -67,7 +69,7 @@ class Classifier:
         # Real files repeat surnames a lot: score each distinct name once.
         unique, inverse = np.unique(np.array(normalized, dtype=object), return_inverse=True)
         ids, lengths = self.alphabet.encode(list(unique), self.max_length)
-        probs = softmax(batched_logits(self.run, ids, lengths, batch_size))
+        probs = softmax(batched_logits(self.run, ids, lengths, batch_size) / self.temperature)
         if probs.shape[1] == 0:
             probs = np.zeros((len(unique), len(self.labels)), dtype=np.float32)
         probs[lengths == 0] = np.nan

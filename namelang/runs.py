@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from namelang import __version__
+from namelang.calibration import fit_temperature
 from namelang.config import TrainConfig
 from namelang.data.alphabet import MAX_LENGTH, Alphabet
 from namelang.data.split import MANIFEST, load_manifest, prepared_dir, read_split
 from namelang.errors import NamelangError
 from namelang.models import store
+from namelang.models.forward import batched_logits, torch_runner
 from namelang.models.registry import ArchSpec, spec_from
 from namelang.training import Callbacks, Encoded, EpochReport, FitResult, fit
 from namelang.workspace import sha256_file
@@ -101,6 +103,10 @@ def train(
     val_data = encode(val_names, val_labels, alphabet, label_index)
 
     result = fit(module, train_data, val_data, len(labels), config, device, callbacks, history, best_state)
+    val_logits = batched_logits(
+        torch_runner(module, device or torch.device("cpu")), val_data.ids, val_data.lengths
+    )
+    temperature = fit_temperature(val_logits, val_data.labels)
     best = result.best
     seconds = sum(r.seconds for r in result.history)
     meta = {
@@ -109,6 +115,7 @@ def train(
         "labels": labels,
         "alphabet": alphabet.chars,
         "max_length": MAX_LENGTH,
+        "temperature": temperature,
         "normalization": manifest.get("normalization", {"form": "NFC", "ascii": False}),
         "data": {
             "manifest_sha256": sha256_file(prepared_dir(home) / MANIFEST),

@@ -14,6 +14,17 @@ from pathlib import Path
 DEFAULT_HOME = Path("data")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_public(path: Path, directory: bool = False) -> None:
+    """mkstemp/mkdtemp create private (0600/0700) entries; give them the user's usual permissions."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def resolve_home(home: Path | str | None = None) -> Path:
     """`--home`, else `$NAMELANG_HOME`, else `./data`."""
     if home is None:
@@ -37,6 +48,7 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    make_public(tmp_path)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -63,6 +75,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    make_public(tmp, directory=True)
     try:
         yield tmp
         old = None

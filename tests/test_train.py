@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -78,6 +80,12 @@ def test_every_architecture_trains_and_is_stored(arch, tiny_home, invoke):
     assert meta["labels"] == ["Arabic", "Chinese", "Greek", "Japanese", "Russian"]
     assert meta["parameters"] > 0 and meta["best"]["epoch"] in (1, 2)
     assert (folder / "weights.safetensors").stat().st_size > 0
+    umask = os.umask(0)
+    os.umask(umask)
+    # Written through temporary files, but with the user's usual permissions, not mkstemp's 0600.
+    for name in ("model.json", "weights.safetensors", "history.csv"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o666 & ~umask, name
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask
     assert (folder / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(folder / "history.csv") as handle:
         assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2]

@@ -6,6 +6,7 @@ import enum
 import json
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -164,7 +165,8 @@ def predict_cmd(
         title = f"{clf.name} ({clf.meta.get('arch')})"
         render.stdout().print(_table(scored(), column or "name", added, k, title))
         return
-    with render.count_progress() as progress:
+    started = time.perf_counter()
+    with render.rows_progress() as progress:
         task = progress.add_task("predict", total=table.total_bytes if table else None, status="")
         rows = 0
 
@@ -172,8 +174,9 @@ def predict_cmd(
             nonlocal rows
             for frame in scored():
                 rows += len(frame)
+                rate = rows / max(time.perf_counter() - started, 1e-9)
                 done = table.stream.bytes_read if table else rows
-                progress.update(task, completed=done, status=f"{rows:,} rows")
+                progress.update(task, completed=done, status=f"{rows:,} rows, {rate:,.0f} rows/s")
                 yield frame
 
         if output is None:

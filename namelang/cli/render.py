@@ -95,6 +95,22 @@ def count_progress() -> Progress:
     )
 
 
+def rows_progress() -> Progress:
+    """Progress for streamed rows: the bar follows bytes read when the input's size is known."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr(),
+        transient=True,
+        disable=state.quiet,
+    )
+
+
 def byte_progress() -> Progress:
     """Progress for a download: bytes, rate, ETA; a pulsing bar when the size is unknown."""
     return Progress(

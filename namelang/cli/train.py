@@ -38,6 +38,7 @@ class _Progress:
             f"epoch {r.epoch:3d}  train loss {r.train_loss:.4f}  val loss {r.val_loss:.4f}  "
             f"val acc {r.val_accuracy:.4f}  val macro-F1 {r.val_macro_f1:.4f}  {r.seconds:5.1f} s{mark}",
             highlight=False,
+            soft_wrap=True,
         )
 
 

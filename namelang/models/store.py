@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from namelang.errors import NamelangError
-from namelang.workspace import atomic_dir, sha256_file, write_text
+from namelang.workspace import atomic_dir, make_public, sha256_file, write_text
 
 WEIGHTS = "weights.safetensors"
 META = "model.json"
@@ -64,6 +64,7 @@ def save(home: Path, name: str, state: dict, meta: dict, history_csv: str, plot=
     target = models_dir(home) / name
     with atomic_dir(target) as tmp:
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp / WEIGHTS))
+        make_public(tmp / WEIGHTS)  # safetensors creates it private (0600)
         meta = {**meta, "name": name, "weights_sha256": sha256_file(tmp / WEIGHTS)}
         write_text(tmp / META, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         write_text(tmp / HISTORY, history_csv)
