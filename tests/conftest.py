@@ -16,6 +16,23 @@ ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "name
 ARCHIVE_SHA256 = (ARCHIVE.parent / "names.zip.sha256").read_text().split()[0] if ARCHIVE.exists() else ""
 
 
+def assert_user_error(result, *words: str, alone: bool = False) -> str:
+    """Exit 1, no traceback, and one `error:` line on stderr (the last) holding `words`.
+
+    `alone`: nothing else on stderr either (commands that print no banner before failing).
+    """
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("error:"), result.stderr
+    assert sum(line.startswith("error:") for line in lines) == 1, result.stderr
+    if alone:
+        assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[-1], lines[-1]
+    return lines[-1]
+
+
 @pytest.fixture(scope="session")
 def archive() -> Path:
     if not ARCHIVE.exists():

@@ -7,7 +7,7 @@ import json
 import stat
 import zipfile
 
-from conftest import ARCHIVE_SHA256, write_zip
+from conftest import ARCHIVE_SHA256, assert_user_error, write_zip
 
 from namelang.data.download import download
 
@@ -46,12 +46,7 @@ def test_file_url_and_plain_path(archive, tmp_path, invoke):
 
 
 def _assert_clean_failure(result, home, *words):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    message = result.stderr.strip()
-    assert message.startswith("error:") and len(message.splitlines()) == 1, message
-    for word in words:
-        assert word in message, message
+    assert_user_error(result, *words, alone=True)
     assert not (home / "raw").exists()
     leftovers = [p for p in home.iterdir()] if home.exists() else []
     assert leftovers == [], leftovers

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_user_error
 from sklearn import metrics as skm
 
 from namelang import Classifier
@@ -25,15 +26,6 @@ KEYS = {
     "per_label",
     "model",
 }
-
-
-def _user_error(result, *words):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    message = result.stderr.strip().splitlines()[-1]
-    assert message.startswith("error:"), result.stderr
-    for word in words:
-        assert word in message, message
 
 
 def test_json_report_matches_sklearn(tiny_trained, invoke):
@@ -88,14 +80,16 @@ def test_csv_split_and_bad_splits(tiny_trained, tmp_path, invoke):
     assert report["n"] == 2
     alien = tmp_path / "alien.csv"
     alien.write_text("name,label\nSmith,English\n", encoding="utf-8")
-    _user_error(invoke("evaluate", "--split", alien, "--home", tiny_trained), "does not know", "English")
+    assert_user_error(
+        invoke("evaluate", "--split", alien, "--home", tiny_trained), "does not know", "English"
+    )
     empty = tmp_path / "empty.csv"
     empty.write_text("name,label\n", encoding="utf-8")
-    _user_error(invoke("evaluate", "--split", empty, "--home", tiny_trained), "no rows")
+    assert_user_error(invoke("evaluate", "--split", empty, "--home", tiny_trained), "no rows")
     cols = tmp_path / "cols.csv"
     cols.write_text("surname,country\nA,B\n", encoding="utf-8")
-    _user_error(invoke("evaluate", "--split", cols, "--home", tiny_trained), "surname, country")
-    _user_error(invoke("evaluate", "--split", "nowhere", "--home", tiny_trained), "--split")
+    assert_user_error(invoke("evaluate", "--split", cols, "--home", tiny_trained), "surname, country")
+    assert_user_error(invoke("evaluate", "--split", "nowhere", "--home", tiny_trained), "--split")
 
 
 def test_confusion_three_ways(tiny_trained, tmp_path, invoke):

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_user_error
 
 from namelang import Classifier
 from namelang.errors import NamelangError
@@ -18,15 +19,6 @@ TOP = ["name", "prediction", "probability", "prediction_2", "probability_2", "pr
 @pytest.fixture(scope="module")
 def clf(tiny_trained):
     return Classifier.load("tiny", home=tiny_trained)
-
-
-def _user_error(result, *words):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    message = result.stderr.strip().splitlines()[-1]
-    assert message.startswith("error:"), result.stderr
-    for word in words:
-        assert word in message, message
 
 
 def test_api_predict_returns_sorted_probabilities(clf):
@@ -117,7 +109,7 @@ def test_csv_with_blank_and_odd_rows_keeps_order_and_count(tiny_trained, tmp_pat
 def test_tsv_stdin_and_prefix(tiny_trained, invoke):
     data = "name\tprediction\nTanaka\tmine\n"
     clash = invoke("predict", "--input", "-", "--home", tiny_trained, input=data)
-    _user_error(clash, "already has a column 'prediction'", "--prefix")
+    assert_user_error(clash, "already has a column 'prediction'", "--prefix")
     result = invoke(
         "predict", "--input", "-", "--prefix", "ml_", "-k", "1", "--home", tiny_trained, input=data
     )
@@ -137,19 +129,21 @@ def test_min_prob_writes_unknown(tiny_trained, invoke):
 def test_missing_column_lists_columns(tiny_trained, tmp_path, invoke):
     src = tmp_path / "x.csv"
     src.write_text("id,surname\n1,Tanaka\n", encoding="utf-8")
-    _user_error(invoke("predict", "--input", src, "--column", "name", "--home", tiny_trained), "id, surname")
+    assert_user_error(
+        invoke("predict", "--input", src, "--column", "name", "--home", tiny_trained), "id, surname"
+    )
     # Without --column, a file with several columns and none called `name` is an error too.
-    _user_error(invoke("predict", "--input", src, "--home", tiny_trained), "'name'")
+    assert_user_error(invoke("predict", "--input", src, "--home", tiny_trained), "'name'")
 
 
 def test_invalid_utf8_and_nul_name_the_line(tiny_trained, tmp_path, invoke):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"name\nTanaka\nIvanov\nM\xfcller\n")
-    _user_error(invoke("predict", "--input", bad, "--home", tiny_trained), "line 4", "UTF-8")
+    assert_user_error(invoke("predict", "--input", bad, "--home", tiny_trained), "line 4", "UTF-8")
     nul = tmp_path / "nul.csv"
     nul.write_bytes(b"name\nTanaka\nIva\x00nov\n")
-    _user_error(invoke("predict", "--input", nul, "--home", tiny_trained), "line 3", "NUL")
-    _user_error(invoke("predict", "--home", tiny_trained, input=b"Tanaka\n\xff\xfe\n"), "line 2")
+    assert_user_error(invoke("predict", "--input", nul, "--home", tiny_trained), "line 3", "NUL")
+    assert_user_error(invoke("predict", "--home", tiny_trained, input=b"Tanaka\n\xff\xfe\n"), "line 2")
 
 
 def test_failed_run_keeps_existing_output(tiny_trained, tmp_path, invoke):
@@ -179,8 +173,12 @@ def test_text_file_one_name_per_line(tiny_trained, tmp_path, invoke):
 
 
 def test_usage_errors(tiny_trained, tmp_path, invoke):
-    _user_error(invoke("predict", "--home", tiny_trained, input=""), "<stdin> is empty")
-    _user_error(invoke("predict", "A", "--input", "x.csv", "--home", tiny_trained), "not both")
-    _user_error(invoke("predict", "A", "--model", "nope", "--home", tiny_trained), "unknown model 'nope'")
-    _user_error(invoke("predict", "--input", tmp_path / "none.csv", "--home", tiny_trained), "no such file")
+    assert_user_error(invoke("predict", "--home", tiny_trained, input=""), "<stdin> is empty")
+    assert_user_error(invoke("predict", "A", "--input", "x.csv", "--home", tiny_trained), "not both")
+    assert_user_error(
+        invoke("predict", "A", "--model", "nope", "--home", tiny_trained), "unknown model 'nope'"
+    )
+    assert_user_error(
+        invoke("predict", "--input", tmp_path / "none.csv", "--home", tiny_trained), "no such file"
+    )
     assert invoke("predict", "A", "-k", "0", "--home", tiny_trained).exit_code == 2  # Click's usage error

@@ -6,7 +6,7 @@ import csv
 import json
 
 import pytest
-from conftest import write_folder
+from conftest import assert_user_error, write_folder
 
 from namelang.data.corpus import read_corpus
 from namelang.data.normalize import normalize_name, unicode_to_ascii
@@ -129,43 +129,36 @@ def test_ascii_option(tmp_path):
     assert m["normalization"]["ascii"] is True
 
 
-def _assert_user_error(result, *words):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    message = result.stderr.strip()
-    assert message.startswith("error:") and len(message.splitlines()) == 1, message
-    for word in words:
-        assert word in message, message
-
-
 def test_missing_source(tmp_path, invoke):
-    _assert_user_error(invoke("prepare", tmp_path / "nope", "--home", tmp_path), "no such file")
-    _assert_user_error(invoke("prepare", "--home", tmp_path), "namelang download")
+    assert_user_error(invoke("prepare", tmp_path / "nope", "--home", tmp_path), "no such file", alone=True)
+    assert_user_error(invoke("prepare", "--home", tmp_path), "namelang download", alone=True)
 
 
 def test_not_utf8_names_file_and_line(tmp_path, invoke):
     folder = tmp_path / "src"
     folder.mkdir()
     (folder / "Latin.txt").write_bytes(b"Rossi\nBianchi\nM\xfcller\n")
-    _assert_user_error(invoke("prepare", folder, "--home", tmp_path), "Latin.txt", "line 3", "UTF-8")
+    assert_user_error(
+        invoke("prepare", folder, "--home", tmp_path), "Latin.txt", "line 3", "UTF-8", alone=True
+    )
 
 
 def test_csv_without_columns_lists_its_columns(tmp_path, invoke):
     src = tmp_path / "x.csv"
     src.write_text("surname,country\nRossi,IT\n", encoding="utf-8")
-    _assert_user_error(invoke("prepare", src, "--home", tmp_path), "'name'", "surname, country")
+    assert_user_error(invoke("prepare", src, "--home", tmp_path), "'name'", "surname, country", alone=True)
 
 
 def test_empty_source(tmp_path, invoke):
     src = tmp_path / "empty.csv"
     src.write_text("", encoding="utf-8")
-    _assert_user_error(invoke("prepare", src, "--home", tmp_path), "empty")
+    assert_user_error(invoke("prepare", src, "--home", tmp_path), "empty", alone=True)
     blank = write_folder(tmp_path / "blank", {"A": ["  ", ""]})
-    _assert_user_error(invoke("prepare", blank, "--home", tmp_path), "no names")
+    assert_user_error(invoke("prepare", blank, "--home", tmp_path), "no names", alone=True)
 
 
 @pytest.mark.parametrize("args", [("--val", "0"), ("--test", "1.5"), ("--val", "0.5", "--test", "0.45")])
 def test_fraction_out_of_range(tmp_path, invoke, args):
     source = _toy(tmp_path / "src")
-    _assert_user_error(invoke("prepare", source, *args, "--home", tmp_path), "--")
+    assert_user_error(invoke("prepare", source, *args, "--home", tmp_path), "--", alone=True)
     assert not (tmp_path / "prepared").exists()

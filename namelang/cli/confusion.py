@@ -60,12 +60,8 @@ def _styled(text: str, style):
 
 
 def confusion_cmd(
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Model name, path or 'pretrained'.")
-    ] = None,
-    split: Annotated[
-        str, typer.Option("--split", "-s", help="train, val, test, or a CSV with name,label.")
-    ] = "test",
+    model: options.Model = None,
+    split: options.Split = "test",
     normalize: Annotated[Normalize, typer.Option("--normalize", help="Divide by row, column or total.")] = (
         Normalize.true
     ),

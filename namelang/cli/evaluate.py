@@ -73,9 +73,7 @@ def evaluate_cmd(
             "--model", "-m", help="Model name, path or 'pretrained'; repeat to compare.", show_default=False
         ),
     ] = None,
-    split: Annotated[
-        str, typer.Option("--split", "-s", help="train, val, test, or a CSV with name,label.")
-    ] = "test",
+    split: options.Split = "test",
     fmt: Annotated[
         TableOrJson | None, typer.Option("--format", "-f", help="\\[default: table on a terminal, else json]")
     ] = None,

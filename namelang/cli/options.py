@@ -20,3 +20,14 @@ Device = Annotated[
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summaries on stderr.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show full tracebacks on errors.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same result.")]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model name in the store, a model folder, or 'pretrained' \\[default: the default].",
+    ),
+]
+Split = Annotated[
+    str, typer.Option("--split", "-s", help="train, val, test, or a CSV with name,label columns.")
+]

@@ -109,9 +109,7 @@ def predict_cmd(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Rows read and scored per chunk.")
     ] = 65536,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Model name, path or 'pretrained'.")
-    ] = None,
+    model: options.Model = None,
     device: options.Device = "auto",
     home: options.Home = None,
     quiet: options.Quiet = False,

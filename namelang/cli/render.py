@@ -78,49 +78,37 @@ def table(title: str | None, columns: list[tuple[str, str]], rows, footer: list 
     return tbl
 
 
-def count_progress() -> Progress:
-    """Progress for counted work (epochs, batches, rows)."""
+def _progress(*columns) -> Progress:
+    """A transient progress display on stderr, silent under --quiet."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
+        *columns,
+        console=stderr(),
+        transient=True,
+        disable=state.quiet,
+    )
+
+
+def count_progress() -> Progress:
+    """Progress for counted work (epochs, batches)."""
+    return _progress(
         MofNCompleteColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         TextColumn("{task.fields[status]}"),
-        console=stderr(),
-        transient=True,
-        disable=state.quiet,
     )
 
 
 def rows_progress() -> Progress:
     """Progress for streamed rows: the bar follows bytes read when the input's size is known."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=stderr(),
-        transient=True,
-        disable=state.quiet,
+    return _progress(
+        TaskProgressColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn()
     )
 
 
 def byte_progress() -> Progress:
     """Progress for a download: bytes, rate, ETA; a pulsing bar when the size is unknown."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=stderr(),
-        transient=True,
-        disable=state.quiet,
-    )
+    return _progress(DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
