@@ -182,3 +182,14 @@ def test_usage_errors(tiny_trained, tmp_path, invoke):
         invoke("predict", "--input", tmp_path / "none.csv", "--home", tiny_trained), "no such file"
     )
     assert invoke("predict", "A", "-k", "0", "--home", tiny_trained).exit_code == 2  # Click's usage error
+
+
+def test_pretrained_model_works_without_a_workspace(tmp_path, invoke):
+    result = invoke("predict", "Satoshi", "Ivanov", "--home", tmp_path / "empty", "-k", "1")
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(io.StringIO(result.stdout))
+    assert out["prediction"].tolist() == ["Japanese", "Russian"]
+    assert "model: pretrained" in result.stderr
+    assert not (tmp_path / "empty").exists()  # predicting writes nothing into the workspace
+    clf = Classifier.load(home=tmp_path / "empty")
+    assert clf.name == "pretrained" and len(clf.labels) == 18
