@@ -55,7 +55,12 @@ class Classifier:
         found = store.locate(resolve_home(home), None if model is None else str(model))
         accelerator = inference_device(device)
         if accelerator is None:
-            return cls(store.load_numpy_engine(found), found.meta, found.name, found.path, "cpu")
+            try:
+                return cls(store.load_numpy_engine(found), found.meta, found.name, found.path, "cpu")
+            except NotImplementedError:  # an architecture without a numpy engine runs on torch's CPU
+                import torch
+
+                accelerator = torch.device("cpu")
         module = store.load_weights(found, accelerator)
         return cls(torch_runner(module, accelerator), found.meta, found.name, found.path, str(accelerator))
 

@@ -193,3 +193,18 @@ def test_pretrained_model_works_without_a_workspace(tmp_path, invoke):
     assert not (tmp_path / "empty").exists()  # predicting writes nothing into the workspace
     clf = Classifier.load(home=tmp_path / "empty")
     assert clf.name == "pretrained" and len(clf.labels) == 18
+
+
+def test_architecture_without_numpy_engine_runs_on_torch(tiny_trained, monkeypatch):
+    from namelang.models.registry import GRUSpec
+
+    numpy_probs = Classifier.load("tiny", home=tiny_trained).predict_proba(["Tanaka", "Ivanov", ""])
+
+    def missing(self, state, n_chars, n_labels):
+        raise NotImplementedError
+
+    monkeypatch.setattr(GRUSpec, "numpy_engine", missing)
+    clf = Classifier.load("tiny", home=tiny_trained, device="cpu")
+    torch_probs = clf.predict_proba(["Tanaka", "Ivanov", ""])
+    assert np.allclose(numpy_probs[:2], torch_probs[:2], atol=1e-5)
+    assert np.isnan(torch_probs[2]).all()

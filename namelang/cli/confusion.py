@@ -87,6 +87,7 @@ def confusion_cmd(
     home = resolve_home(home)
     names, labels, path = read_split(home, split)
     clf = Classifier.load(model, home, device)
+    render.model_in_use(clf)
     scored = score(clf, names, labels, source=str(path))
     matrix, counts = confusion(scored, normalize.value)
     normalized = normalize is not Normalize.none

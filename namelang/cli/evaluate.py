@@ -94,6 +94,7 @@ def evaluate_cmd(
     reports = []
     for ref in model or [None]:
         clf = Classifier.load(ref, home, device)
+        render.model_in_use(clf)
         reports.append(metrics(score(clf, names, labels, source=str(path))))
     if TableOrJson.resolve(fmt) is TableOrJson.json:
         typer.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False))

@@ -136,7 +136,7 @@ def predict_cmd(
     from namelang.inference import Classifier, prediction_columns
 
     clf = Classifier.load(model, home, device)
-    render.info(f"model: {clf.name} ({clf.meta.get('arch')}), device: {clf.device}")
+    render.model_in_use(clf)
     k = min(top_k, len(clf.labels))
     added = prediction_columns(k, prefix)
 

@@ -59,6 +59,11 @@ def info(message: str) -> None:
     stderr().print(message, highlight=False, soft_wrap=True)
 
 
+def model_in_use(clf) -> None:
+    """The model and the device a command runs, on stderr."""
+    info(f"model: {clf.name} ({clf.meta.get('arch')}), device: {clf.device}")
+
+
 def warn(message: str) -> None:
     stderr().print(f"[yellow]warning:[/] {message}", highlight=False)
 

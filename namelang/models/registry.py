@@ -2,7 +2,8 @@
 
 An architecture is a small dataclass of hyper-parameters whose `build()` returns the torch module.
 The specs import nothing heavy, so the CLI can list them in `--help` without importing torch; adding
-an architecture is one decorated class here (plus its module, if it is a new kind of network).
+an architecture is one decorated class here (plus its module, if it is a new kind of network). Its
+`numpy_engine()` is optional: without one, CPU inference runs the torch module instead.
 """
 
 from __future__ import annotations
