@@ -81,10 +81,9 @@ def confusion_cmd(
     from namelang.data.split import read_split
     from namelang.evaluation import confusion, most_confused, score
     from namelang.inference import Classifier
-    from namelang.workspace import atomic_path, resolve_home
+    from namelang.workspace import atomic_path
 
-    render.configure(quiet, verbose)
-    home = resolve_home(home)
+    home = options.start(home, quiet, verbose)
     names, labels, path = read_split(home, split)
     clf = Classifier.load(model, home, device)
     render.model_in_use(clf)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from namelang.cli import options, render
-from namelang.data.download import DEFAULT_URL
+from namelang.data import DEFAULT_URL
 
 
 def download_cmd(
@@ -28,10 +28,8 @@ def download_cmd(
     """Download the names archive, verify it and extract it safely into <home>/raw/."""
     from namelang.data.corpus import count_labels, read_corpus
     from namelang.data.download import download
-    from namelang.workspace import resolve_home
 
-    render.configure(quiet, verbose)
-    home = resolve_home(home)
+    home = options.start(home, quiet, verbose)
     with render.byte_progress() as progress:
         task = progress.add_task("download", total=None)
 

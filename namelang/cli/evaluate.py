@@ -86,10 +86,8 @@ def evaluate_cmd(
     from namelang.data.split import read_split
     from namelang.evaluation import metrics, score
     from namelang.inference import Classifier
-    from namelang.workspace import resolve_home
 
-    render.configure(quiet, verbose)
-    home = resolve_home(home)
+    home = options.start(home, quiet, verbose)
     names, labels, path = read_split(home, split)
     reports = []
     for ref in model or [None]:

@@ -44,10 +44,8 @@ def list_cmd(
     if ctx.invoked_subcommand is not None:
         return
     from namelang.models import store
-    from namelang.workspace import resolve_home
 
-    render.configure(quiet, verbose)
-    home = resolve_home(home)
+    home = options.start(home, quiet, verbose)
     default = store.get_default(home) or store.PRETRAINED
     rows = [_row(m.name, m.meta, m.name == default) for m in store.list_models(home)]
     if (store.PRETRAINED_DIR / store.META).is_file():
@@ -96,10 +94,8 @@ def show_cmd(
 ) -> None:
     """Print a model's model.json (without its per-epoch history) as JSON."""
     from namelang.models import store
-    from namelang.workspace import resolve_home
 
-    render.configure(quiet, verbose)
-    found = store.locate(resolve_home(home), name)
+    found = store.locate(options.start(home, quiet, verbose), name)
     meta = {k: v for k, v in found.meta.items() if k != "history"}
     meta["path"] = str(found.path)
     typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))
@@ -114,10 +110,8 @@ def rm_cmd(
 ) -> None:
     """Delete a stored model."""
     from namelang.models import store
-    from namelang.workspace import resolve_home
 
-    render.configure(quiet, verbose)
-    store.remove(resolve_home(home), name)
+    store.remove(options.start(home, quiet, verbose), name)
     render.info(f"removed {name!r}")
 
 
@@ -130,10 +124,8 @@ def default_cmd(
 ) -> None:
     """Make a model the default for evaluate, confusion and predict."""
     from namelang.models import store
-    from namelang.workspace import resolve_home
 
-    render.configure(quiet, verbose)
-    store.set_default(resolve_home(home), name)
+    store.set_default(options.start(home, quiet, verbose), name)
     render.info(f"default model: {name}")
 
 

@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from namelang.cli import render
+from namelang.workspace import resolve_home
+
 Home = Annotated[
     Path | None,
     typer.Option(
@@ -31,3 +34,9 @@ Model = Annotated[
 Split = Annotated[
     str, typer.Option("--split", "-s", help="train, val, test, or a CSV with name,label columns.")
 ]
+
+
+def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
+    """What every command does first: set the output mode, then resolve the workspace."""
+    render.configure(quiet, verbose)
+    return resolve_home(home)

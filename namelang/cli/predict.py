@@ -118,7 +118,7 @@ def predict_cmd(
     """Guess the language of names: arguments, stdin, or a CSV column (every row kept, in order)."""
     from namelang.errors import NamelangError
 
-    render.configure(quiet, verbose)
+    home = options.start(home, quiet, verbose)
     if names and input_ is not None:
         raise NamelangError("give names as arguments or --input, not both")
     if not names and input_ is None:

@@ -40,11 +40,9 @@ def prepare_cmd(
     from namelang.data.download import raw_dir
     from namelang.data.split import SPLITS, check_fractions, prepare
     from namelang.errors import NamelangError
-    from namelang.workspace import resolve_home
 
-    render.configure(quiet, verbose)
+    home = options.start(home, quiet, verbose)
     check_fractions(val, test)
-    home = resolve_home(home)
     if source is None:
         source = raw_dir(home)
         if not source.exists():

@@ -10,19 +10,8 @@ import sys
 from dataclasses import dataclass
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
+
+# rich.progress and rich.table are imported where they are used: `--help` never needs them.
 
 
 @dataclass
@@ -73,8 +62,10 @@ def error(message: str) -> None:
     Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
 
 
-def table(title: str | None, columns: list[tuple[str, str]], rows, footer: list | None = None) -> Table:
+def table(title: str | None, columns: list[tuple[str, str]], rows, footer: list | None = None):
     """A table; each column is (header, justify); numbers are right-justified by the caller."""
+    from rich.table import Table
+
     tbl = Table(title=title, show_footer=footer is not None, title_justify="left")
     for i, (header, justify) in enumerate(columns):
         tbl.add_column(header, justify=justify, footer=str(footer[i]) if footer else "")
@@ -83,8 +74,10 @@ def table(title: str | None, columns: list[tuple[str, str]], rows, footer: list 
     return tbl
 
 
-def _progress(*columns) -> Progress:
+def _progress(*columns):
     """A transient progress display on stderr, silent under --quiet."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -96,8 +89,16 @@ def _progress(*columns) -> Progress:
     )
 
 
-def count_progress() -> Progress:
+def count_progress():
     """Progress for counted work (epochs, batches)."""
+    from rich.progress import (
+        MofNCompleteColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return _progress(
         MofNCompleteColumn(),
         TaskProgressColumn(),
@@ -107,13 +108,17 @@ def count_progress() -> Progress:
     )
 
 
-def rows_progress() -> Progress:
+def rows_progress():
     """Progress for streamed rows: the bar follows bytes read when the input's size is known."""
+    from rich.progress import TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     return _progress(
         TaskProgressColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn()
     )
 
 
-def byte_progress() -> Progress:
+def byte_progress():
     """Progress for a download: bytes, rate, ETA; a pulsing bar when the size is unknown."""
+    from rich.progress import DownloadColumn, TimeRemainingColumn, TransferSpeedColumn
+
     return _progress(DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())

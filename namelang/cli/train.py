@@ -86,10 +86,8 @@ def train_cmd(
     from namelang import runs
     from namelang.device import describe, resolve_device
     from namelang.models.registry import spec_from
-    from namelang.workspace import resolve_home
 
-    render.configure(quiet, verbose)
-    home = resolve_home(home)
+    home = options.start(home, quiet, verbose)
     spec = spec_from(
         arch.value,
         hidden=hidden,

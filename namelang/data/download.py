@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from namelang.data import DEFAULT_URL
 from namelang.errors import NamelangError
 from namelang.workspace import atomic_dir, write_json
 
-DEFAULT_URL = "https://download.pytorch.org/tutorial/data.zip"
 RECORD = "download.json"
 # The public archive expands to ~3 MB; anything far past this is not a names archive.
 MAX_EXPANDED_BYTES = 512 * 1024 * 1024
