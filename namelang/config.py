@@ -16,3 +16,4 @@ class TrainConfig:
     clip: float = 1.0
     warmup: float = 0.03
     seed: int = 0
+    char_dropout: float = 0.1

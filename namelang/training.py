@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from namelang.config import TrainConfig
+from namelang.data.alphabet import UNKNOWN
 from namelang.models.forward import batched_logits, torch_runner
 
 
@@ -176,7 +177,13 @@ def fit(
                 rows_t = torch.from_numpy(rows)
                 lengths = lengths_all[rows_t]
                 width = int(lengths.max())
-                ids = ids_all[rows_t, :width].to(device)
+                ids = ids_all[rows_t, :width]
+                if config.char_dropout > 0:
+                    # Hide random characters behind the unknown index: names in use are new names,
+                    # and this keeps the model from leaning on any single character.
+                    hide = (torch.rand(ids.shape) < config.char_dropout) & (ids > UNKNOWN)
+                    ids = ids.masked_fill(hide, UNKNOWN)
+                ids = ids.to(device)
                 labels = labels_all[rows_t].to(device)
                 optimizer.zero_grad(set_to_none=True)
                 loss = train_loss_fn(model(ids, lengths), labels)

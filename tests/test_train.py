@@ -205,3 +205,31 @@ def test_loading_refuses_disagreeing_folder(tiny_home, invoke):
 def test_train_without_prepared_data(tmp_path, invoke):
     result = invoke("train", "--home", tmp_path, *TINY_MODEL)
     assert result.exit_code == 1 and "namelang prepare" in result.stderr
+
+
+def test_char_dropout_hides_characters_in_training_only():
+    from namelang.config import TrainConfig
+    from namelang.data.alphabet import PAD, UNKNOWN
+    from namelang.training import Encoded, fit
+
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.out = torch.nn.Linear(1, 2)
+
+        def forward(self, ids, lengths):
+            seen.append((self.training, ids.clone()))
+            return self.out(ids.float().mean(dim=1, keepdim=True))
+
+    ids = np.full((64, 6), 5, dtype=np.int64)
+    ids[:, 4:] = PAD
+    data = Encoded(ids, np.full(64, 4), np.arange(64) % 2)
+    fit(Recorder(), data, data, 2, TrainConfig(epochs=1, batch_size=64, char_dropout=0.5))
+    train_ids = torch.cat([i for training, i in seen if training])
+    eval_ids = torch.cat([i for training, i in seen if not training])
+    hidden = (train_ids[:, :4] == UNKNOWN).float().mean().item()
+    assert 0.35 < hidden < 0.65  # about half the characters, drawn at random
+    assert (train_ids[:, 4:] == PAD).all()  # padding is never touched
+    assert (eval_ids[:, :4] == 5).all()  # validation sees the names as they are

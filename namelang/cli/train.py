@@ -56,6 +56,12 @@ def train_cmd(
     balance: Annotated[
         bool, typer.Option("--balance/--no-balance", help="Class-balanced (inverse-frequency) loss.")
     ] = _DEFAULTS.balance,
+    char_dropout: Annotated[
+        float,
+        typer.Option(
+            "--char-dropout", min=0.0, max=0.9, help="Share of training characters hidden as unknown."
+        ),
+    ] = _DEFAULTS.char_dropout,
     hidden: Annotated[
         int | None, typer.Option("--hidden", min=1, help="Hidden size \\[arch default].")
     ] = None,
@@ -103,6 +109,7 @@ def train_cmd(
         weight_decay=weight_decay,
         patience=patience,
         balance=balance,
+        char_dropout=char_dropout,
         seed=seed,
     )
     torch_device = resolve_device(device)
