@@ -208,3 +208,12 @@ def test_architecture_without_numpy_engine_runs_on_torch(tiny_trained, monkeypat
     torch_probs = clf.predict_proba(["Tanaka", "Ivanov", ""])
     assert np.allclose(numpy_probs[:2], torch_probs[:2], atol=1e-5)
     assert np.isnan(torch_probs[2]).all()
+
+
+def test_one_column_file_uses_that_column_in_every_format(tiny_trained, tmp_path, invoke):
+    src = tmp_path / "surnames.csv"
+    src.write_text("surname\nTanaka\nIvanov\n", encoding="utf-8")
+    table = invoke("predict", "-i", src, "-f", "table", "--home", tiny_trained)
+    assert table.exit_code == 0 and "surname" in table.stdout and "Tanaka" in table.stdout
+    as_json = json.loads(invoke("predict", "-i", src, "-f", "json", "--home", tiny_trained).stdout)
+    assert [o["surname"] for o in as_json] == ["Tanaka", "Ivanov"] and as_json[0]["predictions"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import itertools
 import json
 import math
 import sys
@@ -151,17 +152,20 @@ def predict_cmd(
             table = open_input(input_)
         frames = read_chunks(table, batch_size)
     sep = "\t" if output is not None and output.suffix.lower() in (".tsv", ".tab") else ","
+    first = next(frames, None)
+    if column is None:
+        # `name`, or the only column of a one-column file.
+        only = first is not None and len(first.columns) == 1 and "name" not in first.columns
+        column = first.columns[0] if only else "name"
+    frames = itertools.chain([first] if first is not None else [], frames)
 
     def scored():
-        nonlocal column
         for frame in frames:
-            if column is None:
-                column = "name" if "name" in frame.columns or len(frame.columns) != 1 else frame.columns[0]
             yield clf.predict_frame(frame, column=column, top_k=k, prefix=prefix, min_prob=min_prob)
 
     if fmt is Format.table:
         title = f"{clf.name} ({clf.meta.get('arch')})"
-        render.stdout().print(_table(scored(), column or "name", added, k, title))
+        render.stdout().print(_table(scored(), column, added, k, title))
         return
     started = time.perf_counter()
     with render.rows_progress() as progress:
