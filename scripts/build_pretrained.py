@@ -60,7 +60,8 @@ figures below (`metrics.json` beside this card holds them all). Test metrics com
   Logits are divided by a temperature of {meta["temperature"]:.3f}, fitted on the validation split so
   that the probabilities are calibrated (it changes no ranking).
 - **Training**: `namelang train --arch {meta["arch"]} --seed 0 --device cpu` with the default options
-  (AdamW, lr {meta["training"]["lr"]}, batch {meta["training"]["batch_size"]}, up to {meta["training"]["epochs"]} epochs,
+  (AdamW, lr {meta["training"]["lr"]}, batch {meta["training"]["batch_size"]}, character dropout
+  {meta["training"].get("char_dropout", 0.0)}, up to {meta["training"]["epochs"]} epochs,
   warm-up + cosine schedule, best epoch by validation macro-F1: epoch {meta["best"]["epoch"]} of
   {meta["epochs_run"]}), {meta["training_seconds"]:.0f} s on a 2-core CPU, torch {meta["versions"]["torch"]}.
 - **Why this architecture**: it had the best validation accuracy of the candidates trained on this
