@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -75,7 +75,6 @@ class _Batches:
     batch_size: int
     generator: np.random.Generator
     window: int = 50
-    batches: list[np.ndarray] = field(default_factory=list)
 
     def epoch(self) -> list[np.ndarray]:
         order = self.generator.permutation(len(self.lengths))
@@ -158,7 +157,7 @@ def fit(
     best_f1 = max((r.val_macro_f1 for r in history), default=-1.0)
     best_epoch = max(history, key=lambda r: r.val_macro_f1).epoch if history else 0
     best_state = best_state or _snapshot(model)
-    stale = sum(1 for _ in _since_best(history, best_epoch))
+    stale = sum(1 for r in history if r.epoch > best_epoch)  # epochs without improvement so far
     interrupted = stopped_early = False
     started = time.perf_counter()
     ids_all = torch.from_numpy(train.ids)
@@ -223,6 +222,3 @@ def fit(
 def _snapshot(model: nn.Module) -> dict:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
-
-def _since_best(history: list[EpochReport], best_epoch: int):
-    return (r for r in history if r.epoch > best_epoch)
