@@ -78,14 +78,16 @@ def _progress(*columns):
     """A transient progress display on stderr, silent under --quiet."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
+    console = stderr()
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         *columns,
-        console=stderr(),
+        console=console,
         transient=True,
-        disable=state.quiet,
+        # A bar only means something on a terminal; in a log it would leave blank lines.
+        disable=state.quiet or not console.is_terminal,
     )
 
 
