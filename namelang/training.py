@@ -221,4 +221,3 @@ def fit(
 
 def _snapshot(model: nn.Module) -> dict:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
