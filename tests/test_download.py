@@ -145,3 +145,16 @@ def test_library_reports_progress(server, archive, tmp_path):
     result = download(tmp_path, url=url, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (archive.stat().st_size, archive.stat().st_size)
     assert result.size == archive.stat().st_size and not result.skipped
+
+
+def test_timeout(tmp_path, invoke):
+    import socket
+
+    with socket.socket() as silent:  # accepts connections into its backlog and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        result = invoke(
+            "download", "--url", f"http://127.0.0.1:{port}/data.zip", "--timeout", "0.5", "--home", tmp_path
+        )
+    _assert_clean_failure(result, tmp_path, "timed out", "--url")
