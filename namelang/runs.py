@@ -66,6 +66,7 @@ def train(
     from namelang import plots
 
     manifest = load_manifest(home)
+    manifest_sha256 = sha256_file(prepared_dir(home) / MANIFEST)
     labels = manifest["labels"]
     label_index = {label: i for i, label in enumerate(labels)}
     history: list[EpochReport] = []
@@ -75,7 +76,7 @@ def train(
         if previous.name == store.PRETRAINED:
             raise NamelangError("--resume takes a run in the store, not the pretrained model")
         meta = previous.meta
-        if meta.get("data", {}).get("manifest_sha256") != sha256_file(prepared_dir(home) / MANIFEST):
+        if meta.get("data", {}).get("manifest_sha256") != manifest_sha256:
             raise NamelangError(f"cannot resume {resume!r}: the prepared data changed since it was trained")
         spec = spec_from(meta["arch"], **meta["arch_options"])
         config = TrainConfig(**{**meta["training"], "epochs": config.epochs})
@@ -118,7 +119,7 @@ def train(
         "temperature": temperature,
         "normalization": manifest.get("normalization", {"form": "NFC", "ascii": False}),
         "data": {
-            "manifest_sha256": sha256_file(prepared_dir(home) / MANIFEST),
+            "manifest_sha256": manifest_sha256,
             "source_sha256": manifest["source"]["sha256"],
             "train_rows": len(train_data),
             "val_rows": len(val_data),

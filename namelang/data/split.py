@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from namelang.data.alphabet import Alphabet
 from namelang.data.corpus import Corpus
 from namelang.data.normalize import normalize_name
 from namelang.errors import NamelangError
@@ -128,7 +129,7 @@ def prepare(
         labels_of[name].add(label)
     multi = sorted(name for name, labels in labels_of.items() if len(labels) > 1)
     labels = sorted({label for _, label in pairs})
-    alphabet = sorted({ch for name, _ in rows["train"] for ch in name})
+    alphabet = Alphabet.from_names(name for name, _ in rows["train"])
 
     folder = prepared_dir(home)
     files = {}
@@ -138,7 +139,7 @@ def prepare(
         files[split] = {"file": path.name, "rows": len(rows[split]), "sha256": sha256_file(path)}
     manifest = {
         "labels": labels,
-        "alphabet": "".join(alphabet),
+        "alphabet": alphabet.chars,
         "counts": {
             split: {label: sum(1 for _, lb in rows[split] if lb == label) for label in labels}
             for split in SPLITS

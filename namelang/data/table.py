@@ -94,6 +94,14 @@ def open_input(source: str | Path) -> InputTable:
 
 def read_chunks(table: InputTable, chunksize: int) -> Iterator:
     """DataFrames of at most `chunksize` rows, every cell a string, blank lines kept as rows."""
+    try:
+        yield from _chunks(table, chunksize)
+    finally:
+        if table.stream.raw is not sys.stdin.buffer:
+            table.stream.raw.close()
+
+
+def _chunks(table: InputTable, chunksize: int) -> Iterator:
     import pandas as pd
 
     if table.delimiter is None:
