@@ -11,6 +11,8 @@ import numpy as np
 
 from namelang.data.alphabet import MAX_LENGTH, Alphabet
 from namelang.data.normalize import normalize_name
+from namelang.data.scripts import path_of, rule_probabilities
+from namelang.data.sources import OUT_OF_SCOPE
 from namelang.errors import NamelangError
 from namelang.models import store
 from namelang.models.forward import batched_logits, softmax, torch_runner
@@ -80,8 +82,17 @@ class Classifier:
         probs = softmax(batched_logits(self.run, ids, lengths, batch_size) / self.temperature)
         if probs.shape[1] == 0:
             probs = np.zeros((len(unique), len(self.labels)), dtype=np.float32)
+        ruled, ruled_probs = rule_probabilities(list(unique), self.labels, OUT_OF_SCOPE)
+        probs[ruled] = ruled_probs  # Han, Kana, Hangul, Arabic script: data/scripts.py
         probs[lengths == 0] = np.nan
         return probs[inverse.reshape(-1)]
+
+    def script_paths(self, names) -> list[str]:
+        """How each name is scored: 'model', 'transliterated' or 'rule: …' (for `predict --explain`)."""
+        return [
+            path_of(normalize_name(n, transliterate=False)) if isinstance(n, str) and n.strip() else ""
+            for n in names
+        ]
 
     def rank(self, probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(label indices [N, k], probabilities [N, k]), best first."""
