@@ -117,6 +117,7 @@ def metrics(scored: Scored) -> dict:
         "macro_f1": f1_score(y, p, labels=present, average="macro", zero_division=0),
         "weighted_f1": f1_score(y, p, labels=present, average="weighted", zero_division=0),
         "balanced_accuracy": balanced,
+        "mean_language_recall": mean_language_recall(y, p, scored.labels),
         "top3_accuracy": top_k_accuracy_score(y, probs, k=top, labels=everything)
         if top > 1
         else accuracy_score(y, p),
@@ -169,3 +170,36 @@ def most_confused(counts: np.ndarray, labels: list[str], top: int = 10) -> list[
         }
         for (i, j), n in ranked
     ]
+
+
+def mean_language_recall(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> float:
+    """Recall averaged over the languages present in `y_true`; the out-of-scope label is no language."""
+    from namelang.data.sources import OUT_OF_SCOPE
+
+    present = [i for i in sorted(set(np.asarray(y_true).tolist())) if labels[i] != OUT_OF_SCOPE]
+    if not present:
+        return float("nan")
+    return float(np.mean([np.mean(y_pred[y_true == i] == i) for i in present]))
+
+
+def rows_by_source(names: list[str], labels: list[str], sources: list[str]) -> dict[str, tuple[list, list]]:
+    """{source: (names, labels)} of a prepared split; a row several sources hold counts for each."""
+    from namelang.data.split import SOURCE_SEPARATOR
+
+    grouped: dict[str, tuple[list, list]] = {}
+    for name, label, tags in zip(names, labels, sources):
+        for tag in filter(None, tags.split(SOURCE_SEPARATOR)):
+            grouped.setdefault(tag, ([], []))
+            grouped[tag][0].append(name)
+            grouped[tag][1].append(label)
+    return dict(sorted(grouped.items()))
+
+
+def evaluate_by_source(clf, names: list[str], labels: list[str], sources: list[str]) -> dict:
+    """Metrics over the whole split and over each source's rows (labels the model lacks are skipped)."""
+    report = {"all": metrics(score(clf, names, labels, "split"))}
+    for tag, (tag_names, tag_labels) in rows_by_source(names, labels, sources).items():
+        known = [(n, lb) for n, lb in zip(tag_names, tag_labels) if lb in clf.labels]
+        if known:
+            report[tag] = metrics(score(clf, *map(list, zip(*known)), source=tag))
+    return report

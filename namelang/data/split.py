@@ -237,6 +237,14 @@ def load_manifest(home: Path) -> dict:
     return read_manifest(home).to_json()
 
 
+def read_split_sources(path: Path) -> list[str]:
+    """The `source` column of a prepared split ('' for every row of a file without one)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return frame["source"].tolist() if "source" in frame.columns else [""] * len(frame)
+
+
 def read_split(home: Path, split: str) -> tuple[list[str], list[str], Path]:
     """(names, labels, path) of a prepared split (train/val/test) or of any CSV with name,label columns."""
     if split in SPLITS:
