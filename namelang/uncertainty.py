@@ -82,7 +82,7 @@ def fit_model_prior(probs: np.ndarray, y_true: np.ndarray, train_prior: np.ndarr
         moved = probs * weights
         moved /= moved.sum(axis=1, keepdims=True)
         step = np.where(present, shares / np.maximum(moved.mean(axis=0), 1e-300), 1.0)
-        weights *= step
+        weights = np.clip(weights * step, 1e-12, 1e12)  # a label the model never gives stays finite
         if np.abs(np.log(step)).max() < 1e-9:
             break
     return normalized(train_prior / weights)
