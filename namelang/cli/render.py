@@ -61,7 +61,9 @@ def error(message: str) -> None:
     from rich.markup import escape  # a message may hold brackets: pip install 'namelang[mimesis]'
 
     # Errors print even under --quiet: they are the one line the user needs.
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True
+    )
 
 
 def table(title: str | None, columns: list[tuple[str, str]], rows, footer: list | None = None):
