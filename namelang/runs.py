@@ -207,7 +207,6 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
     """The finishing step both kinds of run share: fit, calibrate, then store by the rules above."""
     import torch
 
-    from namelang import plots
     from namelang.calibration import fit_temperature
     from namelang.models.forward import batched_logits, torch_runner
 
@@ -232,6 +231,8 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
         raise NothingSaved(
             f"interrupted: {run.name!r} was left as it was (--force replaces a model only with a finished run)"
         )
+    from namelang import plots  # matplotlib: imported once there is something to draw
+
     runner = torch_runner(run.module, device or torch.device("cpu"))
     temperature = fit_temperature(batched_logits(runner, val_data.ids, val_data.lengths), val_data.labels)
     card = _card(run, result, temperature, str(device or "cpu"), len(train_data), len(val_data))

@@ -74,7 +74,7 @@ def _table(rows: list[dict], title: str):
             f"{r['parameters']:,}",
             _fmt(r["val_accuracy"]),
             _fmt(r["val_macro_f1"]),
-            (r["created"] or "")[:19],
+            (r["created"] or "")[:10],
         )
         for r in rows
     ]

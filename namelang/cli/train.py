@@ -23,8 +23,15 @@ class _Progress:
         self.progress = progress
         self.epochs = progress.add_task("epochs", total=None, status="")
         self.batches = progress.add_task("batches", total=None, status="")
+        self.started = False
 
     def on_epoch_start(self, epoch: int, epochs: int, batches: int) -> None:
+        if not self.started:  # once, as training begins: a log then shows where a run started
+            self.started = True
+            self.progress.console.print(
+                f"training epochs {epoch} to {epochs}, {batches:,} batch{'es' if batches != 1 else ''} each",
+                highlight=False,
+            )
         self.progress.update(self.epochs, total=epochs, completed=epoch - 1, description=f"epoch {epoch}")
         self.progress.reset(self.batches, total=batches, description="batches", status="")
 
@@ -129,34 +136,34 @@ def train_cmd(
     from namelang.workspace import Workspace
 
     workspace = Workspace(options.start(home, quiet, verbose))
-    given = _given(ctx)
-    if resume is None:
-        spec = spec_from(
-            arch.value,
-            hidden=hidden,
-            layers=layers,
-            bidirectional=bidirectional,
-            dropout=dropout,
-            embedding_dim=embedding_dim,
-        )
-        config = TrainConfig(
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            patience=patience,
-            balance=balance,
-            char_dropout=char_dropout,
-            seed=seed,
-        )
-    torch_device = resolve_device(device)
-    render.info(f"device: {describe(torch_device)}")
-    try:
+    try:  # Ctrl-C anywhere in the command: exit 130 with one line saying what was kept
+        if resume is None:
+            spec = spec_from(
+                arch.value,
+                hidden=hidden,
+                layers=layers,
+                bidirectional=bidirectional,
+                dropout=dropout,
+                embedding_dim=embedding_dim,
+            )
+            config = TrainConfig(
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                weight_decay=weight_decay,
+                patience=patience,
+                balance=balance,
+                char_dropout=char_dropout,
+                seed=seed,
+            )
+        torch_device = resolve_device(device)
+        render.info(f"device: {describe(torch_device)}")
         with render.count_progress() as progress:
             common = dict(device=torch_device, callbacks=_Progress(progress), make_default=make_default)
             if resume is None:
                 result = runs.start_run(workspace, spec, config, name=name, force=force, **common)
             else:
+                given = _given(ctx)
                 result = runs.resume_run(
                     workspace, resume, given.get("epochs"), given.get("patience"), given=given, **common
                 )
