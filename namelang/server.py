@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import socket
-from collections import deque
+from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -38,6 +38,7 @@ class Settings:
     model: str | None = None
     home: str | None = None
     max_names: int = 10_000
+    cache_size: int = 100_000
 
     @property
     def max_body_bytes(self) -> int:
@@ -135,11 +136,17 @@ class _Job:
 
 
 class BatchScorer:
-    """Scores names on one thread, one batch at a time; jobs that wait meanwhile share the next batch."""
+    """Scores names on one thread, one batch at a time; jobs that wait meanwhile share the next batch.
 
-    def __init__(self, clf: Classifier, batch_size: int = Classifier.BATCH):
+    The probabilities of the last `cache_size` distinct names are kept (surnames repeat a lot); the
+    cache is touched only on the scoring thread, so it needs no lock.
+    """
+
+    def __init__(self, clf: Classifier, batch_size: int = Classifier.BATCH, cache_size: int = 0):
         self.clf = clf
         self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._pending: deque[_Job] = deque()
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="namelang-scoring")
@@ -174,9 +181,26 @@ class BatchScorer:
                 size += len(job.names)
         return jobs
 
+    def _probabilities(self, names: list[str]) -> np.ndarray:
+        """`clf.predict_proba(names)`, scoring only the names the cache does not hold."""
+        if not self.cache_size:
+            return self.clf.predict_proba(names)
+        cache = self._cache
+        new = list(dict.fromkeys(name for name in names if name not in cache))
+        if new:
+            for name, row in zip(new, self.clf.predict_proba(new)):
+                cache[name] = row.copy()  # not a view: that would keep its whole batch alive
+        rows = []
+        for name in names:
+            rows.append(cache[name])
+            cache.move_to_end(name)
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)  # the least recently used
+        return np.stack(rows)
+
     def _score(self, jobs: list[_Job]) -> list[bytes]:
         """On the scoring thread: one forward pass for every job's names, then each job's JSON."""
-        probs = self.clf.predict_proba([name for job in jobs for name in job.names])
+        probs = self._probabilities([name for job in jobs for name in job.names])
         results, start = [], 0
         for job in jobs:
             end = start + len(job.names)
@@ -291,7 +315,7 @@ def create_app(settings: Settings, classifier: Classifier | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         clf = classifier or Classifier.load(settings.model, settings.home, device="cpu")
-        scorer = BatchScorer(clf)
+        scorer = BatchScorer(clf, cache_size=settings.cache_size)
         scorer.start()
         app.state.classifier, app.state.scorer = clf, scorer
         yield
