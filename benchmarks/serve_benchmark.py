@@ -116,16 +116,11 @@ def peak_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def start_server(model: str, workers: int, max_names: int):
-    command = [sys.executable, "-m", "namelang", "serve", "--port", "0", "--model", model]
-    command += [
-        "--workers",
-        str(workers),
-        "--max-names",
-        str(max_names),
-        "--home",
-        str(ROOT / "no-such-home"),
-    ]
+def start_server(args):
+    command = [sys.executable, "-m", "namelang", "serve", "--port", "0", "--model", args.model]
+    command += ["--workers", str(args.workers), "--home", str(ROOT / "no-such-home")]
+    if args.cache is not None:
+        command += ["--cache", str(args.cache)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
         if line.startswith("listening on "):

@@ -16,6 +16,7 @@ from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
+from json.encoder import encode_basestring  # json.dumps of a str, in C
 from typing import Annotated, Any
 
 import numpy as np
@@ -108,23 +109,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # ---- scoring ----
 
 
-def encode_predictions(clf: Classifier, names: list[str], probs: np.ndarray, top_k: int, min_prob: float):
-    """The JSON records of `namelang predict --format json`, without the enclosing brackets, as bytes."""
+def record_texts(clf: Classifier, names: list[str], probs: np.ndarray, top_k: int, min_prob: float):
+    """One JSON record of `namelang predict --format json` per name, as text.
+
+    Written directly: building dicts for json.dumps took most of the time of a batch of cached names.
+    """
     order, top = clf.rank(probs, top_k)
-    labels = clf.labels
+    labels = [encode_basestring(label) for label in clf.labels]
+    unknown = encode_basestring(UNKNOWN_LABEL)
     records = []
     for name, row_i, row_p in zip(names, order.tolist(), top.astype(np.float64).tolist()):
-        if row_p[0] != row_p[0]:  # NaN: a blank name
-            records.append({"name": name, "predictions": []})
-            continue
-        predictions = [{"label": labels[i], "probability": round(p, 6)} for i, p in zip(row_i, row_p)]
-        if row_p[0] < min_prob:
-            predictions[0]["label"] = UNKNOWN_LABEL
-        records.append({"name": name, "predictions": predictions})
-    try:
-        return json.dumps(records, ensure_ascii=False)[1:-1].encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a JSON "\ud800" escape: escape it back
-        return json.dumps(records)[1:-1].encode("ascii")
+        cells = []
+        if row_p[0] == row_p[0]:  # not NaN, which marks a blank name
+            # repr() of the rounded float is exactly what json.dumps writes for it.
+            cells = [
+                f'{{"label": {labels[i]}, "probability": {round(p, 6)!r}}}' for i, p in zip(row_i, row_p)
+            ]
+            if row_p[0] < min_prob:
+                cells[0] = f'{{"label": {unknown}, "probability": {round(row_p[0], 6)!r}}}'
+        records.append(f'{{"name": {encode_basestring(name)}, "predictions": [{", ".join(cells)}]}}')
+    return records
 
 
 @dataclass
@@ -134,19 +138,22 @@ class _Job:
     min_prob: float
     result: asyncio.Future
 
+    def keys(self) -> list[tuple]:
+        return [(name, self.top_k, self.min_prob) for name in self.names]
+
 
 class BatchScorer:
     """Scores names on one thread, one batch at a time; jobs that wait meanwhile share the next batch.
 
-    The probabilities of the last `cache_size` distinct names are kept (surnames repeat a lot); the
-    cache is touched only on the scoring thread, so it needs no lock.
+    The answers for the last `cache_size` distinct (name, options) are kept, as JSON text: surnames
+    repeat a lot. The cache is touched only on the scoring thread, so it needs no lock.
     """
 
     def __init__(self, clf: Classifier, batch_size: int = Classifier.BATCH, cache_size: int = 0):
         self.clf = clf
         self.batch_size = batch_size
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[tuple, str] = OrderedDict()
         self._pending: deque[_Job] = deque()
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="namelang-scoring")
@@ -181,31 +188,28 @@ class BatchScorer:
                 size += len(job.names)
         return jobs
 
-    def _probabilities(self, names: list[str]) -> np.ndarray:
-        """`clf.predict_proba(names)`, scoring only the names the cache does not hold."""
-        if not self.cache_size:
-            return self.clf.predict_proba(names)
-        cache = self._cache
-        new = list(dict.fromkeys(name for name in names if name not in cache))
-        if new:
-            for name, row in zip(new, self.clf.predict_proba(new)):
-                cache[name] = row.copy()  # not a view: that would keep its whole batch alive
-        rows = []
-        for name in names:
-            rows.append(cache[name])
-            cache.move_to_end(name)
-        while len(cache) > self.cache_size:
-            cache.popitem(last=False)  # the least recently used
-        return np.stack(rows)
-
     def _score(self, jobs: list[_Job]) -> list[bytes]:
-        """On the scoring thread: one forward pass for every job's names, then each job's JSON."""
-        probs = self._probabilities([name for job in jobs for name in job.names])
-        results, start = [], 0
+        """On the scoring thread: one forward pass for the names with no cached answer, then each job's JSON."""
+        cache = self._cache if self.cache_size else OrderedDict()
+        missing = list(dict.fromkeys(key for job in jobs for key in job.keys() if key not in cache))
+        if missing:
+            names = list(dict.fromkeys(key[0] for key in missing))
+            probs = self.clf.predict_proba(names)
+            row = {name: i for i, name in enumerate(names)}
+            for options in dict.fromkeys(key[1:] for key in missing):
+                group = [key[0] for key in missing if key[1:] == options]
+                texts = record_texts(self.clf, group, probs[[row[name] for name in group]], *options)
+                cache.update(zip([(name, *options) for name in group], texts))
+        results = []
         for job in jobs:
-            end = start + len(job.names)
-            results.append(encode_predictions(self.clf, job.names, probs[start:end], job.top_k, job.min_prob))
-            start = end
+            keys = job.keys()
+            # A lone surrogate (from a JSON "\ud800" escape) goes back out as that escape.
+            results.append(", ".join(cache[key] for key in keys).encode("utf-8", "backslashreplace"))
+            if self.cache_size:
+                for key in keys:
+                    cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)  # the least recently used
         return results
 
     async def _serve(self) -> None:

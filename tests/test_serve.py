@@ -344,3 +344,26 @@ def test_scorer_shares_batches_and_never_holds_a_small_request_behind_a_large_on
     assert json.loads(small)[0]["name"] == "Satoshi" and not big_done_first
     assert [json.loads(s)[0]["name"] for s in singles] == NAMES[:8]
     assert max(batches) <= 4 and len(batches) < 10 + 1 + 8  # waiting requests were scored together
+
+
+def test_cached_answers_equal_fresh_ones_and_the_cache_stays_bounded(clf):
+    from namelang.server import BatchScorer
+
+    async def scenario():
+        cached, fresh = BatchScorer(clf, cache_size=5), BatchScorer(clf, cache_size=0)
+        cached.start()
+        fresh.start()
+        answers = []
+        for top_k, min_prob in [(3, 0.0), (3, 0.0), (1, 0.9), (3, 0.0)]:
+            answers.append(
+                (await cached.predict(NAMES, top_k, min_prob), await fresh.predict(NAMES, top_k, min_prob))
+            )
+        size = len(cached._cache)
+        await cached.close()
+        await fresh.close()
+        return answers, size
+
+    answers, size = asyncio.run(scenario())
+    for with_cache, without in answers:
+        assert_same(json.loads(with_cache), json.loads(without))
+    assert size == 5
