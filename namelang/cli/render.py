@@ -288,7 +288,7 @@ def error(message: str) -> None:
 
 def model_in_use(clf) -> None:
     """The model and the device a command runs, on stderr."""
-    out.info(f"model: {clf.name} ({clf.meta.get('arch')}), device: {clf.device}")
+    out.info(f"model: {clf.name} ({clf.card.arch}), device: {clf.device}")
 
 
 def count_progress():
