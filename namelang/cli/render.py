@@ -7,6 +7,17 @@ to stdout; progress, summaries, warnings and errors go to stderr. `--quiet` sile
 
 Every command's `--format` is one `Format` with one "auto" rule (`Output.resolve`): a table when stdout
 is a terminal and nothing is written to a file, else the command's machine format.
+
+A command's output, in the sink's terms (predict, for one):
+
+    fmt: options.output_format(Format.csv) = Format.auto          # the option, declared once
+    fmt = out.resolve(fmt, Format.csv, to_file=output is not None)  # table only on a terminal
+    if fmt is Format.table:
+        out.show(table(title, [("name", "left"), ("#1", "left"), ("prob", "right")], rows))
+    else:
+        with out.stream(fmt, output, sep) as writer:  # stdout, or a file renamed into place
+            for frame in frames:
+                writer.frame(frame, records_of(frame))  # CSV from the frame; JSON from the records
 """
 
 from __future__ import annotations
