@@ -43,6 +43,23 @@ class Format(str, enum.Enum):
     jsonl = "jsonl"
 
 
+STDOUT = "standard output"
+
+
+@contextlib.contextmanager
+def _naming_stdout() -> Iterator[None]:
+    """An OS error while writing stdout (a full disk behind `>`) names stdout, as a file's error names it."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        out.discard_stdout()
+        raise OSError(exc.errno, exc.strerror, STDOUT) from exc
+
+
 class Output:
     """Where output goes and how it looks; `out` below is the one instance, set up by `options.start`."""
 
@@ -78,31 +95,50 @@ class Output:
     def show(self, *renderables) -> None:
         """Tables and text for people, on stdout."""
         console = self.console()
-        for renderable in renderables:
-            console.print(renderable)
+        with _naming_stdout():
+            for renderable in renderables:
+                console.print(renderable)
 
     def line(self, text: str) -> None:
         """One plain line on stdout (no markup, no wrapping)."""
-        sys.stdout.write(text + "\n")
+        with _naming_stdout():
+            sys.stdout.write(text + "\n")
+
+    def flush(self) -> None:
+        """Push stdout out now, so a full disk or a closed pipe is an error of the command, named."""
+        with _naming_stdout():
+            sys.stdout.flush()
+
+    def discard_stdout(self) -> None:
+        """Point stdout at /dev/null, so the interpreter's last flush cannot fail a second time."""
+        import os
+
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
     def json(self, data) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        with _naming_stdout():
+            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def records(self, rows: list[dict], fmt: Format, columns: list[str] | None = None) -> None:
         """Flat records on stdout as CSV (a header, then a row each), a JSON array, or JSON Lines."""
-        writer = StreamWriter(sys.stdout, fmt)
-        writer.records(rows, columns)
-        writer.close()
+        with _naming_stdout():
+            writer = StreamWriter(sys.stdout, fmt)
+            writer.records(rows, columns)
+            writer.close()
 
     @contextlib.contextmanager
     def stream(self, fmt: Format, path: Path | None = None, sep: str = ",") -> Iterator[StreamWriter]:
         """A writer of chunks to stdout, or to `path` under a temporary name renamed into place at the
         end (nothing is written when the block fails). `path`'s folder must exist: nothing is created."""
         if path is None:
-            writer = StreamWriter(sys.stdout, fmt, sep)
-            yield writer
-            writer.close()
-            sys.stdout.flush()
+            with _naming_stdout():
+                writer = StreamWriter(sys.stdout, fmt, sep)
+                yield writer
+                writer.close()
+                sys.stdout.flush()
             return
         from namelang.workspace import atomic_path
 
