@@ -99,6 +99,14 @@ def resolve_column(header: list[str], column: str | None, label: str) -> int:
     return header.index(column)
 
 
+def check_clash(header: list[str], added: list[str]) -> None:
+    clash = [c for c in added if c in header]
+    if clash:
+        raise NamelangError(
+            f"the input already has a column {clash[0]!r}; pass --prefix (e.g. --prefix ml_) to rename the added ones"
+        )
+
+
 class Tagger:
     """The per-chunk step: the chunk's rows, in order, with `prediction`, `probability`, … added.
 
@@ -123,11 +131,7 @@ class Tagger:
         self.cache = NameCache(classifier, cache_size)
 
     def check_header(self, header: list[str]) -> None:
-        clash = [c for c in self.added if c in header]
-        if clash:
-            raise NamelangError(
-                f"the input already has a column {clash[0]!r}; pass --prefix (e.g. --prefix ml_) to rename the added ones"
-            )
+        check_clash(header, self.added)
 
     def frame(self, frame, position: int | None = None):
         """A pandas frame in, the frame with the prediction columns added out."""

@@ -141,6 +141,9 @@ def predict_cmd(
         str | None,
         typer.Option("--scheduler", help="With --engine dask: tcp://HOST:PORT \\[default: a local cluster]."),
     ] = None,
+    blocksize: Annotated[
+        str, typer.Option("--blocksize", help="With --engine dask: bytes of CSV per partition (e.g. 64MB).")
+    ] = "64MB",
     model: options.Model = None,
     device: options.Device = "auto",
     home: options.Home = None,
@@ -159,23 +162,10 @@ def predict_cmd(
             "--format table is for the terminal; use csv, tsv, json, jsonl or parquet with --output"
         )
     if engine is Engine.dask:
-        from namelang.cli.predict_dask import predict_dask
-
         if input_ in (None, "<lines>", "-"):
             raise NamelangError("--engine dask reads files: pass --input FILE, a glob or a folder")
-        predict_dask(
-            input_,
-            output,
-            column,
-            top_k,
-            fmt and fmt.value,
-            min_prob,
-            prefix,
-            batch_size,
-            encoding,
-            scheduler,
-            model,
-            home,
+        _predict_dask(
+            input_, output, column, top_k, fmt, min_prob, prefix, encoding, scheduler, blocksize, model, home
         )
         return
     if scheduler is not None:
@@ -219,6 +209,33 @@ def _predict_local(
             progress=_progress_callback(progress, task, started),
         )
     render.info(_summary(summary, clf))
+
+
+def _predict_dask(
+    input_, output, column, top_k, fmt, min_prob, prefix, encoding, scheduler, blocksize, model, home
+):
+    from namelang.distributed import tag_dataset
+
+    def connected(dashboard: str | None, workers: int) -> None:
+        where = scheduler or "a local cluster"
+        render.info(f"Dask: {where}, {workers} worker{'' if workers == 1 else 's'}; dashboard: "
+                    + (dashboard or "none (pip install bokeh to get one)"))  # fmt: skip
+
+    with render.count_progress() as progress:
+        task = progress.add_task("dask", total=None, status="")
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, status="tasks")
+
+        summary = tag_dataset(
+            input_, output, model=model, home=home, column=column, top_k=top_k, prefix=prefix,
+            min_prob=min_prob, fmt=None if fmt is None else fmt.value, encoding=encoding,
+            scheduler=scheduler, blocksize=blocksize, on_connect=connected, progress=advance,
+        )  # fmt: skip
+    rows = "" if summary.rows is None else f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
+    blank = f" ({summary.blank:,} blank)" if summary.blank else ""
+    render.info(f"{rows}{blank} scored by {summary.model} in {summary.partitions} partitions on "
+                f"{summary.workers} Dask workers, written to {summary.output}".lstrip())  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -59,7 +59,9 @@ def warn(message: str) -> None:
 
 def error(message: str) -> None:
     # Errors print even under --quiet: they are the one line the user needs.
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def table(title: str | None, columns: list[tuple[str, str]], rows, footer: list | None = None):
