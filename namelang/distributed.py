@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from namelang.errors import NamelangError
+from namelang.models.card import ModelCard
 
 DASK_INSTALL = 'predict --engine dask needs Dask: pip install "namelang[dask]"'
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"}
@@ -40,23 +40,21 @@ def import_dask():
 
 @dataclass(frozen=True)
 class ModelPayload:
-    """What a worker needs to run a model, as data: its card (model.json) and its weights' bytes."""
+    """What a worker needs to run a model, as data: its card and its weights' bytes."""
 
     name: str
-    card: dict
+    card: ModelCard
     weights: bytes
 
     @classmethod
     def load(cls, model: str | Path | None = None, home: str | Path | None = None) -> ModelPayload:
         """The store's model (a name, a folder, 'pretrained', or None for the default) as a payload."""
-        from namelang.models import store
-        from namelang.workspace import resolve_home
+        from namelang.models.store import ModelStore
 
-        found = store.locate(resolve_home(home), None if model is None else str(model))
-        weights = found.path / store.WEIGHTS
-        if not weights.is_file():
-            raise NamelangError(f"{found.path} has no {store.WEIGHTS}")
-        return cls(found.name, found.meta, weights.read_bytes())
+        found = ModelStore(home).load(model)
+        if found.members():
+            raise NamelangError(f"{found.name} is an ensemble; --engine dask sends single models only")
+        return cls(found.name, found.card, found.weights().read_bytes())
 
     @property
     def digest(self) -> str:
@@ -78,7 +76,7 @@ def classifier_from(payload: ModelPayload):
             folder = Path(tempfile.mkdtemp(prefix="namelang-model-"))
             try:
                 (folder / store.WEIGHTS).write_bytes(payload.weights)
-                (folder / store.META).write_text(json.dumps(payload.card), encoding="utf-8")
+                (folder / store.CARD).write_text(payload.card.to_json(), encoding="utf-8")
                 clf = Classifier.load(folder, device="cpu")
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -383,7 +381,7 @@ def tag_dataset(
     position = resolve_column(plan.header, column, str(source))
     target, fmt, single = output_plan(output, fmt, plan.parquet)
     payload = payload or ModelPayload.load(model, home)
-    k = max(1, min(top_k, len(payload.card["labels"])))
+    k = max(1, min(top_k, len(payload.card.labels)))
     added = prediction_columns(k, prefix)
     check_clash(plan.header, added)
     started = time.perf_counter()

@@ -69,7 +69,7 @@ def _summary(summary, clf) -> str:
     rows = f"{summary.rows:,} row{'' if summary.rows == 1 else 's'} scored"
     blank = f" ({summary.blank:,} blank)" if summary.blank else ""
     where = f", written to {summary.output}" if summary.output else ""
-    return f"{rows}{blank} by {clf.name} ({clf.meta.get('arch')}, {clf.device}){where}"
+    return f"{rows}{blank} by {clf.name} ({clf.card.arch}, {clf.device}){where}"
 
 
 def _check_usage(names, input_) -> str | None:
