@@ -18,6 +18,9 @@ from namelang.cli import options, render
 
 
 class Format(str, enum.Enum):
+    """render.Format plus what tables add (tsv, parquet); `auto` follows the same rule as every command."""
+
+    auto = "auto"
     table = "table"
     csv = "csv"
     tsv = "tsv"
@@ -52,7 +55,7 @@ class TableSink:
         headings = [(self.column, "left")]
         for rank in range(1, len(self.added) // 2 + 1):
             headings += [(f"#{rank}", "left"), ("prob", "right")]
-        render.stdout().print(render.table(None, headings, self.rows))
+        render.out.show(render.table(None, headings, self.rows))
 
 
 def _progress_callback(progress, task, started: float):
@@ -155,8 +158,8 @@ def predict_cmd(
 
     home = options.start(home, quiet, verbose)
     input_ = _check_usage(names, input_)
-    if fmt is None:
-        fmt = Format.table if output is None and render.stdout_is_terminal() else None
+    if fmt in (None, Format.auto):
+        fmt = Format.table if output is None and render.out.is_terminal() else None
     if fmt is Format.table and output is not None:
         raise NamelangError(
             "--format table is for the terminal; use csv, tsv, json, jsonl or parquet with --output"
@@ -208,7 +211,7 @@ def _predict_local(
             sink=sink,
             progress=_progress_callback(progress, task, started),
         )
-    render.info(_summary(summary, clf))
+    render.out.info(_summary(summary, clf))
 
 
 def _predict_dask(
@@ -218,7 +221,7 @@ def _predict_dask(
 
     def connected(dashboard: str | None, workers: int) -> None:
         where = scheduler or "a local cluster"
-        render.info(f"Dask: {where}, {workers} worker{'' if workers == 1 else 's'}; dashboard: "
+        render.out.info(f"Dask: {where}, {workers} worker{'' if workers == 1 else 's'}; dashboard: "
                     + (dashboard or "none (pip install bokeh to get one)"))  # fmt: skip
 
     with render.count_progress() as progress:
@@ -234,7 +237,7 @@ def _predict_dask(
         )  # fmt: skip
     rows = "" if summary.rows is None else f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
     blank = f" ({summary.blank:,} blank)" if summary.blank else ""
-    render.info(f"{rows}{blank} scored by {summary.model} in {summary.partitions} partitions on "
+    render.out.info(f"{rows}{blank} scored by {summary.model} in {summary.partitions} partitions on "
                 f"{summary.workers} Dask workers, written to {summary.output}".lstrip())  # fmt: skip
 
 
