@@ -45,6 +45,12 @@ class Classifier:
         # Fitted on the validation split at training time (calibration.py); 1 leaves logits as they are.
         self.temperature = float(card.temperature)
 
+    def __repr__(self) -> str:
+        return (
+            f"Classifier(name={self.name!r}, arch={self.card.arch!r}, labels={len(self.labels)}, "
+            f"device={self.device!r}, path={str(self.path)!r})"
+        )
+
     @classmethod
     def load(
         cls, model: str | Path | None = None, home: Workspace | str | Path | None = None, device: str = "auto"
