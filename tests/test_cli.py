@@ -99,6 +99,14 @@ def test_permission_denied_is_one_line(tmp_path, invoke, archive):
     assert str(locked) in line
 
 
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's sysfs")
+def test_a_folder_the_system_refuses_is_one_line(invoke, archive):
+    # sysfs refuses new folders even to root: the system's own refusal, as a user would meet it.
+    home = Path("/sys/namelang-test-home")
+    line = assert_user_error(invoke("download", "--url", archive, "--home", home), str(home), alone=True)
+    assert "not permitted" in line or "Permission denied" in line or "Read-only" in line, line
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_full_disk_behind_stdout_is_one_line(tmp_path):
     for argv in (("models", "--format", "json", "--home", str(tmp_path)), ("--version",)):
