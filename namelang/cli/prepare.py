@@ -72,7 +72,7 @@ def show_summary(result) -> None:
     rows = [(label, *(f"{m.counts[s][label]:,}" for s in SPLITS)) for label in m.labels]
     footer = ["total", *(f"{m.totals[s]:,}" for s in SPLITS)]
     columns = [("label", "left")] + [(s, "right") for s in SPLITS]
-    render.stderr().print(render.table(f"{result.folder}", columns, rows, footer))
+    render.out.summary(render.table(f"{result.folder}", columns, rows, footer))
     for source in m.sources:
         sizes = "/".join(f"{sum(source.rows[s].values()):,}" for s in SPLITS)
         render.info(

@@ -53,6 +53,8 @@ class Manifest:
     gave_way: int = 0
     # Rows in a script the rules score (Han, Kana, Hangul, Arabic): in val/test, never in train.
     kept_out_of_train: dict[str, int] = field(default_factory=dict)
+    # Scripts written in Latin before splitting (data/scripts.py); prediction does the same.
+    transliterated: list[str] = field(default_factory=list)
     format: int = FORMAT
 
     def __post_init__(self):
