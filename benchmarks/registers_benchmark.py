@@ -187,7 +187,8 @@ def main(argv=None) -> int:
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     parser.add_argument("--work", type=Path, default=None, help="workspace (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-gru", action="store_true", help="n-gram only (minutes instead of tens)")
+    parser.add_argument("--skip-gru", action="store_true", help="the n-gram baselines only")
+    parser.add_argument("--skip-ngram", action="store_true", help="the GRUs only")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     results = run(args)
@@ -206,6 +207,7 @@ def run(args) -> dict:
     work = args.work or Path(tempfile.mkdtemp(prefix="namelang-registers-"))
     union = work / "union"
     download(union, url=str(args.archive))
+    print(f"workspace {work}", file=sys.stderr)
     manifest = prepare(read_sources(["archive", "mimesis"], union), union, seed=args.seed).manifest
     derive(union, work / "union-no-oos", lambda n, lb, s: lb != OUT_OF_SCOPE)
     derive(union, work / "archive-only", lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE)
@@ -223,7 +225,7 @@ def run(args) -> dict:
     for variant in ("union", "union-no-oos", "archive-only"):
         home = union if variant == "union" else work / variant
         train_rows, val_rows = read(home, "train"), read(home, "val")
-        kinds = [("ngram", *fit_ngram(train_rows, val_rows), None)]
+        kinds = [] if args.skip_ngram else [("ngram", *fit_ngram(train_rows, val_rows), None)]
         if not args.skip_gru:
             kinds.append(("gru", *gru_predictor(home, args.seed, f"bench-{variant}")))
         for kind, labels, predict, seconds in kinds:

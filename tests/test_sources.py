@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import assert_user_error, write_folder
 
@@ -158,3 +159,20 @@ def test_mimesis_source_reads_the_installed_package():
     assert ("Смирнова", "Russian", False) in rows and ("Garcia", "English", True) in rows
     assert ("Virtanen", OUT_OF_SCOPE, True) in rows
     assert ("Name", "Spanish", False) not in rows
+
+
+def test_union_trains_end_to_end(tmp_path, invoke):
+    from conftest import TINY_MODEL
+
+    from namelang.inference import Classifier
+
+    prepared = invoke("prepare", CENSUS, REGISTER, "--name-column", "surname", "--label-column", "country",
+                      "--val", "0.2", "--test", "0.2", "--home", tmp_path)  # fmt: skip
+    assert prepared.exit_code == 0, prepared.output
+    trained = invoke("train", "--name", "union", "--home", tmp_path, *TINY_MODEL)
+    assert trained.exit_code == 0, trained.output
+    clf = Classifier.load("union", home=tmp_path)
+    assert sorted(clf.labels) == ["Czech", "Greek", "Korean", "Polish", "Russian"]
+    probs = clf.predict_proba(["Смирнова", "Smirnova", "최", "Παπαδόπουλος"])
+    assert np.allclose(probs[0], probs[1]) and clf.labels[probs[2].argmax()] == "Korean"
+    assert clf.script_paths(["Παπαδόπουλος", "최"]) == ["transliterated", "rule: Hangul -> Korean"]
