@@ -380,6 +380,12 @@ def fit_conformal(probs: np.ndarray, y_true: np.ndarray, levels=COVERAGE_LEVELS)
     }
 
 
+def card_fields(probs: np.ndarray, y_true: np.ndarray, labels: list[str], train_prior: np.ndarray) -> dict:
+    """A model card's `prior` and `conformal` entries, fitted on the validation split's probabilities."""
+    prior = fit_model_prior(probs, y_true, train_prior)
+    return {"prior": dict(zip(labels, map(float, prior))), "conformal": fit_conformal(probs, y_true)}
+
+
 def stored_threshold(conformal: dict | None, coverage: float) -> float:
     """The stored threshold for `coverage`; a one-line error when the model has none for it."""
     if not conformal or not conformal.get("thresholds"):
