@@ -184,21 +184,37 @@ def estimate_prior(
     E-step: re-weight every row from `source` to the current estimate; M-step: the estimate becomes the
     count-weighted mean of the re-weighted rows. Stops when no share moves more than `tolerance`.
     """
-    probs = np.asarray(probs, dtype=np.float64)
     weights = np.ones(len(probs)) if counts is None else np.asarray(counts, dtype=np.float64)
     if len(probs) == 0 or weights.sum() <= 0:
         raise NamelangError("no names to estimate a prior from")
-    weights = weights / weights.sum()
-    prior = np.array(source if start is None else start, dtype=np.float64)
-    base = probs / np.where(source > 0, source, np.inf)  # p(y|x) / source(y), computed once
+    base = _base(probs, source)
+    priors, iterations, converged = _em(
+        base, weights[None, :], start if start is not None else source, tolerance, max_iterations
+    )
+    return Estimate(priors[0], iterations, converged)
+
+
+def _base(probs: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """p(y|x) / source(y): what every EM step multiplies by its current prior."""
+    return np.asarray(probs, dtype=np.float64) / np.where(source > 0, source, np.inf)
+
+
+def _em(base: np.ndarray, weights: np.ndarray, start, tolerance: float, max_iterations: int):
+    """EM for several weightings of the same rows at once: `weights` [B, rows] -> priors [B, labels].
+
+    One step is two matrix products: a row's re-weighted probabilities are base·π / (base @ π), so
+    their weighted mean is π · ((w / (base @ π)) @ base), and no [rows, labels] temporary is made.
+    """
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    priors = np.tile(np.asarray(start, dtype=np.float64), (len(weights), 1))
     for iteration in range(1, max_iterations + 1):
-        joint = base * prior
-        joint /= np.maximum(joint.sum(axis=1, keepdims=True), 1e-300)
-        updated = weights @ joint
-        if np.abs(updated - prior).max() < tolerance:
-            return Estimate(updated, iteration, True)
-        prior = updated
-    return Estimate(prior, max_iterations, False)
+        per_row = base @ priors.T  # [rows, B]
+        updated = priors * ((weights.T / np.maximum(per_row, 1e-300)).T @ base)
+        done = np.abs(updated - priors).max() < tolerance
+        priors = updated
+        if done:
+            return priors, iteration, True
+    return priors, max_iterations, False
 
 
 def apply_prior(probs: np.ndarray, prior: Prior, source: np.ndarray, counts=None) -> np.ndarray:
@@ -275,11 +291,14 @@ def bootstrap_interval(
     replacement: the distinct names' counts redrawn from a multinomial); repeatable for a seed."""
     rng = np.random.default_rng(seed)
     counts = np.asarray(counts, dtype=np.float64)
-    rows = int(counts.sum())
-    draws = np.empty((resamples, probs.shape[1]))
-    for b in range(resamples):
-        redrawn = rng.multinomial(rows, counts / counts.sum())
-        draws[b] = estimate_prior(probs, source, redrawn, start=start, tolerance=1e-6).prior
+    rows, base = int(counts.sum()), _base(probs, source)
+    draws = []
+    # A few resamples at a time bound the [distinct names, resamples] temporaries.
+    group = max(1, min(resamples, 2_000_000 // max(len(counts), 1)))
+    for first in range(0, resamples, group):
+        redrawn = rng.multinomial(rows, counts / counts.sum(), size=min(group, resamples - first))
+        draws.append(_em(base, redrawn.astype(np.float64), start, 1e-6, EM_MAX_ITERATIONS)[0])
+    draws = np.concatenate(draws)
     tail = (1 - level) / 2 * 100
     return np.percentile(draws, tail, axis=0), np.percentile(draws, 100 - tail, axis=0)
 
