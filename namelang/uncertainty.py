@@ -252,6 +252,7 @@ class Mix:
     level: float
     em_iterations: int
     em_converged: bool
+    prior: str = "train"  # the --prior the top-1 counts and probability sums were taken under
 
     def as_dict(self) -> dict:
         """JSON-ready: per language the top-1 count and share, the probability sum and the EM share."""
@@ -270,6 +271,7 @@ class Mix:
         return {
             "rows": self.rows,
             "distinct_names": self.distinct,
+            "prior": self.prior,
             "bootstrap_resamples": self.resamples,
             "interval": self.level,
             "em_iterations": self.em_iterations,
@@ -308,23 +310,25 @@ def table_mix(
     source: np.ndarray,
     labels: list[str],
     counts: np.ndarray | None = None,
-    shown: np.ndarray | None = None,
+    prior: Prior | None = None,
     resamples: int = 200,
     seed: int = 0,
     level: float = 0.95,
 ) -> Mix:
     """The mix of the rows `probs` (model probabilities under `source`; one row per distinct name,
-    weighted by `counts`). Top-1 counts and probability sums use `shown`, the probabilities the rows
-    were tagged with (default: `probs`); EM starts from the model's own."""
+    weighted by `counts`; blank rows are left out). Top-1 counts and probability sums use the
+    probabilities the rows are tagged with under `prior` (default: the model's own); EM starts from
+    the model's own probabilities whatever `prior` says."""
     keep = ~np.isnan(probs).any(axis=1)
     probs = np.asarray(probs, dtype=np.float64)[keep]
-    shown = probs if shown is None else np.asarray(shown, dtype=np.float64)[keep]
     counts = np.ones(len(probs)) if counts is None else np.asarray(counts, dtype=np.float64)[keep]
     rows = int(counts.sum())
     if rows == 0:
         raise NamelangError("no names to summarise (every row was blank)")
-    top1 = np.bincount(shown.argmax(axis=1), weights=counts, minlength=len(labels)) / rows
     estimate = estimate_prior(probs, source, counts)
+    shown = probs
+    if prior is not None and not prior.is_train:
+        shown = reweight(probs, source, estimate.prior if prior.shares is None else prior.shares)
     low = high = None
     if resamples > 0:
         low, high = bootstrap_interval(probs, source, counts, estimate.prior, resamples, seed, level)
@@ -332,7 +336,7 @@ def table_mix(
         labels,
         rows,
         len(probs),
-        top1,
+        np.bincount(shown.argmax(axis=1), weights=counts, minlength=len(labels)) / rows,
         counts @ shown / rows,
         estimate.prior,
         low,
@@ -341,6 +345,7 @@ def table_mix(
         level,
         estimate.iterations,
         estimate.converged,
+        "train" if prior is None else prior.kind,
     )
 
 
@@ -435,3 +440,37 @@ def prediction_sets(probs: np.ndarray, threshold: float) -> list[list[int]]:
 def set_strings(sets: list[list[int]], labels: list[str], sep: str = "|") -> list[str]:
     """The `prediction_set` column: label names joined by `sep`, most probable first."""
     return [sep.join(labels[i] for i in row) for row in sets]
+
+
+# --- one model's view ----------------------------------------------------------------------------
+
+
+@dataclass
+class ModelUncertainty:
+    """What a loaded model's card says about priors and sets, with the operations the CLI, tagging and
+    the server ask of it."""
+
+    labels: list[str]
+    prior: np.ndarray  # the prior the model's probabilities carry
+    conformal: dict | None
+
+    @classmethod
+    def of(cls, classifier) -> ModelUncertainty:
+        meta = classifier.meta
+        return cls(list(classifier.labels), model_prior(meta, classifier.labels), meta.get("conformal"))
+
+    def parse(self, value) -> Prior:
+        return parse_prior(value, self.labels)
+
+    def reweighted(self, probs: np.ndarray, prior: Prior, counts=None) -> np.ndarray:
+        return apply_prior(probs, prior, self.prior, counts)
+
+    def threshold(self, coverage: float) -> float:
+        return stored_threshold(self.conformal, coverage)
+
+    def sets(self, probs: np.ndarray, threshold: float) -> list[str]:
+        """The `prediction_set` cells of rows of the model's own probabilities."""
+        return set_strings(prediction_sets(probs, threshold), self.labels)
+
+    def mix(self, probs, counts=None, prior: Prior | None = None, resamples: int = 200, seed: int = 0) -> Mix:
+        return table_mix(probs, self.prior, self.labels, counts, prior, resamples, seed)
