@@ -201,3 +201,31 @@ def test_prior_files_are_normalised_and_keywords_parsed(tmp_path):
         parse_prior("unifrom", LABELS)
     with pytest.raises(NamelangError, match="no prior file"):
         parse_prior(str(tmp_path / "missing.json"), LABELS)
+
+
+def test_evaluate_under_another_prior(invoke, tiny_trained, tmp_path):
+    import json as json_
+
+    skewed = tmp_path / "skewed.json"
+    skewed.write_text('{"Russian": 8, "Greek": 1, "Arabic": 1}')
+    reports = {}
+    for prior in ("train", "uniform", "estimate", str(skewed)):
+        result = invoke("evaluate", "--prior", prior, "--format", "json", "--home", tiny_trained)
+        assert result.exit_code == 0, result.output
+        reports[prior] = json_.loads(result.stdout)
+        assert reports[prior]["prior"] == prior and reports[prior]["n"] == reports["train"]["n"]
+    # Chinese and Japanese get no share: the skewed prior never predicts them, so recall falls.
+    assert reports[str(skewed)]["per_label"]["Japanese"]["recall"] == 0
+    assert reports["train"]["per_label"]["Japanese"]["recall"] > 0
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [('{"Klingon": 1}', "unknown language"), ('{"Greek": -1}', "negative"), ("{", "not valid JSON")],
+)
+def test_evaluate_refuses_a_bad_prior_file_in_one_line(invoke, tiny_trained, tmp_path, content, words):
+    from tests.conftest import assert_user_error
+
+    path = tmp_path / "prior.json"
+    path.write_text(content)
+    assert_user_error(invoke("evaluate", "--prior", path, "--home", tiny_trained), words)

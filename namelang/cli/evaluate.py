@@ -66,6 +66,21 @@ def per_label_table(report: dict):
     return render.table(f"per label — {report['model']}", columns, rows)
 
 
+def prior_step(clf, prior: str):
+    """A step re-weighting a Scored's probabilities to `prior` (estimate: EM over the split's names);
+    the prior is read and checked now, before any scoring."""
+    from namelang.uncertainty import ModelUncertainty
+
+    model = ModelUncertainty.of(clf)
+    chosen = model.parse(prior)
+
+    def step(scored):
+        scored.probs, scored.prior = model.reweighted(scored.probs, chosen), prior
+        return scored
+
+    return step
+
+
 def evaluate_cmd(
     model: Annotated[
         list[str] | None,
@@ -74,6 +89,13 @@ def evaluate_cmd(
         ),
     ] = None,
     split: options.Split = "test",
+    prior: Annotated[
+        str,
+        typer.Option(
+            "--prior",
+            help="Score under this label prior: train, uniform, estimate (EM over the split's names) or FILE.json.",
+        ),
+    ] = "train",
     fmt: Annotated[
         TableOrJson | None, typer.Option("--format", "-f", help="\\[default: table on a terminal, else json]")
     ] = None,
@@ -93,12 +115,14 @@ def evaluate_cmd(
     for ref in model or [None]:
         clf = Classifier.load(ref, home, device)
         render.model_in_use(clf)
-        reports.append(metrics(score(clf, names, labels, source=str(path))))
+        reweight = prior_step(clf, prior)
+        reports.append(metrics(reweight(score(clf, names, labels, source=str(path)))))
     if TableOrJson.resolve(fmt) is TableOrJson.json:
         typer.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False))
         return
     console = render.stdout()
-    console.print(comparison_table(reports, f"{path} ({reports[0]['n']:,} names)"))
+    under = "" if prior == "train" else f", prior {prior}"
+    console.print(comparison_table(reports, f"{path} ({reports[0]['n']:,} names{under})"))
     if len(reports) == 1:
         console.print(per_label_table(reports[0]))
     for report in reports:
