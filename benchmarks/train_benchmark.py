@@ -87,7 +87,8 @@ def main(argv=None) -> int:
     from namelang.evaluation import metrics, score
     from namelang.inference import Classifier
     from namelang.models.registry import ARCHITECTURES, spec_from
-    from namelang.runs import train
+    from namelang.runs import start_run
+    from namelang.workspace import Workspace
 
     console = Console(stderr=True)
     home = args.home or Path(tempfile.mkdtemp(prefix="namelang-bench-"))
@@ -100,13 +101,14 @@ def main(argv=None) -> int:
     results = []
     for arch in args.arch or list(ARCHITECTURES):
         console.print(f"training {arch} …")
-        run = train(
-            home,
+        run = start_run(
+            Workspace(home),
             spec_from(arch),
             TrainConfig(seed=args.seed),
             name=f"bench-{arch}",
             device=device,
             make_default=False,
+            force=True,  # a rerun over the same --home replaces its earlier benchmark models
         )
         clf = Classifier.load(run.path, device=args.device)
         report = metrics(score(clf, *splits["test"], source="test"))
@@ -115,11 +117,11 @@ def main(argv=None) -> int:
                 "model": arch,
                 "test_accuracy": report["accuracy"],
                 "test_macro_f1": report["macro_f1"],
-                "train_seconds": run.meta["training_seconds"],
-                "parameters": run.meta["parameters"],
-                "epochs": run.meta["epochs_run"],
-                "best_epoch": run.meta["best"]["epoch"],
-                "val_macro_f1": run.meta["best"]["val_macro_f1"],
+                "train_seconds": run.card.training_seconds,
+                "parameters": run.card.parameters,
+                "epochs": run.card.epochs_run,
+                "best_epoch": run.card.best.epoch,
+                "val_macro_f1": run.card.best.val_macro_f1,
             }
         )
     console.print("n-gram baseline …")

@@ -49,11 +49,10 @@ def prepared_home(archive: Path, work: Path) -> Path:
     return work
 
 
-def trained_on(meta: dict, manifest: dict) -> bool:
+def trained_on(card, manifest: dict) -> bool:
     """Whether the model was trained on this split (the manifest's hash also covers its folder's path)."""
-    data = meta.get("data", {})
-    return data.get("source_sha256") == manifest["source"]["sha256"] and data.get("train_label_counts") == {
-        lb: manifest["counts"]["train"][lb] for lb in meta["labels"]
+    return card.data.source_sha256 == manifest["source"]["sha256"] and card.data.train_label_counts == {
+        lb: manifest["counts"]["train"][lb] for lb in card.labels
     }
 
 
@@ -259,7 +258,8 @@ def main(argv=None) -> int:
 
     home = prepared_home(args.archive, args.work)
     clf = Classifier.load(args.model, home, "cpu")
-    if not trained_on(clf.meta, json.loads((prepared_dir(home) / MANIFEST).read_text())):
+    card = clf.card
+    if not trained_on(card, json.loads((prepared_dir(home) / MANIFEST).read_text())):
         raise SystemExit(f"{args.model} was not trained on this split (prepare --seed 0 of {args.archive})")
     index = {label: i for i, label in enumerate(clf.labels)}
     scored = {}
@@ -267,13 +267,9 @@ def main(argv=None) -> int:
         names, labels, _ = read_split(home, split)
         scored[split] = (clf.predict_proba(names).astype(np.float64), np.array([index[lb] for lb in labels]))
     (val_p, val_y), (test_p, test_y) = scored["val"], scored["test"]
-    raw_source = training_prior(clf.meta["data"]["train_label_counts"], clf.labels)
+    raw_source = training_prior(card.data.train_label_counts, clf.labels)
     # The card's prior when it has one, else fitted on validation as `train` does.
-    source = (
-        model_prior(clf.meta, clf.labels)
-        if "prior" in clf.meta
-        else fit_model_prior(val_p, val_y, raw_source)
-    )
+    source = model_prior(card, clf.labels) if card.prior else fit_model_prior(val_p, val_y, raw_source)
     threshold90 = conformal_threshold(val_p, val_y, 0.9)
     shift = prior_shift(
         test_p, test_y, clf.labels, source, raw_source, threshold90, args.size, args.seeds, args.resamples

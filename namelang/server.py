@@ -296,16 +296,20 @@ class BatchScorer:
 
 
 def model_card(clf: Classifier) -> ModelCard:
-    meta = clf.meta
-    best = meta.get("best") or {}
-    metrics = {k: float(v) for k, v in best.items() if isinstance(v, (int, float)) and k != "epoch"}
+    card = clf.card
+    best = {
+        "val_accuracy": card.best.val_accuracy,
+        "val_macro_f1": card.best.val_macro_f1,
+        "val_loss": card.best.val_loss,
+    }
+    metrics = {k: float(v) for k, v in best.items() if v is not None}
     return ModelCard(
         name=clf.name,
-        arch=meta.get("arch"),
+        arch=card.arch,
         labels=clf.labels,
         max_length=clf.max_length,
-        parameters=meta.get("parameters"),
-        created=meta.get("created"),
+        parameters=card.parameters,
+        created=card.created,
         metrics=metrics,
     )
 

@@ -56,13 +56,12 @@ def training_prior(label_counts: dict, labels: list[str], balanced: bool = False
     return normalized([label_counts.get(label, 0) for label in labels], "training prior")
 
 
-def model_prior(meta: dict, labels: list[str]) -> np.ndarray:
-    """The prior stored in a model card (`prior`), else the one implied by its training data and loss."""
-    stored = meta.get("prior")
-    if stored:
-        return prior_from_mapping(stored, labels, "the model card's prior")
-    counts = meta.get("data", {}).get("train_label_counts") or {}
-    return training_prior(counts, labels, bool(meta.get("training", {}).get("balance", False)))
+def model_prior(card, labels: list[str]) -> np.ndarray:
+    """The prior stored in a ModelCard, else the one implied by its training data and loss."""
+    if card.prior:
+        return prior_from_mapping(card.prior, labels, "the model card's prior")
+    balanced = bool(card.training.get("balance", False))
+    return training_prior(card.data.train_label_counts or {}, labels, balanced)
 
 
 def fit_model_prior(probs: np.ndarray, y_true: np.ndarray, train_prior: np.ndarray) -> np.ndarray:
@@ -404,10 +403,12 @@ def fit_conformal(probs: np.ndarray, y_true: np.ndarray, levels=COVERAGE_LEVELS)
     }
 
 
-def card_fields(probs: np.ndarray, y_true: np.ndarray, labels: list[str], train_prior: np.ndarray) -> dict:
-    """A model card's `prior` and `conformal` entries, fitted on the validation split's probabilities."""
+def uncertainty_fields(card, probs: np.ndarray, y_true: np.ndarray) -> tuple[dict, dict]:
+    """A ModelCard's `prior` and `conformal`, fitted on the validation split's (calibrated) probabilities."""
+    balanced = bool(card.training.get("balance", False))
+    train_prior = training_prior(card.data.train_label_counts or {}, card.labels, balanced)
     prior = fit_model_prior(probs, y_true, train_prior)
-    return {"prior": dict(zip(labels, map(float, prior))), "conformal": fit_conformal(probs, y_true)}
+    return dict(zip(card.labels, map(float, prior))), fit_conformal(probs, y_true)
 
 
 def stored_threshold(conformal: dict | None, coverage: float) -> float:
@@ -456,8 +457,8 @@ class ModelUncertainty:
 
     @classmethod
     def of(cls, classifier) -> ModelUncertainty:
-        meta = classifier.meta
-        return cls(list(classifier.labels), model_prior(meta, classifier.labels), meta.get("conformal"))
+        card = classifier.card
+        return cls(list(classifier.labels), model_prior(card, classifier.labels), card.conformal)
 
     def parse(self, value) -> Prior:
         return parse_prior(value, self.labels)

@@ -33,29 +33,25 @@ def main(argv=None) -> int:
 
     from namelang.data.split import MANIFEST, prepared_dir, read_split
     from namelang.inference import Classifier
-    from namelang.uncertainty import card_fields, training_prior
+    from namelang.uncertainty import uncertainty_fields
     from namelang.workspace import write_text
 
     home = prepared_home(args.archive, args.work)
     clf = Classifier.load("pretrained", home, "cpu")
-    card = json.loads(CARD.read_text(encoding="utf-8"))
-    if not trained_on(card, json.loads((prepared_dir(home) / MANIFEST).read_text())):
+    if not trained_on(clf.card, json.loads((prepared_dir(home) / MANIFEST).read_text())):
         raise SystemExit(f"the shipped model was not trained on prepare --seed 0 of {args.archive}")
     names, labels, _ = read_split(home, "val")
     index = {label: i for i, label in enumerate(clf.labels)}
     probs = clf.predict_proba(names).astype(np.float64)
-    counts = card["data"]["train_label_counts"]
-    balanced = bool(card.get("training", {}).get("balance", False))
-    fields = card_fields(
-        probs,
-        np.array([index[lb] for lb in labels]),
-        clf.labels,
-        training_prior(counts, clf.labels, balanced),
+    prior, conformal = uncertainty_fields(clf.card, probs, np.array([index[lb] for lb in labels]))
+    card = json.loads(CARD.read_text(encoding="utf-8"))
+    write_text(
+        CARD,
+        json.dumps({**card, "prior": prior, "conformal": conformal}, indent=2, ensure_ascii=False) + "\n",
     )
-    write_text(CARD, json.dumps({**card, **fields}, indent=2, ensure_ascii=False) + "\n")
-    thresholds = fields["conformal"]["thresholds"]
     print(
-        f"{CARD}: prior and conformal thresholds from {len(names):,} validation names (0.9 -> {thresholds['0.9']:.4f})"
+        f"{CARD}: prior and conformal thresholds from {len(names):,} validation names "
+        f"(0.9 -> {conformal['thresholds']['0.9']:.4f})"
     )
     return 0
 

@@ -21,6 +21,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from namelang.models.card import ModelCard  # noqa: E402
+from namelang.models.store import read_card  # noqa: E402
+
 TARGET = ROOT / "namelang" / "pretrained"
 SHIPPED = ("weights.safetensors", "model.json", "history.csv", "loss.png")
 
@@ -35,16 +40,16 @@ def _compare(ours: float, theirs: float) -> str:
     return "better than" if ours > theirs else ("equal to" if ours == theirs else "worse than")
 
 
-def model_card(meta: dict, m: dict) -> str:
-    t, base, o = m["test"], m["ngram_baseline_test"], meta["arch_options"]
+def model_card(card: ModelCard, m: dict) -> str:
+    t, base, o = m["test"], m["ngram_baseline_test"], card.arch_options
     size_kb = (TARGET / "weights.safetensors").stat().st_size / 1024
     rows = "\n".join(
         f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
         for label, v in m["per_label"].items()
     )
-    cell = {"gru": "GRU", "lstm": "LSTM", "rnn": "tanh RNN"}.get(meta["arch"], meta["arch"])
+    cell = {"gru": "GRU", "lstm": "LSTM", "rnn": "tanh RNN"}.get(card.arch, card.arch)
     direction = "bidirectional" if o.get("bidirectional") else "unidirectional"
-    return f"""# Model card — `pretrained` (namelang {meta["versions"]["namelang"]})
+    return f"""# Model card — `pretrained` (namelang {card.versions["namelang"]})
 
 The model that ships inside the package, used by `namelang predict` when the workspace has no
 trained model of its own. It was built by `python scripts/build_pretrained.py`, which also wrote the
@@ -53,17 +58,17 @@ figures below (`metrics.json` beside this card holds them all). Test metrics com
 
 ## What it is
 
-- **Architecture**: `{meta["arch"]}` — character embeddings ({o["embedding_dim"]}), {o["layers"]} {direction}
+- **Architecture**: `{card.arch}` — character embeddings ({o["embedding_dim"]}), {o["layers"]} {direction}
   {cell} layer(s) of {o["hidden"]} units, dropout {o["dropout"]}, a linear layer over the
-  {len(meta["labels"])} languages; {meta["parameters"]:,} parameters, {size_kb:.0f} KB of float32 weights (safetensors).
-- **Output**: a probability for each of {len(meta["labels"])} languages: {", ".join(meta["labels"])}.
-  Logits are divided by a temperature of {meta["temperature"]:.3f}, fitted on the validation split so
+  {len(card.labels)} languages; {card.parameters:,} parameters, {size_kb:.0f} KB of float32 weights (safetensors).
+- **Output**: a probability for each of {len(card.labels)} languages: {", ".join(card.labels)}.
+  Logits are divided by a temperature of {card.temperature:.3f}, fitted on the validation split so
   that the probabilities are calibrated (it changes no ranking).
-- **Training**: `namelang train --arch {meta["arch"]} --seed 0 --device cpu` with the default options
-  (AdamW, lr {meta["training"]["lr"]}, batch {meta["training"]["batch_size"]}, character dropout
-  {meta["training"].get("char_dropout", 0.0)}, up to {meta["training"]["epochs"]} epochs,
-  warm-up + cosine schedule, best epoch by validation macro-F1: epoch {meta["best"]["epoch"]} of
-  {meta["epochs_run"]}), {meta["training_seconds"]:.0f} s on a 2-core CPU, torch {meta["versions"]["torch"]}.
+- **Training**: `namelang train --arch {card.arch} --seed 0 --device cpu` with the default options
+  (AdamW, lr {card.training["lr"]}, batch {card.training["batch_size"]}, character dropout
+  {card.training.get("char_dropout", 0.0)}, up to {card.training["epochs"]} epochs,
+  warm-up + cosine schedule, best epoch by validation macro-F1: epoch {card.best.epoch} of
+  {card.epochs_run}), {card.training_seconds:.0f} s on a 2-core CPU, torch {card.versions["torch"]}.
 - **Why this architecture**: it had the best validation accuracy of the candidates trained on this
   split with the default options: gru 0.8313, lstm 0.8258 (both with character dropout 0.1); before
   character dropout was added, lstm 0.8258, lstm with 256 units 0.8258, gru with 256 units 0.8240,
@@ -153,8 +158,9 @@ def main(argv=None) -> int:
     )
     for name in SHIPPED:
         shutil.copy2(model / name, TARGET / name)
-    shipped = json.loads((TARGET / "model.json").read_text())
-    (TARGET / "model.json").write_text(json.dumps({**shipped, "name": "pretrained"}, indent=2) + "\n")
+    shipped = read_card(TARGET)
+    shipped.name = "pretrained"
+    (TARGET / "model.json").write_text(shipped.to_json())
     manifest = json.loads((args.work / "prepared" / "manifest.json").read_text())
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from train_benchmark import ngram_baseline

@@ -50,7 +50,7 @@ def test_json_report_matches_sklearn(tiny_trained, invoke):
         assert row["support"] == int((y == i).sum())
         assert row["recall"] == pytest.approx(skm.recall_score(y, pred, labels=[i], average="micro"))
     # The majority class of the tiny train split is its largest label.
-    counts = clf.meta["data"]["train_label_counts"]
+    counts = clf.card.data.train_label_counts
     majority = max(counts, key=counts.get)
     assert report["majority_accuracy"] == pytest.approx(np.mean(np.array(labels) == majority))
 
@@ -106,6 +106,8 @@ def test_confusion_three_ways(tiny_trained, tmp_path, invoke):
         csv,
         "--normalize",
         "none",
+        "--format",
+        "table",
     )
     assert result.exit_code == 0, result.output
     clf = Classifier.load("tiny", home=tiny_trained)
@@ -123,7 +125,7 @@ def test_confusion_three_ways(tiny_trained, tmp_path, invoke):
     with Image.open(png) as image:
         assert image.format == "PNG" and image.size == (round(width * DPI), round(height * DPI))
         image.verify()
-    assert "Arabic" in result.stdout and "true \\ predicted" in result.stdout
+    assert "Arabic" in result.stdout and "true \\ pred" in result.stdout
 
 
 def test_confusion_normalised_rows_sum_to_one(tiny_trained, tmp_path, invoke):

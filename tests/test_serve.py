@@ -178,7 +178,7 @@ def test_min_prob_says_unknown(api, clf):
 
 def test_models_health_ready(api, clf):
     card = api.get("/v1/models").json()["models"][0]
-    assert card["name"] == clf.name and card["arch"] == clf.meta["arch"] and card["labels"] == clf.labels
+    assert card["name"] == clf.name and card["arch"] == clf.card.arch and card["labels"] == clf.labels
     assert set(card["metrics"]) >= {"val_accuracy", "val_macro_f1"}
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json() == {"status": "ready"}
