@@ -475,3 +475,51 @@ class ModelUncertainty:
 
     def mix(self, probs, counts=None, prior: Prior | None = None, resamples: int = 200, seed: int = 0) -> Mix:
         return table_mix(probs, self.prior, self.labels, counts, prior, resamples, seed)
+
+
+class TableAdjuster:
+    """`--prior`, `--coverage` and `--summary` over a streamed table, chunk by chunk.
+
+    `wrap(proba)` turns a names -> model-probabilities function into one giving the probabilities the
+    rows are tagged with, remembering the chunk's own ones for its prediction sets and collecting
+    distinct names for the mix. With `estimate` the table is read twice: `collect(names)` on every
+    chunk of the first pass, `estimate()`, then the tagging pass.
+    """
+
+    def __init__(self, classifier, prior=None, coverage: float | None = None, summary: bool = False):
+        self.model = ModelUncertainty.of(classifier)
+        self.prior = self.model.parse(prior)
+        self.threshold = None if coverage is None else self.model.threshold(coverage)
+        self.target = self.prior.shares  # None: the model's own (train), or not estimated yet
+        self.seen = DistinctNames(len(self.model.labels)) if summary or self.two_passes else None
+        self.collecting = self.seen is not None
+        self.last: np.ndarray | None = None
+
+    @property
+    def two_passes(self) -> bool:
+        return self.prior.kind == "estimate"
+
+    def wrap(self, proba):
+        def adjusted(names) -> np.ndarray:
+            self.last = proba(names)
+            if self.collecting:
+                self.seen.add(names, self.last)
+            return self.last if self.target is None else reweight(self.last, self.model.prior, self.target)
+
+        return adjusted
+
+    def estimate(self) -> None:
+        """After the first pass: the table's prior by EM over its distinct names."""
+        probs, counts = self.seen.arrays()
+        self.target = (
+            estimate_prior(probs, self.model.prior, counts).prior if len(probs) else self.model.prior
+        )
+        self.collecting = False
+
+    def sets(self) -> list[str]:
+        """The `prediction_set` cells of the chunk scored last (from the model's own probabilities)."""
+        return self.model.sets(self.last, self.threshold)
+
+    def mix(self, resamples: int = 200, seed: int = 0) -> Mix:
+        probs, counts = self.seen.arrays()
+        return self.model.mix(probs, counts, self.prior, resamples, seed)
