@@ -170,7 +170,7 @@ def _report(result) -> None:
     best = card.best
     if result.fit.interrupted:
         render.warn(
-            f"interrupted after {card.epochs_run} epochs: kept the best so far (epoch {best.epoch}) as "
+            f"interrupted after {card.epochs_run} epoch{'s' if card.epochs_run != 1 else ''}: kept the best so far (epoch {best.epoch}) as "
             f"{result.name!r}, not made the default; continue it with "
             f"`namelang train --resume {result.name} --epochs {card.training['epochs']}`"
         )
