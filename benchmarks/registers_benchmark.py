@@ -98,11 +98,11 @@ def gru_predictor(home: Path, seed: int, name: str):
     from namelang.config import TrainConfig
     from namelang.inference import Classifier
     from namelang.models.registry import spec_from
-    from namelang.runs import train
+    from namelang.runs import start_run
 
-    run = train(home, spec_from("gru"), TrainConfig(seed=seed), name=name, make_default=False)
+    run = start_run(home, spec_from("gru"), TrainConfig(seed=seed), name=name, make_default=False, force=True)
     clf = Classifier.load(run.path, device="cpu")
-    return clf.labels, clf.predict_proba, run.meta["training_seconds"]
+    return clf.labels, clf.predict_proba, clf.card.training_seconds
 
 
 def accuracy_and_recall(labels: list[str], probs: np.ndarray, truth: list[str]) -> dict:
