@@ -184,24 +184,20 @@ def mean_language_recall(y_true: np.ndarray, y_pred: np.ndarray, labels: list[st
     return float(np.mean([np.mean(y_pred[y_true == i] == i) for i in present]))
 
 
-def rows_by_source(names: list[str], labels: list[str], sources: list[str]) -> dict[str, tuple[list, list]]:
-    """{source: (names, labels)} of a prepared split; a row several sources hold counts for each."""
+def source_reports(scored: Scored, sources: list[str]) -> dict[str, dict]:
+    """Metrics over each source's rows of a scored split (`sources`: the `source` cell of each scored
+    row); a row several sources hold counts for each. Empty when the split has one source or none."""
     from namelang.data.split import SOURCE_SEPARATOR
 
-    grouped: dict[str, tuple[list, list]] = {}
-    for name, label, tags in zip(names, labels, sources):
-        for tag in filter(None, tags.split(SOURCE_SEPARATOR)):
-            grouped.setdefault(tag, ([], []))
-            grouped[tag][0].append(name)
-            grouped[tag][1].append(label)
-    return dict(sorted(grouped.items()))
-
-
-def evaluate_by_source(clf, names: list[str], labels: list[str], sources: list[str]) -> dict:
-    """Metrics over the whole split and over each source's rows (labels the model lacks are skipped)."""
-    report = {"all": metrics(score(clf, names, labels, "split"))}
-    for tag, (tag_names, tag_labels) in rows_by_source(names, labels, sources).items():
-        known = [(n, lb) for n, lb in zip(tag_names, tag_labels) if lb in clf.labels]
-        if known:
-            report[tag] = metrics(score(clf, *map(list, zip(*known)), source=tag))
-    return report
+    tags: dict[str, list[int]] = {}
+    for row, cell in enumerate(sources):
+        for tag in filter(None, cell.split(SOURCE_SEPARATOR)):
+            tags.setdefault(tag, []).append(row)
+    if len(tags) < 2:
+        return {}
+    reports = {}
+    for tag, rows in sorted(tags.items()):
+        part = Scored(scored.model, scored.labels, [scored.names[i] for i in rows], scored.y_true[rows],
+                      scored.probs[rows], 0, scored.majority_label)  # fmt: skip
+        reports[tag] = {k: v for k, v in metrics(part).items() if k != "per_label"}
+    return reports

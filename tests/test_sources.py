@@ -176,3 +176,9 @@ def test_union_trains_end_to_end(tmp_path, invoke):
     probs = clf.predict_proba(["Смирнова", "Smirnova", "최", "Παπαδόπουλος"])
     assert np.allclose(probs[0], probs[1]) and clf.labels[probs[2].argmax()] == "Korean"
     assert clf.script_paths(["Παπαδόπουλος", "최"]) == ["transliterated", "rule: Hangul -> Korean"]
+    report = json.loads(invoke("evaluate", "--model", "union", "--split", "val", "--format", "json",
+                               "--home", tmp_path).stdout)  # fmt: skip
+    assert set(report["sources"]) == {"census", "register"}
+    together = report["n"]
+    assert report["sources"]["census"]["n"] + report["sources"]["register"]["n"] >= together
+    assert 0.0 <= report["mean_language_recall"] <= 1.0

@@ -17,6 +17,7 @@ ROWS = [
     ("macro_f1", "macro-F1", True),
     ("weighted_f1", "weighted F1", True),
     ("balanced_accuracy", "balanced accuracy", True),
+    ("mean_language_recall", "mean per-language recall", True),
     ("top3_accuracy", "top-3 accuracy", True),
     ("log_loss", "log-loss", False),
     ("ece", "ECE (15 bins)", False),
@@ -110,8 +111,8 @@ def evaluate_cmd(
     verbose: options.Verbose = False,
 ) -> None:
     """Score models on a labelled split: accuracy, macro-F1, top-3, log-loss, calibration, per label."""
-    from namelang.data.split import read_split
-    from namelang.evaluation import metrics, score
+    from namelang.data.split import read_split, read_split_sources
+    from namelang.evaluation import metrics, score, source_reports
     from namelang.inference import Classifier
 
     home = options.start(home, quiet, verbose)
@@ -121,7 +122,11 @@ def evaluate_cmd(
         clf = Classifier.load(ref, home, device)
         render.model_in_use(clf)
         reweight = prior_step(clf, prior)
-        reports.append(metrics(reweight(score(clf, names, labels, source=str(path)))))
+        scored = reweight(score(clf, names, labels, source=str(path)))
+        reports.append(metrics(scored))
+        # Each source's rows of the split too (a split `prepare` made from several sources).
+        kept = [tag for tag, n in zip(read_split_sources(path), clf.normalize(names)) if n]
+        reports[-1]["sources"] = source_reports(scored, kept)
     fmt = out.resolve(fmt, Format.json)
     if fmt is Format.json:
         out.json(reports[0] if len(reports) == 1 else reports)
@@ -134,6 +139,10 @@ def evaluate_cmd(
         out.show(comparison_table(reports, f"{path} ({reports[0]['n']:,} names{under})"))
         if len(reports) == 1:
             out.show(per_label_table(reports[0]))
+        for report in reports:
+            if report["sources"]:
+                out.show(comparison_table([{**r, "model": tag} for tag, r in report["sources"].items()],
+                                          f"{report['model']}: each source's rows"))  # fmt: skip
     for report in reports:
         if report["skipped_blank"]:
             render.warn(f"{report['skipped_blank']:,} blank names skipped")
