@@ -190,7 +190,16 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-gru", action="store_true", help="the n-gram baselines only")
     parser.add_argument("--skip-ngram", action="store_true", help="the GRUs only")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--markdown", type=Path, nargs="+", help="only print the tables of these JSON results"
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        merged = {"models": {}}
+        for path in args.markdown:
+            merged["models"].update(json.loads(path.read_text())["models"])
+        print(markdown(merged))
+        return 0
     results = run(args)
     print(json.dumps(results, indent=2))
     if args.json:
@@ -244,6 +253,49 @@ def run(args) -> dict:
             print(f"{kind} {variant}: {summary(entry)}", file=sys.stderr)
     results["oos_choice"] = choose_oos(results["models"])
     return results
+
+
+def markdown(results: dict) -> str:
+    """The README's tables: per subset, per language (Mimesis test), per script, out of scope."""
+    models = results["models"]
+    subsets = [
+        t
+        for t in next(iter(models.values()))
+        if "test" in t and isinstance(next(iter(models.values()))[t], dict)
+    ]
+    lines = ["| model | " + " | ".join(f"{t} acc / mean recall" for t in subsets) + " |"]
+    lines.append("| --- |" + " --- |" * len(subsets))
+    for name, entry in models.items():
+        cells = [
+            f"{entry[t]['accuracy']:.3f} / {entry[t]['mean_recall']:.3f} (n={entry[t]['n']:,})"
+            for t in subsets
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    languages = sorted({lb for e in models.values() for lb in e["mimesis test"]["per_label"]})
+    lines += ["", "| Mimesis test, recall | " + " | ".join(models) + " |", "| --- |" + " --- |" * len(models)]
+    for lb in languages:
+        cells = [f"{e['mimesis test']['per_label'].get(lb, float('nan')):.3f}" for e in models.values()]
+        lines.append(f"| {lb} | " + " | ".join(cells) + " |")
+    scripts = sorted({s for e in models.values() for s in e["scripts"]})
+    lines += [
+        "",
+        "| script (own spelling) | " + " | ".join(models) + " |",
+        "| --- |" + " --- |" * len(models),
+    ]
+    for script in scripts:
+        cells = [
+            f"{e['scripts'][script]['accuracy']:.3f} (n={e['scripts'][script]['n']})" for e in models.values()
+        ]
+        lines.append(f"| {script} | " + " | ".join(cells) + " |")
+    lines += ["", "| model | threshold | val: OOS flagged | val: accuracy lost | test: OOS flagged | test: accuracy lost |",
+              "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for name, entry in models.items():
+        if "archive-only" in name:
+            continue
+        for v, t in zip(entry["oos_val"], entry["oos_test"]):
+            lines.append(f"| {name} | {v['threshold']:.1f} | {v['oos_flagged']:.3f} | {v['accuracy_lost']:+.3f} | "
+                         f"{t['oos_flagged']:.3f} | {t['accuracy_lost']:+.3f} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def summary(entry: dict) -> str:
