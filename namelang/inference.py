@@ -53,6 +53,14 @@ class Classifier:
         from namelang.workspace import resolve_home
 
         found = store.locate(resolve_home(home), None if model is None else str(model))
+        if found.meta.get("arch") == "ensemble":
+            from namelang.models.ensemble import EnsembleClassifier
+
+            return EnsembleClassifier.load_found(found, device)
+        if found.meta.get("arch") == "ngram":  # numpy only, on any device
+            from namelang.models.ngram import stored_engine
+
+            return cls(stored_engine(found), found.meta, found.name, found.path, "cpu")
         accelerator = inference_device(device)
         if accelerator is None:
             try:

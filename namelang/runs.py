@@ -46,6 +46,49 @@ def history_csv(history: list[EpochReport]) -> str:
     return buffer.getvalue()
 
 
+PERTURBED = "\ufffd"  # a character no alphabet holds: every model reads it as unknown
+
+
+def perturb(names: list[str], rate: float, rng) -> list[str]:
+    """Each character hidden (as an unknown one) with probability `rate`: character dropout as text."""
+    return ["".join(PERTURBED if rng.random() < rate else c for c in name) for name in names]
+
+
+def distillation_set(
+    home: Path, config: TrainConfig, names, labels, alphabet: Alphabet, label_list
+) -> Encoded:
+    """The training names plus perturbed copies, each with the teacher's softened probabilities."""
+    import numpy as np
+
+    from namelang.inference import Classifier
+    from namelang.models.forward import softmax
+
+    teacher = Classifier.load(config.teacher, home=home)
+    if teacher.labels != list(label_list):
+        raise NamelangError(f"the teacher {config.teacher!r} does not predict this data's labels")
+    rng = np.random.default_rng(config.seed)
+    inputs, targets = list(names), list(labels)
+    for _ in range(config.teacher_copies):
+        inputs += perturb(names, max(config.char_dropout, 0.1), rng)
+        targets += labels
+    probs = teacher.predict_proba(inputs)
+    keep = ~np.isnan(probs[:, 0])  # a name perturbed into nothing but unknowns still has a row
+    soft = softmax(np.log(np.clip(probs, 1e-12, None)) / config.distill_temperature)
+    data = encode(inputs, targets, alphabet, {label: i for i, label in enumerate(label_list)})
+    data.soft = np.where(keep[:, None], soft, 1.0 / len(label_list))
+    return data
+
+
+def _data_meta(manifest: dict, manifest_sha256: str, train_rows: int, val_rows: int) -> dict:
+    return {
+        "manifest_sha256": manifest_sha256,
+        "source_sha256": manifest["source"]["sha256"],
+        "train_rows": train_rows,
+        "val_rows": val_rows,
+        "train_label_counts": {lb: manifest["counts"]["train"][lb] for lb in manifest["labels"]},
+    }
+
+
 def default_run_name(arch: str) -> str:
     return f"{arch}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
@@ -61,6 +104,10 @@ def train(
     resume: str | None = None,
 ) -> RunResult:
     """Train on `<home>/prepared/` and save the best model to `<home>/models/<name>/`."""
+    if getattr(spec, "kind", None) == "ngram":
+        if resume is not None:
+            raise NamelangError("--resume is for networks; an ngram model is fitted in one go")
+        return train_ngram(home, spec, name, make_default, seed=config.seed)
     import torch
 
     from namelang import plots
@@ -100,7 +147,10 @@ def train(
     val_names, val_labels, _ = read_split(home, "val")
     if not train_names or not val_names:
         raise NamelangError("the train and val splits must both hold names; run `namelang prepare` again")
-    train_data = encode(train_names, train_labels, alphabet, label_index)
+    if config.teacher:
+        train_data = distillation_set(home, config, train_names, train_labels, alphabet, labels)
+    else:
+        train_data = encode(train_names, train_labels, alphabet, label_index)
     val_data = encode(val_names, val_labels, alphabet, label_index)
 
     result = fit(module, train_data, val_data, len(labels), config, device, callbacks, history, best_state)
@@ -118,13 +168,7 @@ def train(
         "max_length": MAX_LENGTH,
         "temperature": temperature,
         "normalization": manifest.get("normalization", {"form": "NFC", "ascii": False}),
-        "data": {
-            "manifest_sha256": manifest_sha256,
-            "source_sha256": manifest["source"]["sha256"],
-            "train_rows": len(train_data),
-            "val_rows": len(val_data),
-            "train_label_counts": {lb: manifest["counts"]["train"][lb] for lb in labels},
-        },
+        "data": _data_meta(manifest, manifest_sha256, len(train_data), len(val_data)),
         "training": asdict(config),
         "seed": config.seed,
         "versions": {
@@ -159,3 +203,55 @@ def train(
     if make_default:
         store.set_default(home, name)
     return RunResult(name, path, result, store.read_meta(path))
+
+
+def train_ngram(home: Path, spec, name: str | None, make_default: bool, seed: int = 0) -> RunResult:
+    """Fit the n-gram baseline with scikit-learn (C chosen on validation) and store it like any model."""
+    import numpy as np
+    import sklearn
+
+    from namelang.models.ngram import fit_ngram, n_parameters, save_fitted
+
+    manifest = load_manifest(home)
+    labels = manifest["labels"]
+    train_split, val_split = read_split(home, "train")[:2], read_split(home, "val")[:2]
+    if not train_split[0] or not val_split[0]:
+        raise NamelangError("the train and val splits must both hold names; run `namelang prepare` again")
+    fitted = fit_ngram(spec, train_split, val_split, labels)
+    y_val = [labels.index(lb) for lb in val_split[1]]
+    name = name or default_run_name(spec.arch)
+    spec.c = fitted.c
+    best = {"epoch": 1, "val_accuracy": fitted.val_accuracy, "val_macro_f1": fitted.val_macro_f1}
+    meta = {
+        "arch": spec.arch,
+        "arch_options": spec.to_dict(),
+        "labels": labels,
+        "alphabet": manifest["alphabet"],
+        "max_length": MAX_LENGTH,
+        "temperature": fit_temperature(fitted.val_logits, np.array(y_val)),
+        "normalization": manifest.get("normalization", {"form": "NFC", "ascii": False}),
+        "data": _data_meta(
+            manifest, sha256_file(prepared_dir(home) / MANIFEST), len(train_split[0]), len(val_split[0])
+        ),
+        "c_grid": fitted.grid,
+        "seed": seed,
+        "versions": {
+            "namelang": __version__,
+            "sklearn": sklearn.__version__,
+            "python": platform.python_version(),
+        },
+        "device": "cpu",
+        "parameters": n_parameters(fitted.state),
+        "best": best,
+        "epochs_run": 1,
+        "training_seconds": round(fitted.seconds, 3),
+        "interrupted": False,
+        "stopped_early": False,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "history": [],
+    }
+    path, meta = save_fitted(home, store.check_name(name), fitted, meta)
+    if make_default:
+        store.set_default(home, name)
+    result = FitResult({}, 1, [], False, fitted.seconds)
+    return RunResult(name, path, result, meta)

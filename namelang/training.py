@@ -26,6 +26,7 @@ class Encoded:
     ids: np.ndarray
     lengths: np.ndarray
     labels: np.ndarray
+    soft: np.ndarray | None = None  # a teacher's softened probabilities [N, labels], for distillation
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -163,6 +164,7 @@ def fit(
     ids_all = torch.from_numpy(train.ids)
     lengths_all = torch.from_numpy(train.lengths)
     labels_all = torch.from_numpy(train.labels)
+    soft_all = None if train.soft is None else torch.from_numpy(train.soft.astype(np.float32))
     try:
         for epoch in range(len(history) + 1, config.epochs + 1):
             if stale >= config.patience:
@@ -185,7 +187,10 @@ def fit(
                 ids = ids.to(device)
                 labels = labels_all[rows_t].to(device)
                 optimizer.zero_grad(set_to_none=True)
-                loss = train_loss_fn(model(ids, lengths), labels)
+                logits = model(ids, lengths)
+                loss = train_loss_fn(logits, labels)
+                if soft_all is not None:
+                    loss = distill_loss(loss, logits, soft_all[rows_t].to(device), config)
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 optimizer.step()
@@ -217,6 +222,14 @@ def fit(
     return FitResult(
         best_state, best_epoch, history, interrupted, time.perf_counter() - started, stopped_early
     )
+
+
+def distill_loss(hard_loss, logits, soft, config: TrainConfig):
+    """(1 - w) * the true labels' loss + w * tau^2 * KL(teacher || student), both softened by tau."""
+    tau, w = config.distill_temperature, config.distill_weight
+    student = torch.log_softmax(logits / tau, dim=1)
+    kd = torch.nn.functional.kl_div(student, soft, reduction="batchmean") * tau * tau
+    return (1.0 - w) * hard_loss + w * kd
 
 
 def _snapshot(model: nn.Module) -> dict:

@@ -82,6 +82,13 @@ def train_cmd(
     resume: Annotated[
         str | None, typer.Option("--resume", help="Continue a stopped run (by name) up to --epochs.")
     ] = None,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher",
+            help="Distil this model (e.g. an ensemble): learn its softened probabilities beside the labels.",
+        ),
+    ] = None,
     seed: options.Seed = _DEFAULTS.seed,
     device: options.Device = "auto",
     home: options.Home = None,
@@ -111,6 +118,7 @@ def train_cmd(
         balance=balance,
         char_dropout=char_dropout,
         seed=seed,
+        teacher=teacher,
     )
     torch_device = resolve_device(device)
     render.info(f"device: {describe(torch_device)}")

@@ -125,9 +125,12 @@ def spec_from(arch: str, **options) -> ArchSpec:
         raise NamelangError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
     cls = ARCHITECTURES[arch]
     known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(options) - known
+    unknown = {k for k, v in options.items() if v is not None} - known  # None: not given
     if unknown:
         raise NamelangError(f"{arch} has no option {', '.join(sorted(unknown))}")
     spec = cls(**{k: v for k, v in options.items() if v is not None})
     spec.check()
     return spec
+
+
+from namelang.models import ngram as _ngram  # noqa: E402, F401  (registers "ngram")

@@ -1,0 +1,202 @@
+"""Ensembles as models: a model folder that holds copies of its members and how to combine them.
+
+The ensemble's log-probability for a name is a weighted sum of its members' (calibrated)
+log-probabilities, divided by a temperature, then renormalised (a product of experts). The weights
+and the temperature are fitted together on the validation split by minimising log-loss; members
+must have been trained on that same prepared split, so that none of them saw the names it is fitted on.
+
+    <home>/models/<name>/model.json           arch "ensemble", members (folder, weight), temperature
+    <home>/models/<name>/members/<member>/     each member's own model folder, copied whole
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from namelang.errors import NamelangError
+from namelang.inference import Classifier
+
+ARCH = "ensemble"
+MEMBERS = "members"
+_FLOOR = 1e-12  # log(0) would make one member's certainty veto everything
+
+
+def member_log_probs(classifiers, names: list[str]) -> np.ndarray:
+    """[M, N, L] log-probabilities of each member; NaN rows for blank names."""
+    return np.stack([np.log(np.clip(c.predict_proba(names), _FLOOR, None)) for c in classifiers])
+
+
+def combine(log_probs: np.ndarray, weights: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities [N, L] of the weighted mean of log-probabilities [M, N, L] at `temperature`."""
+    from namelang.models.forward import softmax
+
+    mixed = np.tensordot(np.asarray(weights, dtype=np.float64), log_probs, axes=1) / temperature
+    blank = np.isnan(mixed[:, 0])
+    probs = softmax(np.nan_to_num(mixed))
+    probs[blank] = np.nan
+    return probs
+
+
+def _loss_and_grad(raw: np.ndarray, log_probs: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean log-loss of softmax(sum_i raw_i * log_probs_i) and its gradient in raw."""
+    from namelang.models.forward import softmax
+
+    logits = np.tensordot(raw, log_probs, axes=1)
+    probs = softmax(logits)
+    rows = np.arange(len(y))
+    loss = -np.mean(np.log(np.clip(probs[rows, y], _FLOOR, None)))
+    # d loss / d raw_i = -mean(log_probs_i[y] - sum_k probs_k log_probs_i[k])
+    expected = np.einsum("mnk,nk->mn", log_probs, probs)
+    grad = -np.mean(log_probs[:, rows, y] - expected, axis=1)
+    return float(loss), grad
+
+
+def fit_weights(log_probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Non-negative weights summing to 1, and the temperature, that minimise validation log-loss."""
+    from scipy.optimize import minimize
+
+    m = log_probs.shape[0]
+    keep = ~np.isnan(log_probs[0, :, 0])
+    log_probs, y = log_probs[:, keep], y[keep]
+    start = np.full(m, 1.0 / m)
+    result = minimize(
+        _loss_and_grad, start, args=(log_probs, y), jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * m
+    )
+    raw = result.x if result.success and result.x.sum() > 0 else start
+    # sum_i raw_i * lp_i == sum_i w_i * lp_i / T with w = raw / sum(raw), T = 1 / sum(raw).
+    return raw / raw.sum(), float(1.0 / raw.sum())
+
+
+@dataclass
+class Member:
+    name: str
+    folder: str  # relative to the ensemble's folder
+    weight: float
+
+
+def members_of(meta: dict) -> list[Member]:
+    try:
+        return [Member(m["name"], m["folder"], float(m["weight"])) for m in meta["members"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NamelangError(f"the ensemble {meta.get('name')!r} has a bad members list: {exc}") from exc
+
+
+def check_members(found: list, manifest_sha256: str | None) -> list[str]:
+    """Members must agree on their labels and have been trained on the prepared split fitted on."""
+    if len(found) < 2:
+        raise NamelangError("an ensemble needs at least two members")
+    names = [m.name for m in found]
+    if len(set(names)) != len(names):
+        raise NamelangError(f"a model is named twice among the members: {', '.join(names)}")
+    labels = list(found[0].meta["labels"])
+    for member in found[1:]:
+        if list(member.meta["labels"]) != labels:
+            raise NamelangError(f"{member.name!r} and {found[0].name!r} do not predict the same labels")
+    for member in found:
+        trained_on = member.meta.get("data", {}).get("manifest_sha256")
+        if manifest_sha256 is not None and trained_on != manifest_sha256:
+            raise NamelangError(
+                f"{member.name!r} was not trained on the prepared split in this workspace, "
+                "so its validation names may be its training names; ensemble models trained here"
+            )
+    return labels
+
+
+def copy_members(found: list, folder: Path) -> list[dict]:
+    """Copy each member's folder under `folder/members/`; ensembles of ensembles are copied whole too."""
+    listed = []
+    for member in found:
+        relative = f"{MEMBERS}/{member.name}"
+        shutil.copytree(member.path, folder / relative)
+        listed.append({"name": member.name, "folder": relative, "arch": member.meta.get("arch")})
+    return listed
+
+
+class EnsembleClassifier(Classifier):
+    """A Classifier whose probabilities come from its members; ranking and frames are inherited."""
+
+    def __init__(self, members: list, weights: np.ndarray, meta: dict, name: str, path: Path):
+        self.members = members
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.meta, self.name, self.path, self.device = meta, name, Path(path), members[0].device
+        self.labels: list[str] = list(meta["labels"])
+        self.temperature = float(meta.get("temperature", 1.0))
+
+    @classmethod
+    def load_found(cls, found, device: str = "auto") -> EnsembleClassifier:
+        listed = members_of(found.meta)
+        members = [Classifier.load(Path(found.path) / m.folder, device=device) for m in listed]
+        for member, m in zip(members, listed):
+            if member.labels != list(found.meta["labels"]):
+                raise NamelangError(f"{found.path}: member {m.name!r} does not predict the ensemble's labels")
+        return cls(members, [m.weight for m in listed], found.meta, found.name, found.path)
+
+    def normalize(self, names) -> list[str]:
+        return self.members[0].normalize(names)
+
+    def predict_proba(self, names, batch_size: int = Classifier.BATCH) -> np.ndarray:
+        names = list(names)
+        return combine(member_log_probs(self.members, names), self.weights, self.temperature)
+
+
+@dataclass
+class Built:
+    name: str
+    path: Path
+    meta: dict
+
+
+def create(home: Path, refs: list[str], name: str, force: bool = False, device: str = "auto") -> Built:
+    """Fit the members' weights and temperature on `<home>/prepared/` validation; store the ensemble."""
+    from datetime import datetime, timezone
+
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from namelang import __version__
+    from namelang.data.split import MANIFEST, prepared_dir, read_split
+    from namelang.models import store
+    from namelang.workspace import atomic_dir, sha256_file, write_json
+
+    store.check_name(name)
+    target = store.models_dir(home) / name
+    if (target / store.META).exists() and not force:
+        raise NamelangError(f"a model named {name!r} exists already; pass --force to replace it")
+    found = [store.locate(home, ref) for ref in refs]
+    manifest = prepared_dir(home) / MANIFEST
+    if not manifest.is_file():
+        raise NamelangError(f"no prepared data in {manifest.parent}; run `namelang prepare` first")
+    manifest_sha256 = sha256_file(manifest)
+    labels = check_members(found, manifest_sha256)
+    val_names, val_labels, _ = read_split(home, "val")
+    index = {label: i for i, label in enumerate(labels)}
+    y = np.array([index.get(lb, -1) for lb in val_labels])
+    if (y < 0).any():
+        raise NamelangError("the validation split has labels the members do not know")
+    log_probs = member_log_probs([Classifier.load(m.path, device=device) for m in found], val_names)
+    weights, temperature = fit_weights(log_probs, y)
+    predicted = combine(log_probs, weights, temperature).argmax(axis=1)
+    first = found[0].meta
+    meta = {
+        "arch": ARCH,
+        "labels": labels,
+        "temperature": temperature,
+        "normalization": first.get("normalization", {"form": "NFC", "ascii": False}),
+        "data": {**first.get("data", {}), "manifest_sha256": manifest_sha256},
+        "parameters": sum(int(m.meta.get("parameters") or 0) for m in found),
+        "best": {
+            "val_accuracy": float(accuracy_score(y, predicted)),
+            "val_macro_f1": float(f1_score(y, predicted, average="macro")),
+        },
+        "versions": {"namelang": __version__},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "name": name,
+    }
+    with atomic_dir(target) as tmp:
+        listed = copy_members(found, tmp)
+        meta["members"] = [{**m, "weight": float(w)} for m, w in zip(listed, weights)]
+        write_json(tmp / store.META, meta)
+    return Built(name, target, meta)
