@@ -47,7 +47,7 @@ def score(clf, names: list[str], labels: list[str], source: str = "split") -> Sc
     keep = ~np.isnan(probs[:, 0])
     if not keep.any():
         raise NamelangError(f"{source} holds no non-blank names")
-    counts = clf.meta.get("data", {}).get("train_label_counts") or {}
+    counts = clf.card.data.train_label_counts
     majority = max(counts, key=lambda lb: (counts[lb], lb)) if counts else None
     return Scored(
         clf.name,

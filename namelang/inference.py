@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.data.alphabet import MAX_LENGTH, Alphabet
+from namelang.data.alphabet import Alphabet
 from namelang.data.normalize import normalize_name
 from namelang.errors import NamelangError
-from namelang.models import store
+from namelang.models.card import ModelCard
 from namelang.models.forward import batched_logits, softmax, torch_runner
+from namelang.models.store import ModelStore
+from namelang.workspace import Workspace
 
 UNKNOWN_LABEL = "unknown"
 
@@ -30,47 +32,48 @@ def prediction_columns(top_k: int, prefix: str = "") -> list[str]:
 class Classifier:
     """A loaded model: `Classifier.load()` takes the store's default, else the pretrained model."""
 
-    def __init__(self, run, meta: dict, name: str, path: Path, device: str):
+    def __init__(self, run, card: ModelCard, name: str, path: Path, device: str):
         self.run = run  # batch of ids and lengths -> logits (numpy engine or torch module)
-        self.meta = meta
+        self.card = card
         self.name = name
         self.path = path
         self.device = device
-        self.labels: list[str] = list(meta["labels"])
-        self.alphabet = Alphabet(meta["alphabet"])
-        self.max_length = int(meta.get("max_length", MAX_LENGTH))
-        self.ascii_only = bool(meta.get("normalization", {}).get("ascii", False))
+        self.labels: list[str] = list(card.labels)
+        self.alphabet = Alphabet(card.alphabet)
+        self.max_length = card.max_length
+        self.ascii_only = card.normalization.ascii
         # Fitted on the validation split at training time (calibration.py); 1 leaves logits as they are.
-        self.temperature = float(meta.get("temperature", 1.0))
+        self.temperature = float(card.temperature)
 
     @classmethod
-    def load(cls, model: str | Path | None = None, home: str | Path | None = None, device: str = "auto"):
+    def load(
+        cls, model: str | Path | None = None, home: Workspace | str | Path | None = None, device: str = "auto"
+    ):
         """`model`: a store name, a model folder, 'pretrained', or None for the default.
 
         On the CPU the model runs on the numpy engine (no torch import); on cuda/mps, on torch.
         """
         from namelang.device import inference_device
-        from namelang.workspace import resolve_home
 
-        found = store.locate(resolve_home(home), None if model is None else str(model))
-        if found.meta.get("arch") == "ensemble":
+        found = ModelStore(home).load(model)
+        if found.card.arch == "ensemble":
             from namelang.models.ensemble import EnsembleClassifier
 
             return EnsembleClassifier.load_found(found, device)
-        if found.meta.get("arch") == "ngram":  # numpy only, on any device
+        if found.card.arch == "ngram":  # numpy only, on any device
             from namelang.models.ngram import stored_engine
 
-            return cls(stored_engine(found), found.meta, found.name, found.path, "cpu")
+            return cls(stored_engine(found), found.card, found.name, found.path, "cpu")
         accelerator = inference_device(device)
         if accelerator is None:
             try:
-                return cls(store.load_numpy_engine(found), found.meta, found.name, found.path, "cpu")
+                return cls(found.numpy_engine(), found.card, found.name, found.path, "cpu")
             except NotImplementedError:  # an architecture without a numpy engine runs on torch's CPU
                 import torch
 
                 accelerator = torch.device("cpu")
-        module = store.load_weights(found, accelerator)
-        return cls(torch_runner(module, accelerator), found.meta, found.name, found.path, str(accelerator))
+        module = found.torch_module(accelerator)
+        return cls(torch_runner(module, accelerator), found.card, found.name, found.path, str(accelerator))
 
     def normalize(self, names) -> list[str]:
         """The normalisation the model was trained with; None, NaN and blanks become ''."""

@@ -1,33 +1,76 @@
-"""A training run: prepared splits in, a stored model out. Ties data, registry, trainer and store."""
+"""A training run: prepared splits in, a stored model out. Ties data, registry, trainer and store.
+
+The store's rules live here, in one place each:
+- a name that exists is refused unless `force`; a forced run replaces the old model only once it has
+  finished and been written (until then the old one stays intact and loadable);
+- interrupted before an epoch finished (or a forced run interrupted at all): nothing is saved
+  (`NothingSaved`); interrupted after one or more: the best epoch is saved with `interrupted: true`
+  and does not become the default;
+- a resumed run continues with its stored architecture and options; only the epoch budget, the
+  patience and the device may change (`resume_conflicts` lists any other option that differs).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import platform
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from namelang import __version__
-from namelang.calibration import fit_temperature
 from namelang.config import TrainConfig
 from namelang.data.alphabet import MAX_LENGTH, Alphabet
 from namelang.data.split import MANIFEST, load_manifest, prepared_dir, read_split
 from namelang.errors import NamelangError
-from namelang.models import store
-from namelang.models.forward import batched_logits, torch_runner
-from namelang.models.registry import ArchSpec, spec_from
+from namelang.models.card import Best, DataInfo, ModelCard, Normalization
+from namelang.models.registry import ArchSpec, flag, spec_from
+from namelang.models.store import PRETRAINED, ModelStore, StoredModel, check_name
 from namelang.training import Callbacks, Encoded, EpochReport, FitResult, fit
-from namelang.workspace import sha256_file
+from namelang.workspace import Workspace, sha256_file
+
+# What `--resume` lets a user change; everything else is the stored run's.
+RESUME_MAY_CHANGE = ("epochs", "patience", "device")
+
+
+class NothingSaved(KeyboardInterrupt):
+    """Ctrl-C left nothing worth keeping (or nothing it may replace): the store is as it was."""
 
 
 @dataclass
 class RunResult:
-    name: str
-    path: Path
+    stored: StoredModel
     fit: FitResult
-    meta: dict
+
+    @property
+    def name(self) -> str:
+        return self.stored.name
+
+    @property
+    def path(self):
+        return self.stored.path
+
+    @property
+    def card(self) -> ModelCard:
+        return self.stored.card
+
+
+@dataclass
+class _Run:
+    """Everything one run trains with, whether it starts afresh or resumes a stored run."""
+
+    name: str
+    spec: ArchSpec
+    config: TrainConfig
+    alphabet: Alphabet
+    module: Any
+    manifest: dict
+    manifest_sha256: str
+    history: list[EpochReport]
+    best_state: dict | None = None
+    replaces: bool = False  # a forced run over an existing model
 
 
 def encode(names: list[str], labels: list[str], alphabet: Alphabet, label_index: dict[str, int]) -> Encoded:
@@ -39,11 +82,187 @@ def encode(names: list[str], labels: list[str], alphabet: Alphabet, label_index:
 
 def history_csv(history: list[EpochReport]) -> str:
     buffer = io.StringIO()
-    fields = list(asdict(history[0]).keys()) if history else ["epoch"]
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    fields_ = list(asdict(history[0]).keys()) if history else ["epoch"]
+    writer = csv.DictWriter(buffer, fieldnames=fields_, lineterminator="\n")
     writer.writeheader()
     writer.writerows(asdict(r) for r in history)
     return buffer.getvalue()
+
+
+def default_run_name(arch: str) -> str:
+    return f"{arch}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _manifest(workspace: Workspace) -> tuple[dict, str]:
+    return load_manifest(workspace.home), sha256_file(prepared_dir(workspace.home) / MANIFEST)
+
+
+def start_run(
+    workspace: Workspace | Path | str | None,
+    spec: ArchSpec,
+    config: TrainConfig,
+    name: str | None = None,
+    device=None,
+    callbacks: Callbacks | None = None,
+    make_default: bool = True,
+    force: bool = False,
+) -> RunResult:
+    """Train a new model on `<home>/prepared/` and store its best epoch as `name`."""
+    import torch
+
+    workspace = Workspace.resolve(workspace)
+    store = ModelStore(workspace)
+    name = check_name(name or default_run_name(spec.arch))
+    exists = store.exists(name)
+    if exists and not force:
+        raise NamelangError(
+            f"a model named {name!r} exists already; continue it with `--resume {name}`, "
+            "or replace it with `--force`"
+        )
+    manifest, manifest_sha256 = _manifest(workspace)
+    if getattr(spec, "kind", None) == "ngram":
+        return fit_ngram_run(store, name, spec, manifest, manifest_sha256, make_default)
+    torch.manual_seed(config.seed)
+    alphabet = Alphabet(manifest["alphabet"])
+    module = spec.build(alphabet.size, len(manifest["labels"]))
+    run = _Run(name, spec, config, alphabet, module, manifest, manifest_sha256, [], replaces=exists)
+    return _train_and_store(store, run, device, callbacks, make_default)
+
+
+def resume_run(
+    workspace: Workspace | Path | str | None,
+    name: str,
+    epochs: int | None = None,
+    patience: int | None = None,
+    device=None,
+    callbacks: Callbacks | None = None,
+    make_default: bool = True,
+    given: dict[str, Any] | None = None,
+) -> RunResult:
+    """Continue the stored run `name` from its best weights, history and place in the schedule.
+
+    `given`: the options the user gave; any that differs from the stored run is refused, all at once.
+    """
+    workspace = Workspace.resolve(workspace)
+    store = ModelStore(workspace)
+    if name == PRETRAINED or not store.exists(check_name(name)):
+        raise NamelangError(f"--resume takes a model in the store; there is no {name!r} in {store.folder}")
+    previous = store.load(name)
+    if previous.card.arch in ("ngram", "ensemble"):
+        raise NamelangError(
+            f"--resume continues a network's training; {name!r} is an {previous.card.arch} model"
+        )
+    card = previous.card
+    conflicts = resume_conflicts(card, given or {}, name)
+    if conflicts:
+        raise NamelangError(
+            f"--resume {name} continues the stored run, but these options differ from it: "
+            f"{', '.join(conflicts)}; only --epochs, --patience and --device may change"
+        )
+    manifest, manifest_sha256 = _manifest(workspace)
+    if card.data.manifest_sha256 != manifest_sha256:
+        raise NamelangError(f"cannot resume {name!r}: the prepared data changed since it was trained")
+    stored = {k: v for k, v in card.training.items() if k in {f.name for f in fields(TrainConfig)}}
+    changes = {k: v for k, v in (("epochs", epochs), ("patience", patience)) if v is not None}
+    config = TrainConfig(**{**stored, **changes})
+    history = [EpochReport(**h) for h in card.history]
+    if len(history) >= config.epochs:
+        raise NamelangError(f"{name!r} already ran {len(history)} epochs; pass a larger --epochs to continue")
+    best_epoch = max(history, key=lambda r: r.val_macro_f1).epoch if history else 0
+    if sum(1 for r in history if r.epoch > best_epoch) >= config.patience:
+        raise NamelangError(
+            f"{name!r} stopped early (no better epoch in {config.patience}); pass a larger --patience"
+        )
+    module = previous.torch_module()
+    best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    spec = spec_from(card.arch, **card.arch_options)
+    alphabet = Alphabet(card.alphabet)
+    run = _Run(name, spec, config, alphabet, module, manifest, manifest_sha256, history, best_state)
+    return _train_and_store(store, run, device, callbacks, make_default)
+
+
+def resume_conflicts(card: ModelCard, given: dict[str, Any], name: str) -> list[str]:
+    """Each option given with `--resume` that differs from the stored run, as `--flag value (stored: x)`."""
+    stored: dict[str, Any] = {"arch": card.arch, "name": name, **card.arch_options, **card.training}
+    conflicts = []
+    for option, value in given.items():
+        if option in RESUME_MAY_CHANGE:
+            continue
+        if option not in stored:
+            why = f"{card.arch} does not use it" if option in _ARCH_OPTIONS else "not with --resume"
+            conflicts.append(f"{flag(option)} ({why})")
+        elif value != stored[option]:
+            conflicts.append(f"{flag(option)} {_show(value)} (stored: {_show(stored[option])})")
+    return conflicts
+
+
+_ARCH_OPTIONS = {"hidden", "layers", "bidirectional", "dropout", "embedding_dim"}
+
+
+def _show(value) -> str:
+    return (
+        str(value).lower()
+        if isinstance(value, bool)
+        else f"{value:g}"
+        if isinstance(value, float)
+        else str(value)
+    )
+
+
+def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_default: bool) -> RunResult:
+    """The finishing step both kinds of run share: fit, calibrate, then store by the rules above."""
+    import torch
+
+    from namelang.calibration import fit_temperature
+    from namelang.models.forward import batched_logits, torch_runner
+
+    labels = run.manifest["labels"]
+    train_data, val_data = (_encoded(store.workspace, s, run.alphabet, labels) for s in ("train", "val"))
+    if run.config.teacher:
+        train_data = distillation_set(store, run.config, *read_split(store.workspace.home, "train")[:2], run)
+    done_before = len(run.history)
+    result = fit(
+        run.module,
+        train_data,
+        val_data,
+        len(labels),
+        run.config,
+        device,
+        callbacks,
+        run.history,
+        run.best_state,
+    )
+    if result.interrupted and len(result.history) == done_before:
+        kept = f"; {run.name!r} is as it was" if done_before else ""
+        raise NothingSaved(f"interrupted before an epoch finished: nothing was saved{kept}")
+    if result.interrupted and run.replaces:
+        raise NothingSaved(
+            f"interrupted: {run.name!r} was left as it was (--force replaces a model only with a finished run)"
+        )
+    from namelang import plots  # matplotlib: imported once there is something to draw
+
+    runner = torch_runner(run.module, device or torch.device("cpu"))
+    temperature = fit_temperature(batched_logits(runner, val_data.ids, val_data.lengths), val_data.labels)
+    card = _card(run, result, temperature, str(device or "cpu"), len(train_data), len(val_data))
+    rows = [asdict(r) for r in result.history]
+    stored = store.save(
+        run.name,
+        result.best_state,
+        card,
+        history_csv(result.history),
+        plot=lambda p: plots.loss_curve(rows, p, title=f"{run.name} ({run.spec.arch})"),
+    )
+    if make_default and not result.interrupted:
+        store.set_default(run.name)
+        stored.is_default = True
+    return RunResult(stored, result)
+
+
+def _encoded(workspace: Workspace, split: str, alphabet: Alphabet, labels: list[str]) -> Encoded:
+    names, split_labels, _ = read_split(workspace.home, split)
+    if not names:
+        raise NamelangError("the train and val splits must both hold names; run `namelang prepare` again")
+    return encode(names, split_labels, alphabet, {label: i for i, label in enumerate(labels)})
 
 
 PERTURBED = "\ufffd"  # a character no alphabet holds: every model reads it as unknown
@@ -54,16 +273,15 @@ def perturb(names: list[str], rate: float, rng) -> list[str]:
     return ["".join(PERTURBED if rng.random() < rate else c for c in name) for name in names]
 
 
-def distillation_set(
-    home: Path, config: TrainConfig, names, labels, alphabet: Alphabet, label_list
-) -> Encoded:
-    """The training names plus perturbed copies, each with the teacher's softened probabilities."""
+def distillation_set(store: ModelStore, config: TrainConfig, names, labels, run: _Run) -> Encoded:
+    """The training names plus perturbed copies, each with the teacher's probabilities softened by tau."""
     import numpy as np
 
     from namelang.inference import Classifier
     from namelang.models.forward import softmax
 
-    teacher = Classifier.load(config.teacher, home=home)
+    label_list = run.manifest["labels"]
+    teacher = Classifier.load(config.teacher, home=store.workspace)
     if teacher.labels != list(label_list):
         raise NamelangError(f"the teacher {config.teacher!r} does not predict this data's labels")
     rng = np.random.default_rng(config.seed)
@@ -71,187 +289,99 @@ def distillation_set(
     for _ in range(config.teacher_copies):
         inputs += perturb(names, max(config.char_dropout, 0.1), rng)
         targets += labels
-    probs = teacher.predict_proba(inputs)
-    keep = ~np.isnan(probs[:, 0])  # a name perturbed into nothing but unknowns still has a row
-    soft = softmax(np.log(np.clip(probs, 1e-12, None)) / config.distill_temperature)
-    data = encode(inputs, targets, alphabet, {label: i for i, label in enumerate(label_list)})
-    data.soft = np.where(keep[:, None], soft, 1.0 / len(label_list))
+    probs = np.nan_to_num(teacher.predict_proba(inputs), nan=1.0 / len(label_list))
+    data = encode(inputs, targets, run.alphabet, {label: i for i, label in enumerate(label_list)})
+    data.soft = softmax(np.log(np.clip(probs, 1e-12, None)) / config.distill_temperature)
     return data
 
 
-def _data_meta(manifest: dict, manifest_sha256: str, train_rows: int, val_rows: int) -> dict:
-    return {
-        "manifest_sha256": manifest_sha256,
-        "source_sha256": manifest["source"]["sha256"],
-        "train_rows": train_rows,
-        "val_rows": val_rows,
-        "train_label_counts": {lb: manifest["counts"]["train"][lb] for lb in manifest["labels"]},
-    }
-
-
-def default_run_name(arch: str) -> str:
-    return f"{arch}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-
-
-def train(
-    home: Path,
-    spec: ArchSpec,
-    config: TrainConfig,
-    name: str | None = None,
-    device=None,
-    callbacks: Callbacks | None = None,
-    make_default: bool = True,
-    resume: str | None = None,
+def fit_ngram_run(
+    store: ModelStore, name: str, spec, manifest: dict, manifest_sha256: str, make_default: bool
 ) -> RunResult:
-    """Train on `<home>/prepared/` and save the best model to `<home>/models/<name>/`."""
-    if getattr(spec, "kind", None) == "ngram":
-        if resume is not None:
-            raise NamelangError("--resume is for networks; an ngram model is fitted in one go")
-        return train_ngram(home, spec, name, make_default, seed=config.seed)
-    import torch
-
-    from namelang import plots
-
-    manifest = load_manifest(home)
-    manifest_sha256 = sha256_file(prepared_dir(home) / MANIFEST)
-    labels = manifest["labels"]
-    label_index = {label: i for i, label in enumerate(labels)}
-    history: list[EpochReport] = []
-    best_state = None
-    if resume is not None:
-        previous = store.locate(home, resume)
-        if previous.name == store.PRETRAINED:
-            raise NamelangError("--resume takes a run in the store, not the pretrained model")
-        meta = previous.meta
-        if meta.get("data", {}).get("manifest_sha256") != manifest_sha256:
-            raise NamelangError(f"cannot resume {resume!r}: the prepared data changed since it was trained")
-        spec = spec_from(meta["arch"], **meta["arch_options"])
-        config = TrainConfig(**{**meta["training"], "epochs": config.epochs})
-        alphabet = Alphabet(meta["alphabet"])
-        history = [EpochReport(**h) for h in meta["history"]]
-        module = store.load_weights(previous)
-        best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        name = name or previous.name
-        if len(history) >= config.epochs:
-            raise NamelangError(
-                f"{resume!r} already ran {len(history)} epochs; pass a larger --epochs to continue"
-            )
-    else:
-        torch.manual_seed(config.seed)
-        alphabet = Alphabet(manifest["alphabet"])
-        module = spec.build(alphabet.size, len(labels))
-        name = name or default_run_name(spec.arch)
-    store.check_name(name)
-
-    train_names, train_labels, _ = read_split(home, "train")
-    val_names, val_labels, _ = read_split(home, "val")
-    if not train_names or not val_names:
-        raise NamelangError("the train and val splits must both hold names; run `namelang prepare` again")
-    if config.teacher:
-        train_data = distillation_set(home, config, train_names, train_labels, alphabet, labels)
-    else:
-        train_data = encode(train_names, train_labels, alphabet, label_index)
-    val_data = encode(val_names, val_labels, alphabet, label_index)
-
-    result = fit(module, train_data, val_data, len(labels), config, device, callbacks, history, best_state)
-    val_logits = batched_logits(
-        torch_runner(module, device or torch.device("cpu")), val_data.ids, val_data.lengths
-    )
-    temperature = fit_temperature(val_logits, val_data.labels)
-    best = result.best
-    seconds = sum(r.seconds for r in result.history)
-    meta = {
-        "arch": spec.arch,
-        "arch_options": spec.to_dict(),
-        "labels": labels,
-        "alphabet": alphabet.chars,
-        "max_length": MAX_LENGTH,
-        "temperature": temperature,
-        "normalization": manifest.get("normalization", {"form": "NFC", "ascii": False}),
-        "data": _data_meta(manifest, manifest_sha256, len(train_data), len(val_data)),
-        "training": asdict(config),
-        "seed": config.seed,
-        "versions": {
-            "namelang": __version__,
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-        },
-        "device": str(device or "cpu"),
-        "parameters": sum(p.numel() for p in module.parameters()),
-        "best": {
-            "epoch": result.best_epoch,
-            "val_accuracy": best.val_accuracy if best else None,
-            "val_macro_f1": best.val_macro_f1 if best else None,
-            "val_loss": best.val_loss if best else None,
-        },
-        "epochs_run": len(result.history),
-        "training_seconds": round(seconds, 3),
-        "interrupted": result.interrupted,
-        "stopped_early": result.stopped_early,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "history": [asdict(r) for r in result.history],
-    }
-    history_rows = [asdict(r) for r in result.history]
-    path = store.save(
-        home,
-        name,
-        result.best_state,
-        meta,
-        history_csv(result.history),
-        plot=lambda p: plots.loss_curve(history_rows, p, title=f"{name} ({spec.arch})"),
-    )
-    if make_default:
-        store.set_default(home, name)
-    return RunResult(name, path, result, store.read_meta(path))
-
-
-def train_ngram(home: Path, spec, name: str | None, make_default: bool, seed: int = 0) -> RunResult:
     """Fit the n-gram baseline with scikit-learn (C chosen on validation) and store it like any model."""
+    import json
+
     import numpy as np
     import sklearn
 
-    from namelang.models.ngram import fit_ngram, n_parameters, save_fitted
+    from namelang.calibration import fit_temperature
+    from namelang.models.ngram import VOCABULARY, fit_ngram, n_parameters
 
-    manifest = load_manifest(home)
     labels = manifest["labels"]
-    train_split, val_split = read_split(home, "train")[:2], read_split(home, "val")[:2]
+    train_split, val_split = (read_split(store.workspace.home, s)[:2] for s in ("train", "val"))
     if not train_split[0] or not val_split[0]:
         raise NamelangError("the train and val splits must both hold names; run `namelang prepare` again")
     fitted = fit_ngram(spec, train_split, val_split, labels)
-    y_val = [labels.index(lb) for lb in val_split[1]]
-    name = name or default_run_name(spec.arch)
     spec.c = fitted.c
-    best = {"epoch": 1, "val_accuracy": fitted.val_accuracy, "val_macro_f1": fitted.val_macro_f1}
-    meta = {
-        "arch": spec.arch,
-        "arch_options": spec.to_dict(),
-        "labels": labels,
-        "alphabet": manifest["alphabet"],
-        "max_length": MAX_LENGTH,
-        "temperature": fit_temperature(fitted.val_logits, np.array(y_val)),
-        "normalization": manifest.get("normalization", {"form": "NFC", "ascii": False}),
-        "data": _data_meta(
-            manifest, sha256_file(prepared_dir(home) / MANIFEST), len(train_split[0]), len(val_split[0])
+    y_val = np.array([labels.index(lb) for lb in val_split[1]])
+    counts = manifest["counts"]["train"]
+    card = ModelCard(
+        arch=spec.arch,
+        arch_options=spec.to_dict(),
+        labels=labels,
+        alphabet=manifest["alphabet"],
+        temperature=fit_temperature(fitted.val_logits, y_val),
+        normalization=Normalization(**manifest.get("normalization", {})),
+        data=DataInfo(
+            manifest_sha256=manifest_sha256,
+            source_sha256=manifest["source"]["sha256"],
+            train_rows=len(train_split[0]),
+            val_rows=len(val_split[0]),
+            train_label_counts={lb: counts[lb] for lb in labels},
         ),
-        "c_grid": fitted.grid,
-        "seed": seed,
-        "versions": {
+        versions={
             "namelang": __version__,
             "sklearn": sklearn.__version__,
             "python": platform.python_version(),
         },
-        "device": "cpu",
-        "parameters": n_parameters(fitted.state),
-        "best": best,
-        "epochs_run": 1,
-        "training_seconds": round(fitted.seconds, 3),
-        "interrupted": False,
-        "stopped_early": False,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "history": [],
-    }
-    path, meta = save_fitted(home, store.check_name(name), fitted, meta)
+        parameters=n_parameters(fitted.state),
+        best=Best(1, fitted.val_accuracy, fitted.val_macro_f1),
+        epochs_run=1,
+        training_seconds=round(fitted.seconds, 3),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        extras={"c_grid": fitted.grid},
+    )
+    vocabulary = json.dumps(fitted.vocabulary, ensure_ascii=False) + "\n"
+    stored = store.save(name, fitted.state, card, "epoch\n", files={VOCABULARY: vocabulary})
     if make_default:
-        store.set_default(home, name)
-    result = FitResult({}, 1, [], False, fitted.seconds)
-    return RunResult(name, path, result, meta)
+        store.set_default(name)
+        stored.is_default = True
+    return RunResult(stored, FitResult({}, 1, [], False, fitted.seconds))
+
+
+def _card(
+    run: _Run, result: FitResult, temperature: float, device: str, n_train: int, n_val: int
+) -> ModelCard:
+    import torch
+
+    best = result.best
+    labels = run.manifest["labels"]
+    counts = run.manifest["counts"]["train"]
+    return ModelCard(
+        arch=run.spec.arch,
+        arch_options=run.spec.to_dict(),
+        labels=labels,
+        alphabet=run.alphabet.chars,
+        max_length=MAX_LENGTH,
+        temperature=temperature,
+        normalization=Normalization(**run.manifest.get("normalization", {})),
+        data=DataInfo(
+            manifest_sha256=run.manifest_sha256,
+            source_sha256=run.manifest["source"]["sha256"],
+            train_rows=n_train,
+            val_rows=n_val,
+            train_label_counts={lb: counts[lb] for lb in labels},
+        ),
+        training=asdict(run.config),
+        seed=run.config.seed,
+        versions={"namelang": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        device=device,
+        parameters=sum(p.numel() for p in run.module.parameters()),
+        best=Best(best.epoch, best.val_accuracy, best.val_macro_f1, best.val_loss) if best else Best(),
+        epochs_run=len(result.history),
+        training_seconds=round(sum(r.seconds for r in result.history), 3),
+        interrupted=result.interrupted,
+        stopped_early=result.stopped_early,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        history=[asdict(r) for r in result.history],
+    )

@@ -108,6 +108,116 @@ def evaluate_split(model, data: Encoded, device, loss_fn) -> tuple[float, float,
     return loss, accuracy_score(data.labels, predicted), f1_score(data.labels, predicted, average="macro")
 
 
+def make_schedule(optimizer, config: TrainConfig, steps_per_epoch: int, epochs_done: int):
+    """Linear warm-up, then cosine decay to 5% of the peak; a resumed run picks it up where it was."""
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = max(1, int(config.warmup * total))
+    offset = epochs_done * steps_per_epoch
+
+    def factor(step: int) -> float:
+        step += offset
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+@dataclass
+class EarlyStopping:
+    """Tracks the best validation macro-F1 and the epochs since it improved."""
+
+    patience: int
+    best_f1: float = -1.0
+    best_epoch: int = 0
+    stale: int = 0
+
+    @classmethod
+    def from_history(cls, history: list[EpochReport], patience: int) -> EarlyStopping:
+        if not history:
+            return cls(patience)
+        best = max(history, key=lambda r: r.val_macro_f1)
+        return cls(patience, best.val_macro_f1, best.epoch, sum(1 for r in history if r.epoch > best.epoch))
+
+    @property
+    def exhausted(self) -> bool:
+        return self.stale >= self.patience
+
+    def update(self, epoch: int, val_f1: float) -> bool:
+        """Record an epoch's score; True when it is the best so far."""
+        if val_f1 > self.best_f1:
+            self.best_f1, self.best_epoch, self.stale = val_f1, epoch, 0
+            return True
+        self.stale += 1
+        return False
+
+
+@dataclass
+class _Step:
+    """What one optimisation step needs, built once per fit."""
+
+    model: nn.Module
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    config: TrainConfig
+    device: torch.device
+
+
+def train_one_epoch(step: _Step, train: Encoded, batches: list[np.ndarray], callbacks: Callbacks) -> float:
+    """One pass over the training batches; returns the mean training loss."""
+    ids_all, lengths_all = torch.from_numpy(train.ids), torch.from_numpy(train.lengths)
+    labels_all = torch.from_numpy(train.labels)
+    soft_all = None if train.soft is None else torch.from_numpy(train.soft.astype(np.float32))
+    step.model.train()
+    running, seen = 0.0, 0
+    for index, rows in enumerate(batches, start=1):
+        rows_t = torch.from_numpy(rows)
+        lengths = lengths_all[rows_t]
+        ids = ids_all[rows_t, : int(lengths.max())]
+        if step.config.char_dropout > 0:
+            # Hide random characters behind the unknown index: names in use are new names,
+            # and this keeps the model from leaning on any single character.
+            hide = (torch.rand(ids.shape) < step.config.char_dropout) & (ids > UNKNOWN)
+            ids = ids.masked_fill(hide, UNKNOWN)
+        labels = labels_all[rows_t].to(step.device)
+        step.optimizer.zero_grad(set_to_none=True)
+        logits = step.model(ids.to(step.device), lengths)
+        loss = step.loss_fn(logits, labels)
+        if soft_all is not None:
+            loss = distill_loss(loss, logits, soft_all[rows_t].to(step.device), step.config)
+        loss.backward()
+        nn.utils.clip_grad_norm_(step.model.parameters(), step.config.clip)
+        step.optimizer.step()
+        step.scheduler.step()
+        running += loss.item() * len(rows)
+        seen += len(rows)
+        callbacks.on_batch(index, loss.item())
+    return running / max(seen, 1)
+
+
+def distill_loss(hard_loss, logits, soft, config: TrainConfig):
+    """(1 - w) * the true labels' loss + w * tau^2 * KL(teacher || student), both softened by tau."""
+    tau, w = config.distill_temperature, config.distill_weight
+    student = torch.log_softmax(logits / tau, dim=1)
+    kd = nn.functional.kl_div(student, soft, reduction="batchmean") * tau * tau
+    return (1.0 - w) * hard_loss + w * kd
+
+
+def _make_step(
+    model: nn.Module, train: Encoded, n_labels: int, config: TrainConfig, device, epochs_done: int
+):
+    """Loss (class-weighted with --balance), AdamW and the schedule."""
+    weight = None
+    if config.balance:
+        weight = torch.tensor(class_weights(train.labels, n_labels), dtype=torch.float32).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    scheduler = make_schedule(optimizer, config, steps_per_epoch, epochs_done)
+    return _Step(model, nn.CrossEntropyLoss(weight=weight), optimizer, scheduler, config, device)
+
+
 def fit(
     model: nn.Module,
     train: Encoded,
@@ -123,113 +233,42 @@ def fit(
 
     `history` and `best_state` continue an earlier run: training resumes at the next epoch, with
     the learning-rate schedule where it was. Ctrl-C stops after the current batch and returns the best
-    state so far with `interrupted=True`.
+    state so far with `interrupted=True` (an epoch counts once it is in the history).
     """
     device = device or torch.device("cpu")
     callbacks = callbacks or Callbacks()
     history = list(history or [])
     torch.manual_seed(config.seed + len(history))
-    generator = np.random.default_rng(config.seed + len(history))
-    model.to(device)
-
-    weight = None
-    if config.balance:
-        weight = torch.tensor(class_weights(train.labels, n_labels), dtype=torch.float32)
-    train_loss_fn = nn.CrossEntropyLoss(weight=weight.to(device) if weight is not None else None)
-    val_loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    batches = _Batches(train.lengths, config.batch_size, generator)
-    steps_per_epoch = batches.count()
-    total = max(1, config.epochs * steps_per_epoch)
-    warmup = max(1, int(config.warmup * total))
-
-    offset = len(history) * steps_per_epoch  # a resumed run picks the schedule up where it was
-
-    def schedule(step: int) -> float:
-        # Linear warm-up, then cosine decay to 5% of the peak.
-        step += offset
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-
-    best_f1 = max((r.val_macro_f1 for r in history), default=-1.0)
-    best_epoch = max(history, key=lambda r: r.val_macro_f1).epoch if history else 0
+    batches = _Batches(train.lengths, config.batch_size, np.random.default_rng(config.seed + len(history)))
+    step = _make_step(model.to(device), train, n_labels, config, device, len(history))
+    stopping = EarlyStopping.from_history(history, config.patience)
     best_state = best_state or _snapshot(model)
-    stale = sum(1 for r in history if r.epoch > best_epoch)  # epochs without improvement so far
     interrupted = stopped_early = False
     started = time.perf_counter()
-    ids_all = torch.from_numpy(train.ids)
-    lengths_all = torch.from_numpy(train.lengths)
-    labels_all = torch.from_numpy(train.labels)
-    soft_all = None if train.soft is None else torch.from_numpy(train.soft.astype(np.float32))
     try:
         for epoch in range(len(history) + 1, config.epochs + 1):
-            if stale >= config.patience:
+            if stopping.exhausted:
                 stopped_early = True
                 break
             epoch_start = time.perf_counter()
-            callbacks.on_epoch_start(epoch, config.epochs, steps_per_epoch)
-            model.train()
-            running, seen = 0.0, 0
-            for index, rows in enumerate(batches.epoch(), start=1):
-                rows_t = torch.from_numpy(rows)
-                lengths = lengths_all[rows_t]
-                width = int(lengths.max())
-                ids = ids_all[rows_t, :width]
-                if config.char_dropout > 0:
-                    # Hide random characters behind the unknown index: names in use are new names,
-                    # and this keeps the model from leaning on any single character.
-                    hide = (torch.rand(ids.shape) < config.char_dropout) & (ids > UNKNOWN)
-                    ids = ids.masked_fill(hide, UNKNOWN)
-                ids = ids.to(device)
-                labels = labels_all[rows_t].to(device)
-                optimizer.zero_grad(set_to_none=True)
-                logits = model(ids, lengths)
-                loss = train_loss_fn(logits, labels)
-                if soft_all is not None:
-                    loss = distill_loss(loss, logits, soft_all[rows_t].to(device), config)
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                optimizer.step()
-                scheduler.step()
-                running += loss.item() * len(rows)
-                seen += len(rows)
-                callbacks.on_batch(index, loss.item())
-            val_loss, val_acc, val_f1 = evaluate_split(model, val, device, val_loss_fn)
-            improved = val_f1 > best_f1
-            if improved:
-                best_f1, best_epoch, best_state, stale = val_f1, epoch, _snapshot(model), 0
-            else:
-                stale += 1
+            callbacks.on_epoch_start(epoch, config.epochs, batches.count())
+            train_loss = train_one_epoch(step, train, batches.epoch(), callbacks)
+            val_loss, val_acc, val_f1 = evaluate_split(model, val, device, nn.CrossEntropyLoss())
+            improved = stopping.update(epoch, val_f1)
+            snapshot = _snapshot(model) if improved else best_state
+            lr, seconds = step.scheduler.get_last_lr()[0], time.perf_counter() - epoch_start
             report = EpochReport(
-                epoch,
-                running / max(seen, 1),
-                val_loss,
-                float(val_acc),
-                float(val_f1),
-                scheduler.get_last_lr()[0],
-                time.perf_counter() - epoch_start,
-                improved,
+                epoch, train_loss, val_loss, float(val_acc), float(val_f1), lr, seconds, improved
             )
-            history.append(report)
+            # One statement, no call inside: Ctrl-C lands before or after it, never between the two.
+            history, best_state = [*history, report], snapshot
             callbacks.on_epoch_end(report)
     except KeyboardInterrupt:
         interrupted = True
     model.load_state_dict(best_state)
-    return FitResult(
-        best_state, best_epoch, history, interrupted, time.perf_counter() - started, stopped_early
-    )
-
-
-def distill_loss(hard_loss, logits, soft, config: TrainConfig):
-    """(1 - w) * the true labels' loss + w * tau^2 * KL(teacher || student), both softened by tau."""
-    tau, w = config.distill_temperature, config.distill_weight
-    student = torch.log_softmax(logits / tau, dim=1)
-    kd = torch.nn.functional.kl_div(student, soft, reduction="batchmean") * tau * tau
-    return (1.0 - w) * hard_loss + w * kd
+    best_epoch = max(history, key=lambda r: r.val_macro_f1).epoch if history else 0
+    elapsed = time.perf_counter() - started
+    return FitResult(best_state, best_epoch, history, interrupted, elapsed, stopped_early)
 
 
 def _snapshot(model: nn.Module) -> dict:

@@ -1,4 +1,12 @@
-"""The workspace folder and atomic file writes shared by every command."""
+"""The workspace: one folder holding everything a user's commands make, and the atomic writes into it.
+
+    <home>/
+      raw/          the downloaded archive, extracted (`namelang download`)
+      prepared/     train.csv, val.csv, test.csv, manifest.json (`namelang prepare`)
+      models/       one folder per trained model, plus .default (see namelang/models/store.py)
+
+`<home>` is `--home`, else `$NAMELANG_HOME`, else `./data`; a command resolves it once, as a Workspace.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = Path("data")
@@ -30,6 +39,29 @@ def resolve_home(home: Path | str | None = None) -> Path:
     if home is None:
         home = os.environ.get("NAMELANG_HOME") or DEFAULT_HOME
     return Path(home).expanduser()
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The layout of one workspace folder; nothing is created until a command writes there."""
+
+    home: Path
+
+    @classmethod
+    def resolve(cls, home: Workspace | Path | str | None = None) -> Workspace:
+        return home if isinstance(home, Workspace) else cls(resolve_home(home))
+
+    @property
+    def raw(self) -> Path:
+        return self.home / "raw"
+
+    @property
+    def prepared(self) -> Path:
+        return self.home / "prepared"
+
+    @property
+    def models(self) -> Path:
+        return self.home / "models"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -97,7 +97,9 @@ def train_union(union: Path, seeds: list[int]) -> list[Trained]:
     log(f"union: ensemble of {', '.join(members)} …")
     models.append(make_ensemble(union, members, "ensemble"))
     log("union: student distilled from the ensemble …")
-    models.append(train_model(union, "gru", seeds[0], "student", kind="student", teacher="ensemble", **STUDENT))
+    models.append(
+        train_model(union, "gru", seeds[0], "student", kind="student", teacher="ensemble", **STUDENT)
+    )
     return models
 
 

@@ -72,7 +72,9 @@ def model_card(card: dict, figures: dict) -> str:
     o, t = card["arch_options"], card["training"]
     a = shipped["test"][ARCHIVE]
     chosen_val, chosen_test = _oos_point(shipped["test"])
-    target_rows = "\n".join(f"| {name} | {value} | {'met' if met else '**missed**'} |" for name, value, met in targets(figures))
+    target_rows = "\n".join(
+        f"| {name} | {value} | {'met' if met else '**missed**'} |" for name, value, met in targets(figures)
+    )
     curve = "\n".join(
         f"| {p['threshold']:.1f} | {p['oos_flagged']:.3f} | {p['in_scope_accuracy']:.4f} | {100 * p['accuracy_lost']:.2f} |"
         for p in shipped["test"]["oos_test"]

@@ -1,8 +1,15 @@
-"""Shared fixtures: the shared names archive, a loopback HTTP server, tiny corpora, a CLI runner."""
+"""Shared fixtures: a names archive built from tests/fixtures, a loopback HTTP server, tiny corpora, a CLI runner.
+
+No test reads anything outside the repository: `tests/fixtures/names/` holds 502 lines taken from the
+names archive (18 languages, the archive's own repeats and cross-labelled names kept), and the zip the
+download tests serve is built from it at import time, byte for byte the same on every run.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
+import io
 import threading
 import zipfile
 from pathlib import Path
@@ -12,8 +19,23 @@ from typer.testing import CliRunner
 
 from namelang.cli.app import app
 
-ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "names.zip"
-ARCHIVE_SHA256 = (ARCHIVE.parent / "names.zip.sha256").read_text().split()[0] if ARCHIVE.exists() else ""
+FIXTURE_NAMES = Path(__file__).resolve().parent / "fixtures" / "names"
+
+
+def build_archive(folder: Path = FIXTURE_NAMES) -> bytes:
+    """A zip in the names archive's layout (data/names/<Language>.txt); fixed timestamps, so fixed bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for member in ("data/", "data/names/"):
+            zf.writestr(zipfile.ZipInfo(member, date_time=(2017, 3, 24, 0, 0, 0)), b"")
+        for path in sorted(folder.glob("*.txt")):
+            info = zipfile.ZipInfo(f"data/names/{path.name}", date_time=(2017, 3, 24, 0, 0, 0))
+            zf.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+ARCHIVE_BYTES = build_archive()
+ARCHIVE_SHA256 = hashlib.sha256(ARCHIVE_BYTES).hexdigest()
 
 
 def assert_user_error(result, *words: str, alone: bool = False) -> str:
@@ -34,10 +56,11 @@ def assert_user_error(result, *words: str, alone: bool = False) -> str:
 
 
 @pytest.fixture(scope="session")
-def archive() -> Path:
-    if not ARCHIVE.exists():
-        pytest.fail(f"the shared names archive is missing: {ARCHIVE}")
-    return ARCHIVE
+def archive(tmp_path_factory) -> Path:
+    """The fixture's names archive as a zip file (18 languages, 502 lines); its sha256 is ARCHIVE_SHA256."""
+    path = tmp_path_factory.mktemp("archive") / "names.zip"
+    path.write_bytes(ARCHIVE_BYTES)
+    return path
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -111,24 +134,23 @@ def invoke(runner):
 TINY_LABELS = ("Arabic", "Chinese", "Greek", "Japanese", "Russian")
 
 
-def tiny_corpus(archive: Path, folder: Path, per_label: int = 40) -> Path:
-    """A small real corpus: the first distinct names of a few languages from the shared archive."""
-    with zipfile.ZipFile(archive) as zf:
-        data = {}
-        for label in TINY_LABELS:
-            lines = zf.read(f"data/names/{label}.txt").decode("utf-8").splitlines()
-            data[label] = list(dict.fromkeys(n.strip() for n in lines if n.strip()))[:per_label]
+def tiny_corpus(folder: Path, per_label: int = 40) -> Path:
+    """A small real corpus: the first distinct names of a few languages of the fixture (the archive's first)."""
+    data = {}
+    for label in TINY_LABELS:
+        lines = (FIXTURE_NAMES / f"{label}.txt").read_text(encoding="utf-8").splitlines()
+        data[label] = list(dict.fromkeys(n.strip() for n in lines if n.strip()))[:per_label]
     return write_folder(folder, data)
 
 
 @pytest.fixture(scope="session")
-def tiny_prepared(archive, tmp_path_factory) -> Path:
+def tiny_prepared(tmp_path_factory) -> Path:
     """A workspace with a tiny prepared split (5 languages x 40 names); copy it before writing to it."""
     from namelang.data.corpus import read_corpus
     from namelang.data.split import prepare
 
     home = tmp_path_factory.mktemp("tiny")
-    prepare(read_corpus(tiny_corpus(archive, home / "src")), home, val=0.2, test=0.2, seed=0)
+    prepare(read_corpus(tiny_corpus(home / "src")), home, val=0.2, test=0.2, seed=0)
     return home
 
 

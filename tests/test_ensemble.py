@@ -68,7 +68,7 @@ def test_ensemble_is_a_model_everywhere(members_home, invoke, tmp_path):
 
     # It holds copies of its members: removing one from the store leaves the ensemble whole.
     shutil.copytree(home / "models" / "g1", tmp_path / "g1")
-    assert invoke("models", "rm", "g1", "--home", home).exit_code == 0
+    assert invoke("models", "rm", "g1", "--yes", "--home", home).exit_code == 0
     assert np.allclose(Classifier.load("E", home=home).predict_proba(names), expected, atol=1e-9)
     shutil.copytree(tmp_path / "g1", home / "models" / "g1")
 

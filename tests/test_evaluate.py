@@ -50,7 +50,7 @@ def test_json_report_matches_sklearn(tiny_trained, invoke):
         assert row["support"] == int((y == i).sum())
         assert row["recall"] == pytest.approx(skm.recall_score(y, pred, labels=[i], average="micro"))
     # The majority class of the tiny train split is its largest label.
-    counts = clf.meta["data"]["train_label_counts"]
+    counts = clf.card.data.train_label_counts
     majority = max(counts, key=counts.get)
     assert report["majority_accuracy"] == pytest.approx(np.mean(np.array(labels) == majority))
 

@@ -51,11 +51,8 @@ def test_train_ngram_stores_tensors_and_json(tiny_home, invoke):
     result = invoke("train", "--arch", "ngram", "--name", "ng", "--home", tiny_home)
     assert result.exit_code == 0, result.output
     folder = tiny_home / "models" / "ng"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "model.json",
-        "vocabulary.json",
-        "weights.safetensors",
-    ]
+    files = ["history.csv", "model.json", "vocabulary.json", "weights.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == files
     meta = json.loads((folder / "model.json").read_text())
     assert meta["arch"] == "ngram" and meta["arch_options"]["c"] in (1.0, 10.0, 100.0)
     # C was chosen on validation macro-F1 among the grid it records.
@@ -83,7 +80,7 @@ def test_predict_does_not_import_scikit_learn(tiny_home, invoke):
 
 
 def test_ngram_refuses_network_options_and_resume(tiny_home, invoke):
-    assert_user_error(invoke("train", "--arch", "ngram", "--hidden", "8", "--home", tiny_home), "no option")
+    assert_user_error(invoke("train", "--arch", "ngram", "--hidden", "8", "--home", tiny_home), "does not use")
     assert invoke("train", "--arch", "ngram", "--name", "ng", "--home", tiny_home, "-q").exit_code == 0
     assert_user_error(invoke("train", "--resume", "ng", "--home", tiny_home), "ngram")
 

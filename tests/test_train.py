@@ -15,8 +15,8 @@ from conftest import TINY_MODEL
 from namelang.data.alphabet import PAD, UNKNOWN, Alphabet
 from namelang.device import resolve_device
 from namelang.errors import NamelangError
-from namelang.models import store
 from namelang.models.registry import ARCHITECTURES, spec_from
+from namelang.models.store import ModelStore
 
 
 def test_registry_lists_every_architecture_in_help(invoke):
@@ -90,8 +90,8 @@ def test_every_architecture_trains_and_is_stored(arch, tiny_home, invoke):
     with open(folder / "history.csv") as handle:
         assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2]
     assert "epoch   1" in result.stderr and "device: cpu" in result.stderr
-    assert store.get_default(tiny_home) == f"m-{arch}"
-    loaded = store.load_weights(store.locate(tiny_home, f"m-{arch}"))
+    assert ModelStore(tiny_home).default() == f"m-{arch}"
+    loaded = ModelStore(tiny_home).load(f"m-{arch}").torch_module()
     assert sum(p.numel() for p in loaded.parameters()) == meta["parameters"]
 
 
@@ -143,7 +143,7 @@ def test_ctrl_c_keeps_the_best_model(tiny_home, monkeypatch, invoke):
 
     monkeypatch.setattr(training, "evaluate_split", interrupt_on_third)
     result = invoke("train", "--name", "cc", "--home", tiny_home, *TINY_MODEL, "--epochs", "5")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 130, result.output
     assert "interrupted" in result.stderr and "--resume cc" in result.stderr
     meta = json.loads((tiny_home / "models" / "cc" / "model.json").read_text())
     assert meta["interrupted"] is True and len(meta["history"]) == 2
@@ -155,7 +155,7 @@ def test_early_stopping(tiny_home):
 
     spec = spec_from("gru", hidden=8, embedding_dim=4)
     # lr 0 never improves after the first epoch, so patience 2 stops after epoch 3.
-    result = runs.train(tiny_home, spec, TrainConfig(epochs=10, lr=0.0, patience=2), name="es")
+    result = runs.start_run(tiny_home, spec, TrainConfig(epochs=10, lr=0.0, patience=2), name="es")
     assert result.fit.stopped_early and len(result.fit.history) == 3
 
 
@@ -178,12 +178,12 @@ def test_models_list_show_default_rm(tiny_home, invoke):
     table = invoke("models", "--home", tiny_home, "--format", "table")
     assert "one" in table.stdout and "val macro-F1" in table.stdout
     assert invoke("models", "default", "one", "--home", tiny_home).exit_code == 0
-    assert store.get_default(tiny_home) == "one"
+    assert ModelStore(tiny_home).default() == "one"
     shown = json.loads(invoke("models", "show", "one", "--home", tiny_home).stdout)
     assert shown["arch"] == "gru" and "history" not in shown
-    assert invoke("models", "rm", "one", "--home", tiny_home).exit_code == 0
-    assert not (tiny_home / "models" / "one").exists() and store.get_default(tiny_home) is None
-    missing = invoke("models", "rm", "one", "--home", tiny_home)
+    assert invoke("models", "rm", "one", "--yes", "--home", tiny_home).exit_code == 0
+    assert not (tiny_home / "models" / "one").exists() and ModelStore(tiny_home).default() is None
+    missing = invoke("models", "rm", "one", "--yes", "--home", tiny_home)
     assert missing.exit_code == 1 and "no model named 'one'" in missing.stderr
     unknown = invoke("models", "show", "zzz", "--home", tiny_home)
     assert unknown.exit_code == 1 and "known models" in unknown.stderr
@@ -196,10 +196,10 @@ def test_loading_refuses_disagreeing_folder(tiny_home, invoke):
     meta["arch_options"]["hidden"] = 32
     (folder / "model.json").write_text(json.dumps(meta))
     with pytest.raises(NamelangError, match="disagree"):
-        store.load_weights(store.locate(tiny_home, "ok"))
+        ModelStore(tiny_home).load("ok").torch_module()
     (folder / "weights.safetensors").write_bytes(b"\0" * 64)
     with pytest.raises(NamelangError, match="checksum"):
-        store.load_weights(store.locate(tiny_home, "ok"))
+        ModelStore(tiny_home).load("ok").torch_module()
 
 
 def test_train_without_prepared_data(tmp_path, invoke):

@@ -23,19 +23,19 @@ def ensemble_cmd(
 ) -> None:
     """Combine models by a weighted mean of their log-probabilities (weights and temperature fitted on
     the validation split) and store the result, members included, as one model."""
-    from namelang.models import store
     from namelang.models.ensemble import create
+    from namelang.models.store import ModelStore
 
     home = options.start(home, quiet, verbose)
     built = create(home, members, name, force=force, device=device)
     if make_default:
-        store.set_default(home, built.name)
-    weights = ", ".join(f"{m['name']} {m['weight']:.3f}" for m in built.meta["members"])
-    best = built.meta["best"]
+        ModelStore(home).set_default(built.name)
+    card = built.card
+    weights = ", ".join(f"{m['name']} {m['weight']:.3f}" for m in card.extras["members"])
     render.info(
         f"saved ensemble {built.name!r} to {built.path}: weights {weights}; temperature "
-        f"{built.meta['temperature']:.3f}; val accuracy {best['val_accuracy']:.4f}, "
-        f"val macro-F1 {best['val_macro_f1']:.4f}"
+        f"{card.temperature:.3f}; val accuracy {card.best.val_accuracy:.4f}, "
+        f"val macro-F1 {card.best.val_macro_f1:.4f}"
     )
 
 

@@ -1,33 +1,84 @@
-"""`namelang models`: list, show, remove and choose the default of the stored models."""
+"""`namelang models`: list, show, remove and choose the default of the stored models.
+
+The group's options (`--home`, `-q`, `-v`) work before or after the subcommand:
+`namelang models --home X rm NAME` and `namelang models rm NAME --home X` are the same.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from namelang.cli import options, render
 from namelang.cli.formats import TableOrJson
+from namelang.errors import NamelangError
 
 models_app = typer.Typer(help="List and manage trained models.", invoke_without_command=True)
 
 
-def _row(name: str, meta: dict, default: bool) -> dict:
-    best = meta.get("best", {})
+@dataclass
+class _GroupOptions:
+    home: Path | None = None
+    quiet: bool = False
+    verbose: bool = False
+
+
+def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
+    """The store of the workspace named by the subcommand's options, else by the group's."""
+    from namelang.models.store import ModelStore
+    from namelang.workspace import Workspace
+
+    group = ctx.obj if isinstance(ctx.obj, _GroupOptions) else _GroupOptions()
+    home = home if home is not None else group.home
+    return ModelStore(Workspace(options.start(home, quiet or group.quiet, verbose or group.verbose)))
+
+
+def _row(stored, default: bool) -> dict:
+    card = stored.card
     return {
-        "name": name,
+        "name": stored.name,
         "default": default,
-        "arch": meta.get("arch"),
-        "parameters": meta.get("parameters"),
-        "val_accuracy": best.get("val_accuracy"),
-        "val_macro_f1": best.get("val_macro_f1"),
-        "created": meta.get("created"),
+        "arch": card.arch,
+        "parameters": card.parameters,
+        "val_accuracy": card.best.val_accuracy,
+        "val_macro_f1": card.best.val_macro_f1,
+        "interrupted": card.interrupted,
+        "created": card.created,
     }
 
 
 def _fmt(value, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _table(rows: list[dict], title: str):
+    columns = [
+        ("", "left"),
+        ("name", "left"),
+        ("arch", "left"),
+        ("params", "right"),
+        ("val acc", "right"),
+        ("val macro-F1", "right"),
+        ("created", "left"),
+    ]
+    cells = [
+        (
+            "*" if r["default"] else "",
+            r["name"] + (" (interrupted)" if r["interrupted"] else ""),
+            r["arch"],
+            f"{r['parameters']:,}",
+            _fmt(r["val_accuracy"]),
+            _fmt(r["val_macro_f1"]),
+            (r["created"] or "")[:10],
+        )
+        for r in rows
+    ]
+    return render.table(title, columns, cells)
 
 
 @models_app.callback()
@@ -40,92 +91,85 @@ def list_cmd(
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """List the stored models (the default marked), then the pretrained model."""
+    """List the stored models (the default marked with *), then the pretrained model."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = _GroupOptions(home, quiet, verbose)
         return
-    from namelang.models import store
-
-    home = options.start(home, quiet, verbose)
-    default = store.get_default(home) or store.PRETRAINED
-    rows = [_row(m.name, m.meta, m.name == default) for m in store.list_models(home)]
-    if (store.PRETRAINED_DIR / store.META).is_file():
-        rows.append(
-            _row(store.PRETRAINED, store.read_meta(store.PRETRAINED_DIR), default == store.PRETRAINED)
-        )
+    store = _store(ctx, home, quiet, verbose)
+    default = store.default()
+    rows = [_row(m, m.name == default) for m in store.list()]
+    try:
+        pretrained = store.pretrained()
+        rows.append(_row(pretrained, default is None))
+    except NamelangError:  # a package without its pretrained model still lists the store
+        pass
     if TableOrJson.resolve(fmt) is TableOrJson.json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = render.table(
-        f"models in {store.models_dir(home)}",
-        [
-            (h, j)
-            for h, j in [
-                ("", "left"),
-                ("name", "left"),
-                ("arch", "left"),
-                ("params", "right"),
-                ("val acc", "right"),
-                ("val macro-F1", "right"),
-                ("created", "left"),
-            ]
-        ],
-        [
-            (
-                "*" if r["default"] else "",
-                r["name"],
-                r["arch"],
-                f"{r['parameters']:,}",
-                _fmt(r["val_accuracy"]),
-                _fmt(r["val_macro_f1"]),
-                (r["created"] or "")[:19],
-            )
-            for r in rows
-        ],
-    )
-    render.stdout().print(table)
+    render.stdout().print(_table(rows, f"models in {store.folder}"))
 
 
 @models_app.command("show")
 def show_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Model name, path or 'pretrained'.")],
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Print a model's model.json (without its per-epoch history) as JSON."""
-    from namelang.models import store
+    """Print a model's card (model.json without its per-epoch history) as JSON."""
+    found = _store(ctx, home, quiet, verbose).load(name)
+    shown = {**found.card.without_history(), "path": str(found.path), "default": found.is_default}
+    typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
-    found = store.locate(options.start(home, quiet, verbose), name)
-    meta = {k: v for k, v in found.meta.items() if k != "history"}
-    meta["path"] = str(found.path)
-    typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 @models_app.command("rm")
 def rm_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Model name in the store.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Delete a stored model."""
-    from namelang.models import store
-
-    store.remove(options.start(home, quiet, verbose), name)
+    """Delete a stored model (asks first on a terminal; --yes skips the question)."""
+    store = _store(ctx, home, quiet, verbose)
+    stored = store.load(name) if store.exists(name) else None
+    if stored is None:
+        raise NamelangError(f"no model named {name!r} in {store.folder}")
+    if not yes:
+        if not _stdin_is_terminal():
+            raise NamelangError(
+                f"not removing {name!r} without confirmation: pass --yes (no terminal to ask)"
+            )
+        what = f"{name!r}" + (" (the default model)" if stored.is_default else "")
+        if not typer.confirm(f"remove {what} from {store.folder}?", default=False, err=True):
+            render.info(f"kept {name!r}")
+            raise typer.Exit(1)
+    was_default = store.remove(name)
     render.info(f"removed {name!r}")
+    if was_default:
+        render.info("it was the default: the pretrained model serves again (`namelang models default NAME`)")
 
 
 @models_app.command("default")
 def default_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Model name in the store, or 'pretrained'.")],
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
     """Make a model the default for evaluate, confusion and predict."""
-    from namelang.models import store
-
-    store.set_default(options.start(home, quiet, verbose), name)
+    store = _store(ctx, home, quiet, verbose)
+    stored = store.load(name) if name != "pretrained" else None
+    if stored is not None and stored.card.interrupted:
+        render.warn(f"{name!r} is an interrupted run; `namelang train --resume {name}` finishes it")
+    store.set_default(name)
     render.info(f"default model: {name}")
 
 

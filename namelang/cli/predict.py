@@ -164,7 +164,7 @@ def predict_cmd(
             yield clf.predict_frame(frame, column=column, top_k=k, prefix=prefix, min_prob=min_prob)
 
     if fmt is Format.table:
-        title = f"{clf.name} ({clf.meta.get('arch')})"
+        title = f"{clf.name} ({clf.card.arch})"
         render.stdout().print(_table(scored(), column, added, k, title))
         return
     started = time.perf_counter()

@@ -50,7 +50,7 @@ def info(message: str) -> None:
 
 def model_in_use(clf) -> None:
     """The model and the device a command runs, on stderr."""
-    info(f"model: {clf.name} ({clf.meta.get('arch')}), device: {clf.device}")
+    info(f"model: {clf.name} ({clf.card.arch}), device: {clf.device}")
 
 
 def warn(message: str) -> None:

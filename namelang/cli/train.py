@@ -23,8 +23,15 @@ class _Progress:
         self.progress = progress
         self.epochs = progress.add_task("epochs", total=None, status="")
         self.batches = progress.add_task("batches", total=None, status="")
+        self.started = False
 
     def on_epoch_start(self, epoch: int, epochs: int, batches: int) -> None:
+        if not self.started:  # once, as training begins: a log then shows where a run started
+            self.started = True
+            self.progress.console.print(
+                f"training epochs {epoch} to {epochs}, {batches:,} batch{'es' if batches != 1 else ''} each",
+                highlight=False,
+            )
         self.progress.update(self.epochs, total=epochs, completed=epoch - 1, description=f"epoch {epoch}")
         self.progress.reset(self.batches, total=batches, description="batches", status="")
 
@@ -33,17 +40,42 @@ class _Progress:
 
     def on_epoch_end(self, r) -> None:
         self.progress.update(self.epochs, completed=r.epoch)
-        mark = " *" if r.improved else ""
-        self.progress.console.print(
-            f"epoch {r.epoch:3d}  train loss {r.train_loss:.4f}  val loss {r.val_loss:.4f}  "
-            f"val acc {r.val_accuracy:.4f}  val macro-F1 {r.val_macro_f1:.4f}  {r.seconds:5.1f} s{mark}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        # soft_wrap off: on a narrow terminal Rich breaks the line between fields, never inside a number.
+        self.progress.console.print(epoch_line(r), highlight=False, soft_wrap=False)
+
+
+def epoch_line(r) -> str:
+    """One finished epoch in under 80 columns (a '*' marks the best so far)."""
+    return (
+        f"epoch {r.epoch:3d}  train loss {r.train_loss:.3f}  val loss {r.val_loss:.3f}  "
+        f"acc {r.val_accuracy:.3f}  macro-F1 {r.val_macro_f1:.3f}  {r.seconds:.1f}s"
+        + (" *" if r.improved else "")
+    )
+
+
+# What `--resume` may be given besides the allowed changes: the place and the output, not the run.
+_NOT_RUN_OPTIONS = {"resume", "home", "quiet", "verbose", "make_default"}
+
+
+def _given(ctx: typer.Context) -> dict:
+    """The options the user gave (command line or environment), by parameter name."""
+    given = {}
+    for name, value in ctx.params.items():
+        source = ctx.get_parameter_source(name)
+        if (
+            name not in _NOT_RUN_OPTIONS
+            and source is not None
+            and source.name in ("COMMANDLINE", "ENVIRONMENT")
+        ):
+            given[name] = value.value if isinstance(value, enum.Enum) else value
+    return given
 
 
 def train_cmd(
-    arch: Annotated[Arch, typer.Option("--arch", help=f"Architecture. {_ARCH_HELP}.")] = Arch(DEFAULT_ARCH),
+    ctx: typer.Context,
+    arch: Annotated[
+        Arch, typer.Option("--arch", case_sensitive=False, help=f"Architecture. {_ARCH_HELP}.")
+    ] = Arch(DEFAULT_ARCH),
     name: Annotated[str | None, typer.Option("--name", help="Run name \\[default: <arch>-<time>].")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs to train.")] = _DEFAULTS.epochs,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = _DEFAULTS.batch_size,
@@ -80,8 +112,17 @@ def train_cmd(
         bool, typer.Option("--default/--no-default", help="Make the new model the store's default.")
     ] = True,
     resume: Annotated[
-        str | None, typer.Option("--resume", help="Continue a stopped run (by name) up to --epochs.")
+        str | None,
+        typer.Option(
+            "--resume",
+            help="Continue a stored run (by name) with its stored options; only --epochs, --patience "
+            "and --device may be given.",
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace a model of the same name, once the new run has finished."),
+    ] = False,
     teacher: Annotated[
         str | None,
         typer.Option(
@@ -99,56 +140,67 @@ def train_cmd(
     from namelang import runs
     from namelang.device import describe, resolve_device
     from namelang.models.registry import spec_from
+    from namelang.workspace import Workspace
 
-    home = options.start(home, quiet, verbose)
-    spec = spec_from(
-        arch.value,
-        hidden=hidden,
-        layers=layers,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        embedding_dim=embedding_dim,
-    )
-    config = TrainConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
-        patience=patience,
-        balance=balance,
-        char_dropout=char_dropout,
-        seed=seed,
-        teacher=teacher,
-    )
-    torch_device = resolve_device(device)
-    render.info(f"device: {describe(torch_device)}")
-    with render.count_progress() as progress:
-        result = runs.train(
-            home,
-            spec,
-            config,
-            name=name,
-            device=torch_device,
-            callbacks=_Progress(progress),
-            make_default=make_default,
-            resume=resume,
-        )
-    best = result.meta["best"]
+    workspace = Workspace(options.start(home, quiet, verbose))
+    try:  # Ctrl-C anywhere in the command: exit 130 with one line saying what was kept
+        if resume is None:
+            spec = spec_from(
+                arch.value,
+                hidden=hidden,
+                layers=layers,
+                bidirectional=bidirectional,
+                dropout=dropout,
+                embedding_dim=embedding_dim,
+            )
+            config = TrainConfig(
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                weight_decay=weight_decay,
+                patience=patience,
+                balance=balance,
+                char_dropout=char_dropout,
+                seed=seed,
+                teacher=teacher,
+            )
+        torch_device = resolve_device(device)
+        render.info(f"device: {describe(torch_device)}")
+        with render.count_progress() as progress:
+            common = dict(device=torch_device, callbacks=_Progress(progress), make_default=make_default)
+            if resume is None:
+                result = runs.start_run(workspace, spec, config, name=name, force=force, **common)
+            else:
+                given = _given(ctx)
+                result = runs.resume_run(
+                    workspace, resume, given.get("epochs"), given.get("patience"), given=given, **common
+                )
+    except KeyboardInterrupt as exc:
+        render.warn(str(exc) if isinstance(exc, runs.NothingSaved) else "interrupted: nothing was saved")
+        raise typer.Exit(130) from None
+    _report(result)
+
+
+def _report(result) -> None:
+    card = result.card
+    best = card.best
     if result.fit.interrupted:
         render.warn(
-            f"interrupted: kept the best model so far (epoch {best['epoch']}) as {result.name!r}; "
-            f"continue with `namelang train --resume {result.name} --epochs {epochs}`"
+            f"interrupted after {card.epochs_run} epochs: kept the best so far (epoch {best.epoch}) as "
+            f"{result.name!r}, not made the default; continue it with "
+            f"`namelang train --resume {result.name} --epochs {card.training['epochs']}`"
         )
     val = (
-        f"val accuracy {best['val_accuracy']:.4f}, val macro-F1 {best['val_macro_f1']:.4f}"
-        if best["epoch"]
-        else ""
+        f", val accuracy {best.val_accuracy:.4f}, val macro-F1 {best.val_macro_f1:.4f}" if best.epoch else ""
     )
     render.info(
-        f"saved {result.meta['arch']} model {result.name!r} to {result.path} "
-        f"(best epoch {best['epoch']} of {result.meta['epochs_run']}, {val}, "
-        f"{result.meta['parameters']:,} parameters, {result.meta['training_seconds']:.1f} s)"
+        f"saved {card.arch} model {result.name!r} to {result.path} "
+        f"(best epoch {best.epoch} of {card.epochs_run}{val}, "
+        f"{card.parameters:,} parameters, {card.training_seconds:.1f} s)"
+        + (", now the default" if result.stored.is_default else "")
     )
+    if result.fit.interrupted:
+        raise typer.Exit(130)
 
 
 def register(app: typer.Typer) -> None:

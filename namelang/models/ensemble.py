@@ -78,11 +78,11 @@ class Member:
     weight: float
 
 
-def members_of(meta: dict) -> list[Member]:
+def members_of(card) -> list[Member]:
     try:
-        return [Member(m["name"], m["folder"], float(m["weight"])) for m in meta["members"]]
+        return [Member(m["name"], m["folder"], float(m["weight"])) for m in card.extras["members"]]
     except (KeyError, TypeError, ValueError) as exc:
-        raise NamelangError(f"the ensemble {meta.get('name')!r} has a bad members list: {exc}") from exc
+        raise NamelangError(f"the ensemble {card.name!r} has a bad members list: {exc}") from exc
 
 
 def check_members(found: list, manifest_sha256: str | None) -> list[str]:
@@ -92,13 +92,12 @@ def check_members(found: list, manifest_sha256: str | None) -> list[str]:
     names = [m.name for m in found]
     if len(set(names)) != len(names):
         raise NamelangError(f"a model is named twice among the members: {', '.join(names)}")
-    labels = list(found[0].meta["labels"])
+    labels = list(found[0].card.labels)
     for member in found[1:]:
-        if list(member.meta["labels"]) != labels:
+        if list(member.card.labels) != labels:
             raise NamelangError(f"{member.name!r} and {found[0].name!r} do not predict the same labels")
     for member in found:
-        trained_on = member.meta.get("data", {}).get("manifest_sha256")
-        if manifest_sha256 is not None and trained_on != manifest_sha256:
+        if manifest_sha256 is not None and member.card.data.manifest_sha256 != manifest_sha256:
             raise NamelangError(
                 f"{member.name!r} was not trained on the prepared split in this workspace, "
                 "so its validation names may be its training names; ensemble models trained here"
@@ -106,34 +105,24 @@ def check_members(found: list, manifest_sha256: str | None) -> list[str]:
     return labels
 
 
-def copy_members(found: list, folder: Path) -> list[dict]:
-    """Copy each member's folder under `folder/members/`; ensembles of ensembles are copied whole too."""
-    listed = []
-    for member in found:
-        relative = f"{MEMBERS}/{member.name}"
-        shutil.copytree(member.path, folder / relative)
-        listed.append({"name": member.name, "folder": relative, "arch": member.meta.get("arch")})
-    return listed
-
-
 class EnsembleClassifier(Classifier):
     """A Classifier whose probabilities come from its members; ranking and frames are inherited."""
 
-    def __init__(self, members: list, weights: np.ndarray, meta: dict, name: str, path: Path):
+    def __init__(self, members: list, weights, card, name: str, path: Path):
         self.members = members
         self.weights = np.asarray(weights, dtype=np.float64)
-        self.meta, self.name, self.path, self.device = meta, name, Path(path), members[0].device
-        self.labels: list[str] = list(meta["labels"])
-        self.temperature = float(meta.get("temperature", 1.0))
+        self.card, self.name, self.path, self.device = card, name, Path(path), members[0].device
+        self.labels: list[str] = list(card.labels)
+        self.temperature = float(card.temperature)
 
     @classmethod
     def load_found(cls, found, device: str = "auto") -> EnsembleClassifier:
-        listed = members_of(found.meta)
+        listed = members_of(found.card)
         members = [Classifier.load(Path(found.path) / m.folder, device=device) for m in listed]
         for member, m in zip(members, listed):
-            if member.labels != list(found.meta["labels"]):
+            if member.labels != list(found.card.labels):
                 raise NamelangError(f"{found.path}: member {m.name!r} does not predict the ensemble's labels")
-        return cls(members, [m.weight for m in listed], found.meta, found.name, found.path)
+        return cls(members, [m.weight for m in listed], found.card, found.name, found.path)
 
     def normalize(self, names) -> list[str]:
         return self.members[0].normalize(names)
@@ -143,60 +132,60 @@ class EnsembleClassifier(Classifier):
         return combine(member_log_probs(self.members, names), self.weights, self.temperature)
 
 
-@dataclass
-class Built:
-    name: str
-    path: Path
-    meta: dict
+def create(home, refs: list[str], name: str, force: bool = False, device: str = "auto"):
+    """Fit the members' weights and temperature on the workspace's validation split; store the ensemble.
 
-
-def create(home: Path, refs: list[str], name: str, force: bool = False, device: str = "auto") -> Built:
-    """Fit the members' weights and temperature on `<home>/prepared/` validation; store the ensemble."""
+    Returns the stored ensemble (a StoredModel). Members are copied whole into its `members/` folder.
+    """
     from datetime import datetime, timezone
 
     from sklearn.metrics import accuracy_score, f1_score
 
     from namelang import __version__
     from namelang.data.split import MANIFEST, prepared_dir, read_split
-    from namelang.models import store
-    from namelang.workspace import atomic_dir, sha256_file, write_json
+    from namelang.models.card import Best, ModelCard
+    from namelang.models.store import CARD, MEMBERS, ModelStore
+    from namelang.workspace import atomic_dir, sha256_file, write_text
 
-    store.check_name(name)
-    target = store.models_dir(home) / name
-    if (target / store.META).exists() and not force:
+    store = ModelStore(home)
+    target = store.path_of(name)
+    if store.exists(name) and not force:
         raise NamelangError(f"a model named {name!r} exists already; pass --force to replace it")
-    found = [store.locate(home, ref) for ref in refs]
-    manifest = prepared_dir(home) / MANIFEST
+    found = [store.load(ref) for ref in refs]
+    manifest = prepared_dir(store.workspace.home) / MANIFEST
     if not manifest.is_file():
         raise NamelangError(f"no prepared data in {manifest.parent}; run `namelang prepare` first")
-    manifest_sha256 = sha256_file(manifest)
-    labels = check_members(found, manifest_sha256)
-    val_names, val_labels, _ = read_split(home, "val")
+    labels = check_members(found, sha256_file(manifest))
+    val_names, val_labels, _ = read_split(store.workspace.home, "val")
     index = {label: i for i, label in enumerate(labels)}
-    y = np.array([index.get(lb, -1) for lb in val_labels])
-    if (y < 0).any():
+    if any(lb not in index for lb in val_labels):
         raise NamelangError("the validation split has labels the members do not know")
+    y = np.array([index[lb] for lb in val_labels])
     log_probs = member_log_probs([Classifier.load(m.path, device=device) for m in found], val_names)
     weights, temperature = fit_weights(log_probs, y)
     predicted = combine(log_probs, weights, temperature).argmax(axis=1)
-    first = found[0].meta
-    meta = {
-        "arch": ARCH,
-        "labels": labels,
-        "temperature": temperature,
-        "normalization": first.get("normalization", {"form": "NFC", "ascii": False}),
-        "data": {**first.get("data", {}), "manifest_sha256": manifest_sha256},
-        "parameters": sum(int(m.meta.get("parameters") or 0) for m in found),
-        "best": {
-            "val_accuracy": float(accuracy_score(y, predicted)),
-            "val_macro_f1": float(f1_score(y, predicted, average="macro")),
+    first = found[0].card
+    card = ModelCard(
+        arch=ARCH,
+        labels=labels,
+        alphabet=first.alphabet,
+        name=name,
+        temperature=temperature,
+        normalization=first.normalization,
+        data=first.data,
+        parameters=sum(m.card.parameters for m in found),
+        best=Best(0, float(accuracy_score(y, predicted)), float(f1_score(y, predicted, average="macro"))),
+        versions={"namelang": __version__},
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        extras={
+            "members": [
+                {"name": m.name, "folder": f"{MEMBERS}/{m.name}", "arch": m.card.arch, "weight": float(w)}
+                for m, w in zip(found, weights)
+            ]
         },
-        "versions": {"namelang": __version__},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "name": name,
-    }
+    )
     with atomic_dir(target) as tmp:
-        listed = copy_members(found, tmp)
-        meta["members"] = [{**m, "weight": float(w)} for m, w in zip(listed, weights)]
-        write_json(tmp / store.META, meta)
-    return Built(name, target, meta)
+        for member in found:
+            shutil.copytree(member.path, tmp / MEMBERS / member.name)
+        write_text(tmp / CARD, card.to_json())
+    return store.load(name)

@@ -42,6 +42,10 @@ class NgramSpec:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def options(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
     def check(self) -> None:
         if not 1 <= self.min_n <= self.max_n:
             raise NamelangError(
@@ -53,10 +57,8 @@ class NgramSpec:
     def build(self, n_chars: int, n_labels: int):
         raise NamelangError("ngram is not a torch network: it runs on the numpy engine only")
 
-    def numpy_engine(self, state: dict, n_chars: int, n_labels: int, vocabulary=None, alphabet: str = ""):
-        if vocabulary is None:
-            raise NamelangError(f"an ngram model needs its {VOCABULARY}")
-        return NgramEngine(self, state, vocabulary, alphabet, n_labels)
+    def numpy_engine(self, state: dict, n_chars: int, n_labels: int):
+        raise NamelangError("an ngram model needs its vocabulary: load it with Classifier.load")
 
 
 def analyze(name: str, min_n: int, max_n: int) -> list[str]:
@@ -183,40 +185,26 @@ def n_parameters(state: dict) -> int:
 
 
 def stored_engine(found):
-    """The numpy engine of a stored ngram model (weights checked against model.json's checksum)."""
+    """The numpy engine of a stored ngram model (its weights checked against the card's checksum)."""
     import json
 
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     from namelang.models.registry import spec_from
-    from namelang.models.store import _checked_weights
 
-    meta = found.meta
+    card = found.card
     path = found.path / VOCABULARY
     try:
         vocabulary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise NamelangError(f"{path} is missing or not valid JSON ({exc})") from exc
-    spec = spec_from("ngram", **meta.get("arch_options", {}))
-    state = load_file(str(_checked_weights(found)))
-    return spec.numpy_engine(state, 0, len(meta["labels"]), vocabulary=vocabulary, alphabet=meta["alphabet"])
-
-
-def save_fitted(home, name: str, fitted: FittedNgram, meta: dict):
-    """Write the model folder atomically: weights (safetensors), vocabulary.json, model.json."""
-    import json
-
-    from safetensors.numpy import save_file
-
-    from namelang.models import store
-    from namelang.workspace import atomic_dir, make_public, sha256_file, write_text
-
-    store.check_name(name)
-    target = store.models_dir(home) / name
-    with atomic_dir(target) as tmp:
-        save_file(fitted.state, str(tmp / store.WEIGHTS))
-        make_public(tmp / store.WEIGHTS)
-        write_text(tmp / VOCABULARY, json.dumps(fitted.vocabulary, ensure_ascii=False) + "\n")
-        meta = {**meta, "name": name, "weights_sha256": sha256_file(tmp / store.WEIGHTS)}
-        write_text(tmp / store.META, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    return target, meta
+    spec = spec_from("ngram", **card.arch_options)
+    try:
+        state = load_file(str(found.weights()))
+    except SafetensorError as exc:
+        raise NamelangError(f"{found.path}: unreadable weights ({exc})") from exc
+    try:
+        return NgramEngine(spec, state, vocabulary, card.alphabet, len(card.labels))
+    except NamelangError as exc:
+        raise NamelangError(f"{found.path}: {exc}") from exc

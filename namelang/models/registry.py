@@ -28,15 +28,14 @@ def register(name: str):
 
 @dataclass
 class ArchSpec:
-    """Hyper-parameters of one architecture; field defaults are that architecture's defaults."""
+    """Hyper-parameters of one architecture; field defaults are that architecture's defaults.
+
+    A spec holds only the options its architecture uses: any other option is refused for it.
+    """
 
     arch: ClassVar[str]
     summary: ClassVar[str] = ""
     hidden: int = 128
-    layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.2
-    embedding_dim: int = 64
 
     def build(self, n_chars: int, n_labels: int):
         """The torch module (training, GPUs)."""
@@ -49,16 +48,22 @@ class ArchSpec:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def options(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
     def check(self) -> None:
-        if self.hidden < 1 or self.layers < 1 or self.embedding_dim < 1:
-            raise NamelangError("--hidden, --layers and --embedding-dim must be positive")
-        if not 0.0 <= self.dropout < 1.0:
-            raise NamelangError(f"--dropout must be in [0, 1), got {self.dropout:g}")
+        if self.hidden < 1:
+            raise NamelangError("--hidden must be positive")
 
 
 @dataclass
 class _RecurrentSpec(ArchSpec):
     cell: ClassVar[str] = ""
+    layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.2
+    embedding_dim: int = 64
 
     def build(self, n_chars: int, n_labels: int):
         from namelang.models.recurrent import RecurrentClassifier
@@ -70,14 +75,19 @@ class _RecurrentSpec(ArchSpec):
 
         return NumpyRecurrent(self.cell, state, n_chars, n_labels, self)
 
+    def check(self) -> None:
+        super().check()
+        if self.layers < 1 or self.embedding_dim < 1:
+            raise NamelangError("--layers and --embedding-dim must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise NamelangError(f"--dropout must be in [0, 1), got {self.dropout:g}")
+
 
 @register("rnn-classic")
 @dataclass
 class ClassicSpec(ArchSpec):
-    summary: ClassVar[str] = "the article's i2h/i2o cell over one-hot characters, batched"
+    summary: ClassVar[str] = "the article's i2h/i2o cell over one-hot characters, batched (only --hidden)"
     hidden: int = 128
-    bidirectional: bool = False
-    dropout: float = 0.0
 
     def build(self, n_chars: int, n_labels: int):
         from namelang.models.classic import ClassicRNN
@@ -88,11 +98,6 @@ class ClassicSpec(ArchSpec):
         from namelang.models.numpy_engine import NumpyClassic
 
         return NumpyClassic(state, n_chars, n_labels, self)
-
-    def check(self) -> None:
-        super().check()
-        if self.layers != 1 or self.bidirectional:
-            raise NamelangError("rnn-classic is one unidirectional layer: drop --layers/--bidirectional")
 
 
 @register("rnn")
@@ -119,16 +124,25 @@ class GRUSpec(_RecurrentSpec):
 DEFAULT_ARCH = "gru"
 
 
+def flag(option: str) -> str:
+    """The command-line flag of a spec option: embedding_dim -> --embedding-dim."""
+    return "--" + option.replace("_", "-")
+
+
 def spec_from(arch: str, **options) -> ArchSpec:
-    """The spec of `arch` with the given options; None leaves an option at the architecture's default."""
-    if arch not in ARCHITECTURES:
+    """The spec of `arch` (any case) with the given options; None leaves an option at its default.
+
+    An option the architecture does not use is refused, not stored and ignored.
+    """
+    key = arch.lower() if isinstance(arch, str) else arch
+    if key not in ARCHITECTURES:
         raise NamelangError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
-    cls = ARCHITECTURES[arch]
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = {k for k, v in options.items() if v is not None} - known  # None: not given
-    if unknown:
-        raise NamelangError(f"{arch} has no option {', '.join(sorted(unknown))}")
-    spec = cls(**{k: v for k, v in options.items() if v is not None})
+    cls = ARCHITECTURES[key]
+    given = {k: v for k, v in options.items() if v is not None}
+    unused = sorted(set(given) - set(cls.options()))
+    if unused:
+        raise NamelangError(f"{key} does not use {', '.join(flag(k) for k in unused)}")
+    spec = cls(**given)
     spec.check()
     return spec
 

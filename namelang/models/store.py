@@ -1,41 +1,40 @@
-"""The model store: `<home>/models/<name>/` with weights.safetensors, model.json, history.csv, loss.png.
+"""The model store: the one module that knows the layout of a model folder.
+
+    <home>/models/
+      .default                the default model's name (absent: the pretrained model serves)
+      <name>/                 one trained model, written whole to a temporary folder, then renamed
+        model.json            its ModelCard (namelang/models/card.py)
+        weights.safetensors   its tensors (safetensors: nothing is ever unpickled)
+        history.csv           one row per finished epoch
+        loss.png              the loss and validation curves
+        members/<member>/     an ensemble's member models, each a model folder of this same layout
 
 A model is referred to by its folder name in the store, by a path to a model folder, or as
-`pretrained`, the model shipped inside the package. Loading reads tensors (safetensors) and JSON only:
-nothing is ever unpickled.
+`pretrained`, the model shipped inside the package. The store decides nothing about training: the
+rules for names, interruption and defaults are applied by `runs.py` and the commands, through it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from namelang.errors import NamelangError
-from namelang.workspace import atomic_dir, make_public, sha256_file, write_text
+from namelang.models.card import ModelCard
+from namelang.workspace import Workspace, atomic_dir, make_public, sha256_file, write_text
 
 WEIGHTS = "weights.safetensors"
-META = "model.json"
+CARD = "model.json"
 HISTORY = "history.csv"
 LOSS_PLOT = "loss.png"
+MEMBERS = "members"
 DEFAULT_MARKER = ".default"
 PRETRAINED = "pretrained"
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-@dataclass
-class StoredModel:
-    name: str
-    path: Path
-    meta: dict
-    is_default: bool = False
-
-
-def models_dir(home: Path) -> Path:
-    return Path(home) / "models"
 
 
 def check_name(name: str) -> str:
@@ -46,143 +45,206 @@ def check_name(name: str) -> str:
     return name
 
 
-def read_meta(folder: Path) -> dict:
-    path = Path(folder) / META
+def is_model_folder(path: Path) -> bool:
+    return (Path(path) / CARD).is_file()
+
+
+def read_card(folder: Path) -> ModelCard:
+    path = Path(folder) / CARD
     if not path.is_file():
-        raise NamelangError(f"{folder} is not a model folder (no {META})")
+        raise NamelangError(f"{folder} is not a model folder (no {CARD})")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise NamelangError(f"{path} is not valid JSON: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NamelangError(f"cannot read {path}: {exc}") from exc
+    return ModelCard.from_json(text, path)
 
 
-def save(home: Path, name: str, state: dict, meta: dict, history_csv: str, plot=None) -> Path:
-    """Write a model folder atomically; `plot(path)` draws the loss curve into the temporary folder."""
-    from safetensors.torch import save_file
+@dataclass
+class StoredModel:
+    """A model folder and its card; the weights are read only when an engine is asked for."""
 
-    check_name(name)
-    target = models_dir(home) / name
-    with atomic_dir(target) as tmp:
-        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp / WEIGHTS))
-        make_public(tmp / WEIGHTS)  # safetensors creates it private (0600)
-        meta = {**meta, "name": name, "weights_sha256": sha256_file(tmp / WEIGHTS)}
-        write_text(tmp / META, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        write_text(tmp / HISTORY, history_csv)
-        if plot is not None:
-            plot(tmp / LOSS_PLOT)
-    return target
+    name: str
+    path: Path
+    card: ModelCard
+    is_default: bool = False
+
+    @property
+    def is_pretrained(self) -> bool:
+        return self.path == PRETRAINED_DIR
+
+    @property
+    def history_csv(self) -> Path:
+        return self.path / HISTORY
+
+    @property
+    def loss_plot(self) -> Path:
+        return self.path / LOSS_PLOT
+
+    def members(self) -> list[StoredModel]:
+        """An ensemble's member models (none for a single model)."""
+        folder = self.path / MEMBERS
+        if not folder.is_dir():
+            return []
+        return [StoredModel(p.name, p, read_card(p)) for p in sorted(folder.iterdir()) if is_model_folder(p)]
+
+    def weights(self) -> Path:
+        """The weights file, refused when it does not match the checksum in the card."""
+        weights = self.path / WEIGHTS
+        if not weights.is_file():
+            raise NamelangError(f"{self.path} has no {WEIGHTS}")
+        expected = self.card.weights_sha256
+        if expected and sha256_file(weights) != expected:
+            raise NamelangError(f"{weights} does not match the checksum in {CARD}: the folder was altered")
+        return weights
+
+    def _spec_and_sizes(self):
+        from namelang.models.registry import spec_from
+
+        spec = spec_from(self.card.arch, **self.card.arch_options)
+        return spec, len(self.card.alphabet) + 2, len(self.card.labels)
+
+    def torch_module(self, device="cpu"):
+        """Build the torch module from the card and load its weights, refusing any disagreement."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        weights = self.weights()
+        spec, n_chars, n_labels = self._spec_and_sizes()
+        module = spec.build(n_chars, n_labels)
+        try:
+            module.load_state_dict(load_file(str(weights)), strict=True)
+        except (RuntimeError, SafetensorError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise NamelangError(f"{self.path}: {CARD} and {WEIGHTS} disagree ({first})") from exc
+        return module.to(device).eval()
+
+    def numpy_engine(self):
+        """The model for CPU inference without torch; NotImplementedError when the kind has none."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        weights = self.weights()
+        spec, n_chars, n_labels = self._spec_and_sizes()
+        try:
+            state = load_file(str(weights))
+        except SafetensorError as exc:
+            raise NamelangError(f"{weights} is not a readable safetensors file ({exc})") from exc
+        try:
+            return spec.numpy_engine(state, n_chars, n_labels)
+        except NamelangError as exc:
+            raise NamelangError(f"{self.path}: {exc}") from exc
 
 
-def get_default(home: Path) -> str | None:
-    marker = models_dir(home) / DEFAULT_MARKER
-    if marker.is_file():
-        name = marker.read_text(encoding="utf-8").strip()
-        if (models_dir(home) / name / META).is_file():
-            return name
-    return None
+class ModelStore:
+    """The models of one workspace: save, load, list, remove, and which one is the default."""
 
+    def __init__(self, workspace: Workspace | Path | str | None = None):
+        self.workspace = Workspace.resolve(workspace)
+        self.folder = self.workspace.models
 
-def set_default(home: Path, name: str) -> None:
-    if name != PRETRAINED and not (models_dir(home) / name / META).is_file():
-        raise NamelangError(f"no model named {name!r} in {models_dir(home)}")
-    write_text(models_dir(home) / DEFAULT_MARKER, name + "\n")
+    def path_of(self, name: str) -> Path:
+        return self.folder / check_name(name)
 
+    def exists(self, name: str) -> bool:
+        return is_model_folder(self.path_of(name))
 
-def list_models(home: Path) -> list[StoredModel]:
-    folder = models_dir(home)
-    default = get_default(home)
-    found = []
-    if folder.is_dir():
-        for path in sorted(folder.iterdir()):
-            if path.is_dir() and not path.name.startswith(".") and (path / META).is_file():
-                try:
-                    meta = read_meta(path)
-                except NamelangError:
-                    continue
-                found.append(StoredModel(path.name, path, meta, path.name == default))
-    return found
+    def save(
+        self,
+        name: str,
+        state: dict,
+        card: ModelCard,
+        history_csv: str,
+        plot: Callable[[Path], None] | None = None,
+        files: dict[str, str] | None = None,
+    ) -> StoredModel:
+        """Write a model folder whole (replacing one of that name only once it is complete).
 
+        `state`: torch tensors or numpy arrays by name; `plot(path)` draws the loss curve; `files`:
+        other text files of the model by name (an n-gram model's vocabulary.json).
+        """
+        target = self.path_of(name)
+        with atomic_dir(target) as tmp:
+            _save_tensors(state, tmp / WEIGHTS)
+            card.name = name
+            card.weights_sha256 = sha256_file(tmp / WEIGHTS)
+            write_text(tmp / CARD, card.to_json())
+            write_text(tmp / HISTORY, history_csv)
+            for file_name, text in (files or {}).items():
+                write_text(tmp / file_name, text)
+            if plot is not None:
+                plot(tmp / LOSS_PLOT)
+        return self.load(name)
 
-def remove(home: Path, name: str) -> None:
-    check_name(name)
-    path = models_dir(home) / name
-    if not (path / META).is_file():
-        raise NamelangError(f"no model named {name!r} in {models_dir(home)}")
-    if get_default(home) == name:
-        (models_dir(home) / DEFAULT_MARKER).unlink(missing_ok=True)
-    shutil.rmtree(path)
+    def default(self) -> str | None:
+        marker = self.folder / DEFAULT_MARKER
+        if marker.is_file():
+            name = marker.read_text(encoding="utf-8").strip()
+            if _NAME.match(name) and is_model_folder(self.folder / name):
+                return name
+        return None
 
+    def set_default(self, name: str) -> None:
+        if name != PRETRAINED and not self.exists(name):
+            raise NamelangError(f"no model named {name!r} in {self.folder}")
+        write_text(self.folder / DEFAULT_MARKER, name + "\n")
 
-def locate(home: Path, ref: str | None = None) -> StoredModel:
-    """Find a model folder: a store name, a path, `pretrained`, or (None) the default."""
-    if ref is None:
-        ref = get_default(home) or PRETRAINED
-    if ref == PRETRAINED:
-        if not (PRETRAINED_DIR / META).is_file():
+    def clear_default(self) -> None:
+        (self.folder / DEFAULT_MARKER).unlink(missing_ok=True)
+
+    def list(self) -> list[StoredModel]:
+        """The stored models by name (folders whose card cannot be read are left out)."""
+        default = self.default()
+        found = []
+        if self.folder.is_dir():
+            for path in sorted(self.folder.iterdir()):
+                if path.is_dir() and _NAME.match(path.name) and is_model_folder(path):
+                    try:
+                        card = read_card(path)
+                    except NamelangError:
+                        continue
+                    found.append(StoredModel(path.name, path, card, path.name == default))
+        return found
+
+    def pretrained(self) -> StoredModel:
+        if not is_model_folder(PRETRAINED_DIR):
             raise NamelangError("the pretrained model is not installed with this package; train one first")
-        return StoredModel(PRETRAINED, PRETRAINED_DIR, read_meta(PRETRAINED_DIR))
-    stored = models_dir(home) / ref
-    if _NAME.match(ref) and (stored / META).is_file():
-        return StoredModel(ref, stored, read_meta(stored), get_default(home) == ref)
-    path = Path(ref).expanduser()
-    if path.is_dir():
-        return StoredModel(path.name, path, read_meta(path))
-    names = [m.name for m in list_models(home)] + [PRETRAINED]
-    raise NamelangError(f"unknown model {ref!r}; known models: {', '.join(names)}")
+        return StoredModel(PRETRAINED, PRETRAINED_DIR, read_card(PRETRAINED_DIR), self.default() is None)
+
+    def load(self, ref: str | Path | None = None) -> StoredModel:
+        """A store name, a model folder's path, `pretrained`, or (None) the default."""
+        ref = str(ref) if ref is not None else (self.default() or PRETRAINED)
+        if ref == PRETRAINED:
+            return self.pretrained()
+        if _NAME.match(ref) and is_model_folder(self.folder / ref):
+            return StoredModel(ref, self.folder / ref, read_card(self.folder / ref), self.default() == ref)
+        path = Path(ref).expanduser()
+        if path.is_dir():
+            return StoredModel(path.name, path, read_card(path))
+        names = [m.name for m in self.list()] + [PRETRAINED]
+        raise NamelangError(f"unknown model {ref!r}; known models: {', '.join(names)}")
+
+    def remove(self, name: str) -> bool:
+        """Delete a stored model; returns whether it was the default (the default is then cleared)."""
+        path = self.path_of(name)
+        if not is_model_folder(path):
+            raise NamelangError(f"no model named {name!r} in {self.folder}")
+        was_default = self.default() == name
+        if was_default:
+            self.clear_default()
+        shutil.rmtree(path)
+        return was_default
 
 
-def _checked_weights(stored: StoredModel) -> Path:
-    weights = stored.path / WEIGHTS
-    if not weights.is_file():
-        raise NamelangError(f"{stored.path} has no {WEIGHTS}")
-    expected = stored.meta.get("weights_sha256")
-    if expected and sha256_file(weights) != expected:
-        raise NamelangError(f"{weights} does not match the checksum in {META}: the folder was altered")
-    return weights
+def _save_tensors(state: dict, path: Path) -> None:
+    """torch tensors (networks) or numpy arrays (models that need no torch) to one safetensors file."""
+    if all(type(v).__module__ == "numpy" for v in state.values()):
+        import numpy as np
+        from safetensors.numpy import save_file
 
+        save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(path))
+    else:
+        from safetensors.torch import save_file
 
-def _spec_and_sizes(stored: StoredModel):
-    from namelang.models.registry import spec_from
-
-    meta = stored.meta
-    try:
-        return (
-            spec_from(meta["arch"], **meta.get("arch_options", {})),
-            len(meta["alphabet"]) + 2,
-            len(meta["labels"]),
-        )
-    except (KeyError, TypeError) as exc:
-        raise NamelangError(f"{stored.path / META} is missing or has a bad field: {exc}") from exc
-
-
-def load_weights(stored: StoredModel, device="cpu"):
-    """Build the torch module from model.json and load its weights, refusing any disagreement between them."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    weights = _checked_weights(stored)
-    spec, n_chars, n_labels = _spec_and_sizes(stored)
-    module = spec.build(n_chars, n_labels)
-    try:
-        module.load_state_dict(load_file(str(weights)), strict=True)
-    except (RuntimeError, SafetensorError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise NamelangError(f"{stored.path}: {META} and {WEIGHTS} disagree ({first})") from exc
-    return module.to(device).eval()
-
-
-def load_numpy_engine(stored: StoredModel):
-    """The model as a numpy engine for CPU inference: no torch import at all."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    weights = _checked_weights(stored)
-    spec, n_chars, n_labels = _spec_and_sizes(stored)
-    try:
-        state = load_file(str(weights))
-    except SafetensorError as exc:
-        raise NamelangError(f"{weights} is not a readable safetensors file ({exc})") from exc
-    try:
-        return spec.numpy_engine(state, n_chars, n_labels)
-    except NamelangError as exc:
-        raise NamelangError(f"{stored.path}: {exc}") from exc
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    make_public(path)  # safetensors creates it private (0600)

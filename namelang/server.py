@@ -1,0 +1,432 @@
+"""`namelang serve`: a JSON API over one loaded `Classifier` (FastAPI on uvicorn; the `serve` extra).
+
+The model is loaded once, in the app's lifespan, and scored on one worker thread by a `BatchScorer`:
+requests that arrive while a batch is being scored share the next batch, and a large request is
+scored a batch at a time, so it never holds other requests up for more than one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from json.encoder import encode_basestring  # json.dumps of a str, in C
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from namelang import __version__
+from namelang.errors import NamelangError
+from namelang.inference import UNKNOWN_LABEL, Classifier
+
+SETTINGS_ENV = "NAMELANG_SERVE_SETTINGS"  # how `--workers N` hands the settings to its worker processes
+MAX_TOP_K = 100
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str | None = None
+    home: str | None = None
+    max_names: int = 10_000
+    cache_size: int = 100_000
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The request body bound: room for `max_names` long names (a name over the model's limit is cut)."""
+        return 64 * 1024 + 256 * self.max_names
+
+
+# ---- request and response models (the OpenAPI schema at /docs is built from these) ----
+
+
+class ScoringOptions(BaseModel):
+    """How names are scored and reported; shared by GET (query) and POST (body)."""
+
+    top_k: int = Field(3, ge=1, le=MAX_TOP_K, description="Labels per name (at most the model's labels).")
+    min_prob: float = Field(
+        0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="Below this top probability: 'unknown'."
+    )
+
+
+class PredictRequest(ScoringOptions):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"names": ["Satoshi", "Dovesky"], "top_k": 3}]})
+    names: list[str] = Field(min_length=1, description="Names, scored in order; a blank one gets no labels.")
+
+
+class PredictQuery(ScoringOptions):
+    name: list[str] = Field(min_length=1, description="A name; repeat the parameter for several.")
+
+
+class LabelProbability(BaseModel):
+    label: str
+    probability: float
+
+
+class NamePrediction(BaseModel):
+    name: str
+    predictions: list[LabelProbability]
+
+
+class ModelCard(BaseModel):
+    name: str
+    arch: str | None
+    labels: list[str]
+    max_length: int
+    parameters: int | None
+    created: str | None
+    metrics: dict[str, float]
+
+
+class ModelList(BaseModel):
+    models: list[ModelCard]
+
+
+class Status(BaseModel):
+    status: str
+
+
+class ErrorBody(BaseModel):
+    detail: Any
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed JSON"},
+    413: {"model": ErrorBody, "description": "Too many names, or a body over the size bound"},
+}
+
+
+# ---- scoring ----
+
+
+def record_texts(clf: Classifier, names: list[str], probs: np.ndarray, top_k: int, min_prob: float):
+    """One JSON record of `namelang predict --format json` per name, as text.
+
+    Written directly: building dicts for json.dumps took most of the time of a batch of cached names.
+    """
+    order, top = clf.rank(probs, top_k)
+    labels = [encode_basestring(label) for label in clf.labels]
+    unknown = encode_basestring(UNKNOWN_LABEL)
+    records = []
+    for name, row_i, row_p in zip(names, order.tolist(), top.astype(np.float64).tolist()):
+        cells = []
+        if row_p[0] == row_p[0]:  # not NaN, which marks a blank name
+            # repr() of the rounded float is exactly what json.dumps writes for it.
+            cells = [
+                f'{{"label": {labels[i]}, "probability": {round(p, 6)!r}}}' for i, p in zip(row_i, row_p)
+            ]
+            if row_p[0] < min_prob:
+                cells[0] = f'{{"label": {unknown}, "probability": {round(row_p[0], 6)!r}}}'
+        records.append(f'{{"name": {encode_basestring(name)}, "predictions": [{", ".join(cells)}]}}')
+    return records
+
+
+@dataclass
+class _Job:
+    names: list[str]
+    top_k: int
+    min_prob: float
+    result: asyncio.Future
+
+    def keys(self) -> list[tuple]:
+        return [(name, self.top_k, self.min_prob) for name in self.names]
+
+
+class BatchScorer:
+    """Scores names on one thread, one batch at a time; jobs that wait meanwhile share the next batch.
+
+    The answers for the last `cache_size` distinct (name, options) are kept, as JSON text: surnames
+    repeat a lot. The cache is touched only on the scoring thread, so it needs no lock.
+    """
+
+    def __init__(self, clf: Classifier, batch_size: int = Classifier.BATCH, cache_size: int = 0):
+        self.clf = clf
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple, str] = OrderedDict()
+        self._pending: deque[_Job] = deque()
+        self._wakeup = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="namelang-scoring")
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._serve())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._executor.shutdown(wait=True)
+
+    async def predict(self, names: list[str], top_k: int, min_prob: float) -> bytes:
+        """The JSON array of predictions; a long list goes in one batch at a time, in order."""
+        loop = asyncio.get_running_loop()
+        parts = []
+        for start in range(0, len(names), self.batch_size):
+            job = _Job(names[start : start + self.batch_size], top_k, min_prob, loop.create_future())
+            self._pending.append(job)
+            self._wakeup.set()
+            parts.append(await job.result)
+        return b"[" + b",".join(part for part in parts if part) + b"]"
+
+    def _take_batch(self) -> list[_Job]:
+        jobs, size = [], 0
+        while self._pending and (not jobs or size + len(self._pending[0].names) <= self.batch_size):
+            job = self._pending.popleft()
+            if not job.result.done():  # its client may have gone
+                jobs.append(job)
+                size += len(job.names)
+        return jobs
+
+    def _score(self, jobs: list[_Job]) -> list[bytes]:
+        """On the scoring thread: one forward pass for the names with no cached answer, then each job's JSON."""
+        cache = self._cache if self.cache_size else OrderedDict()
+        missing = list(dict.fromkeys(key for job in jobs for key in job.keys() if key not in cache))
+        if missing:
+            names = list(dict.fromkeys(key[0] for key in missing))
+            probs = self.clf.predict_proba(names)
+            row = {name: i for i, name in enumerate(names)}
+            for options in dict.fromkeys(key[1:] for key in missing):
+                group = [key[0] for key in missing if key[1:] == options]
+                texts = record_texts(self.clf, group, probs[[row[name] for name in group]], *options)
+                cache.update(zip([(name, *options) for name in group], texts))
+        results = []
+        for job in jobs:
+            keys = job.keys()
+            # A lone surrogate (from a JSON "\ud800" escape) goes back out as that escape.
+            results.append(", ".join(cache[key] for key in keys).encode("utf-8", "backslashreplace"))
+            if self.cache_size:
+                for key in keys:
+                    cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)  # the least recently used
+        return results
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while jobs := self._take_batch():
+                try:
+                    results = await loop.run_in_executor(self._executor, self._score, jobs)
+                except Exception as exc:  # a bug: each waiting request answers 500, the scorer goes on
+                    for job in jobs:
+                        if not job.result.done():
+                            job.result.set_exception(exc)
+                    continue
+                for job, result in zip(jobs, results):
+                    if not job.result.done():
+                        job.result.set_result(result)
+
+
+# ---- the app ----
+
+
+def model_card(clf: Classifier) -> ModelCard:
+    card = clf.card
+    best = {
+        "val_accuracy": card.best.val_accuracy,
+        "val_macro_f1": card.best.val_macro_f1,
+        "val_loss": card.best.val_loss,
+    }
+    metrics = {k: float(v) for k, v in best.items() if v is not None}
+    return ModelCard(
+        name=clf.name,
+        arch=card.arch,
+        labels=clf.labels,
+        max_length=clf.max_length,
+        parameters=card.parameters,
+        created=card.created,
+        metrics=metrics,
+    )
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `max_bytes` is answered 413 (JSON) and never handed on.
+
+    A declared Content-Length over the bound is refused unread; a chunked body is read here up to it.
+    """
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._too_large(scope, receive, send)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                return await self._too_large(scope, receive, send)
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope, receive, send):
+        detail = f"request body over {self.max_bytes:,} bytes"
+        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError):
+    """Malformed JSON is a 400; anything else keeps FastAPI's 422 body."""
+    bad_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if bad_json:
+        reason = (bad_json[0].get("ctx") or {}).get("error", "invalid JSON")
+        return JSONResponse({"detail": f"malformed JSON: {reason}"}, status_code=400)
+    return await request_validation_exception_handler(request, exc)
+
+
+async def _internal_error(request: Request, exc: Exception):
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+async def _predict(request: Request, names: list[str], options: ScoringOptions) -> Response:
+    state = request.app.state
+    if len(names) > state.settings.max_names:
+        raise HTTPException(
+            413, f"{len(names):,} names; this server takes at most {state.settings.max_names:,}"
+        )
+    body = await state.scorer.predict(names, options.top_k, options.min_prob)
+    return Response(body, media_type="application/json")
+
+
+def create_app(settings: Settings, classifier: Classifier | None = None) -> FastAPI:
+    """The app; `classifier` when it is already loaded, else the lifespan loads `settings.model`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        clf = classifier or Classifier.load(settings.model, settings.home, device="cpu")
+        scorer = BatchScorer(clf, cache_size=settings.cache_size)
+        scorer.start()
+        app.state.classifier, app.state.scorer = clf, scorer
+        yield
+        app.state.scorer = None
+        await scorer.close()
+
+    app = FastAPI(
+        title="namelang",
+        version=__version__,
+        summary="Guess which language a surname comes from.",
+        lifespan=lifespan,
+        strict_content_type=False,  # a body without a Content-Type is read as JSON too
+    )
+    app.state.settings, app.state.scorer = settings, None
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _internal_error)
+
+    @app.get("/v1/predict", response_model=list[NamePrediction], responses=ERRORS)
+    async def predict_get(request: Request, query: Annotated[PredictQuery, Query()]) -> Response:
+        """Top labels of one name (`?name=Satoshi`), or several (`?name=A&name=B`)."""
+        return await _predict(request, query.name, query)
+
+    @app.post("/v1/predict", response_model=list[NamePrediction], responses=ERRORS)
+    async def predict_post(request: Request, body: PredictRequest) -> Response:
+        """Top labels of each name, in input order: the shape of `namelang predict --format json`."""
+        return await _predict(request, body.names, body)
+
+    @app.get("/v1/models", response_model=ModelList)
+    async def models(request: Request) -> ModelList:
+        """The loaded model's card: name, architecture, labels, validation metrics."""
+        return ModelList(models=[model_card(request.app.state.classifier)])
+
+    @app.get("/healthz", response_model=Status)
+    async def healthz() -> Status:
+        """The process is alive."""
+        return Status(status="ok")
+
+    @app.get("/readyz", response_model=Status, responses={503: {"model": Status}})
+    async def readyz(request: Request):
+        """The model is loaded and taking requests."""
+        if request.app.state.scorer is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return Status(status="ready")
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory each `--workers` process calls; the settings come from the parent's environment."""
+    return create_app(Settings(**json.loads(os.environ[SETTINGS_ENV])))
+
+
+# ---- running ----
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: a free one), or one line saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise NamelangError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run(
+    settings: Settings, sock: socket.socket, workers: int = 1, classifier=None, log_level: str = "warning"
+) -> None:
+    """Serve until SIGINT/SIGTERM, letting in-flight requests finish (a second Ctrl-C forces the exit)."""
+    import uvicorn
+
+    common = dict(
+        log_level=log_level,
+        access_log=log_level in ("info", "debug"),
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=30,
+    )
+    # uvicorn re-raises the signal that stopped it once it has shut down; these handlers take it.
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if workers == 1:
+            uvicorn.Server(uvicorn.Config(create_app(settings, classifier), **common)).run(sockets=[sock])
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            os.environ[SETTINGS_ENV] = json.dumps(asdict(settings))
+            config = uvicorn.Config(
+                "namelang.server:app_from_environment", factory=True, workers=workers, **common
+            )
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()

@@ -1,0 +1,412 @@
+"""Priors, the language mix of a table, and conformal prediction sets: functions over probability arrays.
+
+A model's probabilities carry the label prior it was trained with (the archive is half Russian).
+- Bayes re-weighting moves them to another prior: p'(y|x) ∝ p(y|x) · target(y) / source(y).
+- EM (Saerens, Latinne & Decaestecker, 2002) estimates a table's own prior from its unlabelled rows by
+  alternating that re-weighting with averaging; it corrects *prior* (label) shift, not a change in how
+  names of a language are spelled (concept shift).
+- Split-conformal sets (the least-ambiguous-set rule, LAC; Sadinle, Lei & Wasserman, 2019): every label
+  whose probability reaches a threshold fitted on the validation split. For exchangeable rows the set
+  holds the true label with at least the chosen probability, on average over rows (marginal coverage),
+  not for every language or every name. LAC gives the smallest sets on average of the split-conformal
+  rules and needs one stored number per level; adaptive sets (APS) aim at more even coverage across
+  names but give larger sets and need randomising to avoid over-covering.
+
+Rows are distinct names with a count (`counts`), so a table of a million rows costs its distinct names.
+Nothing here prints; errors a user can fix are NamelangError.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from namelang.errors import NamelangError
+
+PRIOR_KEYWORDS = ("train", "uniform", "estimate")
+EM_TOLERANCE = 1e-7
+EM_MAX_ITERATIONS = 2000
+# Coverage levels a model stores a conformal threshold for: 0.50 … 0.99 by 0.01, then 0.995 and 0.999.
+COVERAGE_LEVELS = tuple(round(0.5 + i / 100, 2) for i in range(50)) + (0.995, 0.999)
+
+
+# --- priors -------------------------------------------------------------------------------------
+
+
+def normalized(shares, what: str = "prior") -> np.ndarray:
+    """`shares` as float64 summing to 1; negative, non-finite or all-zero shares are refused."""
+    array = np.asarray(shares, dtype=np.float64)
+    if not np.isfinite(array).all() or (array < 0).any():
+        raise NamelangError(f"the {what} has a negative or non-finite share")
+    total = array.sum()
+    if total <= 0:
+        raise NamelangError(f"the {what}'s shares are all zero")
+    return array / total
+
+
+def training_prior(label_counts: dict, labels: list[str], balanced: bool = False) -> np.ndarray:
+    """The prior a model's probabilities carry: its training rows' label shares, or uniform when it was
+    trained with a class-balanced (inverse-frequency) loss, which weighs every label alike."""
+    if balanced or not label_counts:
+        return np.full(len(labels), 1.0 / len(labels))
+    return normalized([label_counts.get(label, 0) for label in labels], "training prior")
+
+
+def model_prior(meta: dict, labels: list[str]) -> np.ndarray:
+    """The prior stored in a model card (`prior`), else the one implied by its training data and loss."""
+    stored = meta.get("prior")
+    if stored:
+        return prior_from_mapping(stored, labels, "the model card's prior")
+    counts = meta.get("data", {}).get("train_label_counts") or {}
+    return training_prior(counts, labels, bool(meta.get("training", {}).get("balance", False)))
+
+
+def fit_model_prior(probs: np.ndarray, y_true: np.ndarray, train_prior: np.ndarray) -> np.ndarray:
+    """The prior the probabilities act as if trained under, fitted on the validation split.
+
+    Temperature scaling calibrates confidence but leaves per-language biases (English vs Scottish), and
+    EM amplifies them. A bias per language, fitted by maximum likelihood on validation, removes them
+    (bias-corrected temperature scaling; Alexandari, Kundaje & Shrikumar, 2020); multiplying p(y|x) by
+    exp(b_y) is the same as dividing by a prior ∝ train_prior(y) / exp(b_y), which this returns. At the
+    optimum the probabilities moved from it to the training prior have, on validation, a mean equal to
+    the validation's label shares. Languages absent from validation keep their training share."""
+    probs = np.asarray(probs, dtype=np.float64)
+    shares = np.bincount(y_true, minlength=probs.shape[1]) / len(y_true)
+    present = shares > 0
+    weights = np.ones(probs.shape[1])
+    for _ in range(EM_MAX_ITERATIONS):
+        moved = probs * weights
+        moved /= moved.sum(axis=1, keepdims=True)
+        step = np.where(present, shares / np.maximum(moved.mean(axis=0), 1e-300), 1.0)
+        weights = np.clip(weights * step, 1e-12, 1e12)  # a label the model never gives stays finite
+        if np.abs(np.log(step)).max() < 1e-9:
+            break
+    return normalized(train_prior / weights)
+
+
+def prior_from_mapping(mapping, labels: list[str], source: str = "prior") -> np.ndarray:
+    """{label: share} -> shares in `labels` order, normalised; labels left out get 0 (counts work too)."""
+    if not isinstance(mapping, dict) or not mapping:
+        raise NamelangError(f'{source}: expected a JSON object of language -> share, like {{"English": 0.6}}')
+    unknown = sorted(str(k) for k in mapping if k not in labels)
+    if unknown:
+        raise NamelangError(
+            f"{source}: unknown language {', '.join(map(repr, unknown[:5]))}; the model knows: {', '.join(labels)}"
+        )
+    for label, share in mapping.items():
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not math.isfinite(share):
+            raise NamelangError(f"{source}: the share of {label!r} is {share!r}, not a number")
+        if share < 0:
+            raise NamelangError(f"{source}: the share of {label!r} is negative ({share})")
+    if sum(mapping.values()) <= 0:
+        raise NamelangError(f"{source}: the shares are all zero")
+    return normalized([mapping.get(label, 0.0) for label in labels])
+
+
+def read_prior_file(path: str | Path, labels: list[str]) -> np.ndarray:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NamelangError(f"no prior file {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NamelangError(
+            f"cannot read the prior file {path}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NamelangError(f"{path} is not valid JSON: {exc}") from None
+    return prior_from_mapping(mapping, labels, str(path))
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A `--prior` choice: `kind` is train, uniform, file or estimate; `shares` is the target when known."""
+
+    kind: str
+    shares: np.ndarray | None = None
+    source: str = ""
+
+    @property
+    def is_train(self) -> bool:
+        return self.kind == "train"
+
+
+def parse_prior(value, labels: list[str]) -> Prior:
+    """`train`, `uniform`, `estimate`, a JSON file of label -> share, or (from Python/HTTP) a dict."""
+    if value is None or value == "train":
+        return Prior("train")
+    if isinstance(value, dict):
+        return Prior("given", prior_from_mapping(value, labels, "prior"), "prior")
+    if value == "uniform":
+        return Prior("uniform", np.full(len(labels), 1.0 / len(labels)))
+    if value == "estimate":
+        return Prior("estimate")
+    if not isinstance(value, (str, Path)):
+        raise NamelangError(f"prior must be train, uniform, estimate or label -> share, not {value!r}")
+    path = Path(value)
+    if not path.exists() and path.suffix.lower() != ".json":
+        raise NamelangError(f"--prior takes train, uniform, estimate or a JSON file; no file {value!r}")
+    return Prior("file", read_prior_file(path, labels), str(path))
+
+
+def reweight(probs: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Bayes' rule: p(y|x) from a model trained under `source` moved to `target`; NaN rows stay NaN."""
+    ratio = np.divide(target, source, out=np.zeros_like(target, dtype=np.float64), where=source > 0)
+    weighted = np.asarray(probs, dtype=np.float64) * ratio
+    total = weighted.sum(axis=1, keepdims=True)
+    # A row whose every probable label has target share 0 keeps its own probabilities.
+    return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), probs)
+
+
+@dataclass
+class Estimate:
+    prior: np.ndarray
+    iterations: int
+    converged: bool
+
+
+def estimate_prior(
+    probs: np.ndarray,
+    source: np.ndarray,
+    counts: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+    tolerance: float = EM_TOLERANCE,
+    max_iterations: int = EM_MAX_ITERATIONS,
+) -> Estimate:
+    """The rows' own label prior by EM (Saerens et al., 2002); `counts` weighs each (distinct) row.
+
+    E-step: re-weight every row from `source` to the current estimate; M-step: the estimate becomes the
+    count-weighted mean of the re-weighted rows. Stops when no share moves more than `tolerance`.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    weights = np.ones(len(probs)) if counts is None else np.asarray(counts, dtype=np.float64)
+    if len(probs) == 0 or weights.sum() <= 0:
+        raise NamelangError("no names to estimate a prior from")
+    weights = weights / weights.sum()
+    prior = np.array(source if start is None else start, dtype=np.float64)
+    base = probs / np.where(source > 0, source, np.inf)  # p(y|x) / source(y), computed once
+    for iteration in range(1, max_iterations + 1):
+        joint = base * prior
+        joint /= np.maximum(joint.sum(axis=1, keepdims=True), 1e-300)
+        updated = weights @ joint
+        if np.abs(updated - prior).max() < tolerance:
+            return Estimate(updated, iteration, True)
+        prior = updated
+    return Estimate(prior, max_iterations, False)
+
+
+def apply_prior(probs: np.ndarray, prior: Prior, source: np.ndarray, counts=None) -> np.ndarray:
+    """`probs` (under the model's `source` prior) re-weighted as `prior` asks; NaN rows (blanks) stay NaN.
+
+    For `estimate` the prior is estimated by EM over these very rows (weighted by `counts`)."""
+    if prior.is_train:
+        return probs
+    target = prior.shares
+    if target is None:
+        keep = ~np.isnan(probs).any(axis=1)
+        if not keep.any():
+            return probs
+        weights = None if counts is None else np.asarray(counts)[keep]
+        target = estimate_prior(probs[keep], source, weights).prior
+    return reweight(probs, source, target).astype(probs.dtype, copy=False)
+
+
+# --- the mix of a table ---------------------------------------------------------------------------
+
+
+@dataclass
+class Mix:
+    """A table's language mix, three ways; shares sum to 1 over `labels`."""
+
+    labels: list[str]
+    rows: int
+    distinct: int
+    top1: np.ndarray  # share of rows whose most probable label is y
+    probability_sum: np.ndarray  # mean probability of y over rows
+    em: np.ndarray  # EM estimate
+    em_low: np.ndarray | None  # percentile bootstrap interval (None without resamples)
+    em_high: np.ndarray | None
+    resamples: int
+    level: float
+    em_iterations: int
+    em_converged: bool
+
+    def as_dict(self) -> dict:
+        """JSON-ready: per language the top-1 count and share, the probability sum and the EM share."""
+        per_label = {}
+        for i, label in enumerate(self.labels):
+            entry = {
+                "top1_count": int(round(self.top1[i] * self.rows)),
+                "top1_share": float(self.top1[i]),
+                "probability_sum": float(self.probability_sum[i] * self.rows),
+                "probability_share": float(self.probability_sum[i]),
+                "em_share": float(self.em[i]),
+            }
+            if self.em_low is not None:
+                entry["em_low"], entry["em_high"] = float(self.em_low[i]), float(self.em_high[i])
+            per_label[label] = entry
+        return {
+            "rows": self.rows,
+            "distinct_names": self.distinct,
+            "bootstrap_resamples": self.resamples,
+            "interval": self.level,
+            "em_iterations": self.em_iterations,
+            "em_converged": self.em_converged,
+            "languages": per_label,
+        }
+
+
+def bootstrap_interval(
+    probs: np.ndarray,
+    source: np.ndarray,
+    counts: np.ndarray,
+    start: np.ndarray,
+    resamples: int,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of the EM estimate over `resamples` bootstrap tables (rows drawn with
+    replacement: the distinct names' counts redrawn from a multinomial); repeatable for a seed."""
+    rng = np.random.default_rng(seed)
+    counts = np.asarray(counts, dtype=np.float64)
+    rows = int(counts.sum())
+    draws = np.empty((resamples, probs.shape[1]))
+    for b in range(resamples):
+        redrawn = rng.multinomial(rows, counts / counts.sum())
+        draws[b] = estimate_prior(probs, source, redrawn, start=start, tolerance=1e-6).prior
+    tail = (1 - level) / 2 * 100
+    return np.percentile(draws, tail, axis=0), np.percentile(draws, 100 - tail, axis=0)
+
+
+def table_mix(
+    probs: np.ndarray,
+    source: np.ndarray,
+    labels: list[str],
+    counts: np.ndarray | None = None,
+    shown: np.ndarray | None = None,
+    resamples: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Mix:
+    """The mix of the rows `probs` (model probabilities under `source`; one row per distinct name,
+    weighted by `counts`). Top-1 counts and probability sums use `shown`, the probabilities the rows
+    were tagged with (default: `probs`); EM starts from the model's own."""
+    keep = ~np.isnan(probs).any(axis=1)
+    probs = np.asarray(probs, dtype=np.float64)[keep]
+    shown = probs if shown is None else np.asarray(shown, dtype=np.float64)[keep]
+    counts = np.ones(len(probs)) if counts is None else np.asarray(counts, dtype=np.float64)[keep]
+    rows = int(counts.sum())
+    if rows == 0:
+        raise NamelangError("no names to summarise (every row was blank)")
+    top1 = np.bincount(shown.argmax(axis=1), weights=counts, minlength=len(labels)) / rows
+    estimate = estimate_prior(probs, source, counts)
+    low = high = None
+    if resamples > 0:
+        low, high = bootstrap_interval(probs, source, counts, estimate.prior, resamples, seed, level)
+    return Mix(
+        labels,
+        rows,
+        len(probs),
+        top1,
+        counts @ shown / rows,
+        estimate.prior,
+        low,
+        high,
+        resamples,
+        level,
+        estimate.iterations,
+        estimate.converged,
+    )
+
+
+class DistinctNames:
+    """Collects a streamed table's distinct names, their counts and model probabilities, chunk by chunk,
+    so its mix can be computed at the end in memory bounded by the number of distinct names."""
+
+    def __init__(self, n_labels: int):
+        self.index: dict[str, int] = {}
+        self.counts: list[int] = []
+        self.blocks: list[np.ndarray] = []
+        self.n_labels = n_labels
+
+    def add(self, names, probs: np.ndarray) -> None:
+        """`names` (normalised; blanks are skipped) and their probabilities, row for row."""
+        fresh_rows = []
+        for row, (name, p) in enumerate(zip(names, probs)):
+            if not name or np.isnan(p[0]):
+                continue
+            at = self.index.get(name)
+            if at is None:
+                self.index[name] = len(self.counts)
+                self.counts.append(1)
+                fresh_rows.append(row)
+            else:
+                self.counts[at] += 1
+        if fresh_rows:
+            self.blocks.append(np.asarray(probs[fresh_rows], dtype=np.float32))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities [distinct, labels], counts [distinct])."""
+        probs = np.concatenate(self.blocks) if self.blocks else np.zeros((0, self.n_labels), np.float32)
+        return probs, np.asarray(self.counts, dtype=np.int64)
+
+
+# --- conformal prediction sets --------------------------------------------------------------------
+
+
+def conformal_threshold(probs: np.ndarray, y_true: np.ndarray, coverage: float) -> float:
+    """LAC threshold: the ⌈(n+1)·coverage⌉-th largest probability of the true label on calibration rows.
+
+    Labels whose probability reaches it form the set; 0.0 (every label) when n is too small for the level.
+    """
+    true_p = np.sort(np.asarray(probs, dtype=np.float64)[np.arange(len(y_true)), y_true])[::-1]
+    k = math.ceil((len(true_p) + 1) * coverage)
+    return float(true_p[k - 1]) if 1 <= k <= len(true_p) else 0.0
+
+
+def fit_conformal(probs: np.ndarray, y_true: np.ndarray, levels=COVERAGE_LEVELS) -> dict:
+    """The model card's `conformal` entry: method, calibration size and a threshold per coverage level."""
+    return {
+        "method": "lac",
+        "split": "val",
+        "n": int(len(y_true)),
+        "thresholds": {f"{level:g}": conformal_threshold(probs, y_true, level) for level in levels},
+    }
+
+
+def stored_threshold(conformal: dict | None, coverage: float) -> float:
+    """The stored threshold for `coverage`; a one-line error when the model has none for it."""
+    if not conformal or not conformal.get("thresholds"):
+        raise NamelangError(
+            "this model has no conformal thresholds (it was trained before namelang stored them); train it again"
+        )
+    thresholds = conformal["thresholds"]
+    key = f"{coverage:g}"
+    if key not in thresholds:
+        raise NamelangError(
+            f"coverage {coverage:g} is not one the model was calibrated for: use 0.5 to 0.99 in steps "
+            "of 0.01, 0.995 or 0.999"
+        )
+    return float(thresholds[key])
+
+
+def prediction_sets(probs: np.ndarray, threshold: float) -> list[list[int]]:
+    """Per row, the label indices with probability ≥ threshold, most probable first.
+
+    A set may be empty: when no label reaches the threshold, the row is one of the hardest, on which LAC
+    spends its error budget (at a coverage below the model's accuracy that is what keeps coverage near
+    the target rather than at the accuracy). Blank (NaN) rows get an empty set too."""
+    order = np.argsort(-np.nan_to_num(probs, nan=-1.0), axis=1, kind="stable")
+    sizes = (np.take_along_axis(np.nan_to_num(probs, nan=-1.0), order, axis=1) >= threshold).sum(axis=1)
+    return [row[:size].tolist() for row, size in zip(order, sizes)]
+
+
+def set_strings(sets: list[list[int]], labels: list[str], sep: str = "|") -> list[str]:
+    """The `prediction_set` column: label names joined by `sep`, most probable first."""
+    return [sep.join(labels[i] for i in row) for row in sets]

@@ -1,0 +1,203 @@
+"""Priors, EM, the table's mix and conformal sets, on hand-computed and synthetic probabilities."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from namelang.errors import NamelangError
+from namelang.uncertainty import (
+    DistinctNames,
+    apply_prior,
+    conformal_threshold,
+    estimate_prior,
+    fit_conformal,
+    fit_model_prior,
+    parse_prior,
+    prediction_sets,
+    reweight,
+    set_strings,
+    stored_threshold,
+    table_mix,
+    training_prior,
+)
+
+LABELS = ["A", "B", "C"]
+
+
+def test_bayes_reweighting_matches_a_hand_computed_case():
+    # Trained under 90% A / 10% B, the model says 0.8 A. Under a 50/50 prior:
+    # A ∝ 0.8 / 0.9 = 8/9, B ∝ 0.2 / 0.1 = 2, so A = (8/9) / (8/9 + 2) = 4/13.
+    moved = reweight(np.array([[0.8, 0.2], [np.nan, np.nan]]), np.array([0.9, 0.1]), np.array([0.5, 0.5]))
+    assert moved[0] == pytest.approx([4 / 13, 9 / 13])
+    assert np.isnan(moved[1]).all()
+    same = reweight(np.array([[0.3, 0.7]]), np.array([0.2, 0.8]), np.array([0.2, 0.8]))
+    assert same[0] == pytest.approx([0.3, 0.7])
+
+
+def test_training_prior_is_the_label_shares_or_uniform_when_balanced():
+    counts = {"A": 6, "B": 3, "C": 1}
+    assert training_prior(counts, LABELS) == pytest.approx([0.6, 0.3, 0.1])
+    assert training_prior(counts, LABELS, balanced=True) == pytest.approx([1 / 3] * 3)
+
+
+def synthetic(prior: np.ndarray, n: int, source: np.ndarray, seed: int):
+    """Rows drawn under `prior` from three overlapping 1-D Gaussians; exact posteriors under `source`."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(len(prior), size=n, p=prior)
+    x = rng.normal(np.array([-1.0, 0.0, 1.0])[y], 0.8)
+    likelihood = np.exp(-((x[:, None] - np.array([-1.0, 0.0, 1.0])) ** 2) / (2 * 0.8**2))
+    joint = likelihood * source
+    return joint / joint.sum(axis=1, keepdims=True), y
+
+
+def test_em_recovers_a_known_mix_where_counting_does_not():
+    source, truth = np.array([0.6, 0.3, 0.1]), np.array([0.1, 0.3, 0.6])
+    probs, _ = synthetic(truth, 20000, source, seed=1)
+    found = estimate_prior(probs, source)
+    assert found.converged
+    assert found.prior == pytest.approx(truth, abs=0.02)
+    counted = np.bincount(probs.argmax(axis=1), minlength=3) / len(probs)
+    assert np.abs(found.prior - truth).mean() < np.abs(counted - truth).mean() / 2
+    # Without shift EM stays at the source prior.
+    unshifted, _ = synthetic(source, 20000, source, seed=2)
+    assert estimate_prior(unshifted, source).prior == pytest.approx(source, abs=0.02)
+
+
+def test_the_model_prior_fitted_on_validation_undoes_a_per_label_bias():
+    # Rows drawn under `truth` but scored as if trained under `carried`: the fit finds `carried`.
+    truth, carried = np.array([0.6, 0.3, 0.1]), np.array([0.3, 0.3, 0.4])
+    probs, y = synthetic(truth, 20000, carried, seed=9)
+    fitted = fit_model_prior(probs, y, train_prior=truth)
+    assert fitted == pytest.approx(carried, abs=0.02)
+    # Moved from the fitted prior to the training one, the rows' mean probability is their own mix.
+    own = np.bincount(y, minlength=3) / len(y)
+    assert reweight(probs, fitted, truth).mean(axis=0) == pytest.approx(own, abs=1e-6)
+
+
+def test_em_weighs_distinct_rows_by_their_counts():
+    source = np.array([0.6, 0.3, 0.1])
+    probs, _ = synthetic(np.array([0.2, 0.2, 0.6]), 300, source, seed=3)
+    counts = np.arange(1, 301) % 4 + 1
+    repeated = np.repeat(probs, counts, axis=0)
+    assert estimate_prior(probs, source, counts).prior == pytest.approx(
+        estimate_prior(repeated, source).prior, abs=1e-6
+    )
+
+
+def test_apply_prior_estimate_moves_predictions_towards_the_table_mix():
+    source, truth = np.array([0.6, 0.3, 0.1]), np.array([0.05, 0.15, 0.8])
+    probs, y = synthetic(truth, 5000, source, seed=4)
+    probs[0] = np.nan
+    moved = apply_prior(probs, parse_prior("estimate", LABELS), source)
+    assert np.isnan(moved[0]).all()
+    keep = slice(1, None)
+    assert (moved[keep].argmax(1) == y[keep]).mean() > (probs[keep].argmax(1) == y[keep]).mean()
+    assert apply_prior(probs, parse_prior("train", LABELS), source) is probs
+
+
+def test_table_mix_with_a_seeded_bootstrap_interval():
+    source, truth = np.array([0.6, 0.3, 0.1]), np.array([0.3, 0.3, 0.4])
+    probs, _ = synthetic(truth, 3000, source, seed=5)
+    mix = table_mix(probs, source, LABELS, resamples=40, seed=7)
+    again = table_mix(probs, source, LABELS, resamples=40, seed=7)
+    assert mix.rows == 3000 and mix.top1.sum() == pytest.approx(1) and mix.em.sum() == pytest.approx(1)
+    assert (mix.em_low <= mix.em).all() and (mix.em <= mix.em_high).all()
+    assert (mix.em_low <= truth + 0.01).all() and (truth - 0.01 <= mix.em_high).all()
+    assert np.array_equal(mix.em_low, again.em_low)
+    report = mix.as_dict()
+    assert sum(v["top1_count"] for v in report["languages"].values()) == 3000
+    assert set(report["languages"]["C"]) >= {"em_share", "em_low", "em_high", "probability_share"}
+
+
+def test_distinct_names_count_repeats_and_skip_blanks():
+    seen = DistinctNames(2)
+    seen.add(["Ivanov", "", "Smith"], np.array([[0.9, 0.1], [np.nan, np.nan], [0.2, 0.8]]))
+    seen.add(["Ivanov", "Ivanov"], np.array([[0.9, 0.1], [0.9, 0.1]]))
+    probs, counts = seen.arrays()
+    assert counts.tolist() == [3, 1]
+    assert probs.ravel().tolist() == pytest.approx([0.9, 0.1, 0.2, 0.8])
+
+
+def test_conformal_threshold_is_the_finite_sample_quantile_and_covers():
+    source = np.array([0.6, 0.3, 0.1])
+    calibration, y_cal = synthetic(source, 4000, source, seed=6)
+    test, y_test = synthetic(source, 20000, source, seed=7)
+    for level in (0.8, 0.9, 0.95):
+        threshold = conformal_threshold(calibration, y_cal, level)
+        # At least ⌈(n+1)·level⌉ calibration rows have their true label's probability at or above it.
+        assert (calibration[np.arange(4000), y_cal] >= threshold).sum() >= np.ceil(4001 * level)
+        sets = prediction_sets(test, threshold)
+        covered = np.mean([label in s for label, s in zip(y_test, sets)])
+        assert covered == pytest.approx(level, abs=0.02)
+    assert conformal_threshold(calibration[:5], y_cal[:5], 0.9) == 0.0  # too few rows: every label
+
+
+def test_prediction_sets_are_ordered_and_may_be_empty():
+    probs = np.array([[0.1, 0.6, 0.3], [0.34, 0.33, 0.33], [np.nan] * 3])
+    sets = prediction_sets(probs, 0.25)
+    assert sets == [[1, 2], [0, 1, 2], []]
+    assert prediction_sets(probs[:2], 0.5) == [[1], []]
+    assert prediction_sets(probs[:1], 0.0) == [[1, 2, 0]]
+    assert set_strings(sets, LABELS) == ["B|C", "A|B|C", ""]
+
+
+def test_stored_thresholds_by_level():
+    probs, y = synthetic(np.array([0.6, 0.3, 0.1]), 500, np.array([0.6, 0.3, 0.1]), seed=8)
+    card = json.loads(json.dumps(fit_conformal(probs, y)))  # survives the model card's JSON
+    assert stored_threshold(card, 0.9) == conformal_threshold(probs, y, 0.9)
+    assert stored_threshold(card, 0.999) == 0.0  # 500 rows cannot promise 99.9%
+    with pytest.raises(NamelangError, match="not one the model was calibrated for"):
+        stored_threshold(card, 0.925)
+    with pytest.raises(NamelangError, match="no conformal thresholds"):
+        stored_threshold(None, 0.9)
+
+
+def test_conformal_on_a_tiny_model(tiny_trained):
+    from namelang import Classifier
+    from namelang.data.split import read_split
+
+    clf = Classifier.load("tiny", home=tiny_trained)
+    index = {label: i for i, label in enumerate(clf.labels)}
+    names, labels, _ = read_split(tiny_trained, "val")
+    probs, y = clf.predict_proba(names), np.array([index[lb] for lb in labels])
+    card = fit_conformal(probs, y)
+    assert card["n"] == len(names)
+    for level in (0.5, 0.8):
+        sets = prediction_sets(probs, stored_threshold(card, level))
+        assert np.mean([t in s for t, s in zip(y, sets)]) >= level
+    # Higher coverage never gives smaller sets.
+    sizes = [np.mean([len(s) for s in prediction_sets(probs, stored_threshold(card, c))]) for c in (0.5, 0.9)]
+    assert sizes[0] <= sizes[1]
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ('{"Klingon": 1}', "unknown language 'Klingon'"),
+        ('{"A": 0.5, "B": -0.1}', "negative"),
+        ("not json", "not valid JSON"),
+        ('["A"]', "expected a JSON object"),
+        ('{"A": true}', "not a number"),
+        ('{"A": 0, "B": 0}', "all zero"),
+    ],
+)
+def test_bad_prior_files_are_one_line_errors(tmp_path, content, words):
+    path = tmp_path / "prior.json"
+    path.write_text(content)
+    with pytest.raises(NamelangError, match=words):
+        parse_prior(str(path), LABELS)
+
+
+def test_prior_files_are_normalised_and_keywords_parsed(tmp_path):
+    path = tmp_path / "prior.json"
+    path.write_text('{"A": 30, "C": 10}')
+    assert parse_prior(str(path), LABELS).shares == pytest.approx([0.75, 0.0, 0.25])
+    assert parse_prior("uniform", LABELS).shares == pytest.approx([1 / 3] * 3)
+    assert parse_prior("estimate", LABELS).shares is None
+    with pytest.raises(NamelangError, match="no file 'unifrom'"):
+        parse_prior("unifrom", LABELS)
+    with pytest.raises(NamelangError, match="no prior file"):
+        parse_prior(str(tmp_path / "missing.json"), LABELS)
