@@ -43,6 +43,12 @@ def confusion_figsize(n_labels: int) -> tuple[float, float]:
     return side + 1.5, side
 
 
+def cell_label(value: float, normalized: bool) -> str:
+    """A cell's text in the figure; blank when it would print as zero (a tiny share is not a confusion)."""
+    text = f"{value:.2f}" if normalized else f"{value:.0f}"
+    return "" if float(text) == 0 else text
+
+
 def confusion_heatmap(matrix, labels: list[str], path: Path, title: str, normalized: bool) -> None:
     """Rows are true labels, columns predictions, as in the article; values in the cells."""
     import numpy as np
@@ -60,9 +66,9 @@ def confusion_heatmap(matrix, labels: list[str], path: Path, title: str, normali
     peak = float(np.max(matrix)) if np.size(matrix) else 0.0
     for i in range(n):
         for j in range(n):
-            value = matrix[i][j]
-            if value:
-                text = f"{value:.2f}" if normalized else f"{int(value)}"
+            value = float(matrix[i][j])
+            text = cell_label(value, normalized)
+            if text:
                 colour = "white" if value > peak / 2 else "black"
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     fig.tight_layout()

@@ -113,7 +113,7 @@ def start_run(
     workspace = Workspace.resolve(workspace)
     store = ModelStore(workspace)
     name = check_name(name or default_run_name(spec.arch))
-    exists = store.exists(name)
+    exists = store.path_of(name).exists()  # a model, or any folder of that name: never replaced unasked
     if exists and not force:
         raise NamelangError(
             f"a model named {name!r} exists already; continue it with `--resume {name}`, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import os
 import threading
 import zipfile
 from pathlib import Path
@@ -18,6 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 from namelang.cli.app import app
+
+# Tiny models on a shared 2-core machine: one torch thread (here and in the `namelang` processes the
+# tests start) ran a tiny training run in 1.1 s, two threads fighting for the cores in 11 s.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FIXTURE_NAMES = Path(__file__).resolve().parent / "fixtures" / "names"
 

@@ -106,6 +106,8 @@ def test_confusion_three_ways(tiny_trained, tmp_path, invoke):
         csv,
         "--normalize",
         "none",
+        "--format",
+        "table",
     )
     assert result.exit_code == 0, result.output
     clf = Classifier.load("tiny", home=tiny_trained)
@@ -123,7 +125,7 @@ def test_confusion_three_ways(tiny_trained, tmp_path, invoke):
     with Image.open(png) as image:
         assert image.format == "PNG" and image.size == (round(width * DPI), round(height * DPI))
         image.verify()
-    assert "Arabic" in result.stdout and "true \\ predicted" in result.stdout
+    assert "Arabic" in result.stdout and "true \\ pred" in result.stdout
 
 
 def test_confusion_normalised_rows_sum_to_one(tiny_trained, tmp_path, invoke):

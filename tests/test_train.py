@@ -147,6 +147,7 @@ def test_ctrl_c_keeps_the_best_model(tiny_home, monkeypatch, invoke):
     assert "interrupted" in result.stderr and "--resume cc" in result.stderr
     meta = json.loads((tiny_home / "models" / "cc" / "model.json").read_text())
     assert meta["interrupted"] is True and len(meta["history"]) == 2
+    assert ModelStore(tiny_home).default() is None  # an interrupted run never becomes the default
 
 
 def test_early_stopping(tiny_home):

@@ -51,7 +51,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"namelang {__version__}")
+        render.out.line(f"namelang {__version__}")
         raise typer.Exit()
 
 

@@ -9,6 +9,9 @@ from typing import Annotated
 import typer
 
 from namelang.cli import options, render
+from namelang.cli.render import Format, out
+
+ConfusionFormat = options.output_format(Format.csv, (Format.table, Format.csv, Format.json))
 
 
 class Normalize(str, enum.Enum):
@@ -29,34 +32,60 @@ def abbreviations(labels: list[str], width: int = 3) -> list[str]:
     return list(labels)
 
 
-def heatmap(matrix, labels: list[str], normalized: bool, title: str):
-    """A Rich table whose cells are shaded by value: white to deep blue."""
+def cell_text(value: float, normalized: bool) -> str:
+    """A cell as printed: a percentage or a count; blank where it would print as 0 (tiny or none)."""
+    text = f"{value * 100:.0f}" if normalized else f"{value:.0f}"
+    return "" if text in ("0", "-0") else text
+
+
+def _shade(share: float):
+    """Near-white to deep blue as `share` goes from 0 to 1; light text on the dark end."""
     from rich.style import Style
-    from rich.table import Table
 
-    peak = float(matrix.max()) or 1.0
-    tbl = Table(title=title, title_justify="left", padding=(0, 0), show_lines=False)
-    tbl.add_column("true \\ predicted", no_wrap=True)
-    for short in abbreviations(labels):
-        tbl.add_column(short, justify="right", no_wrap=True, min_width=4)
-    for i, label in enumerate(labels):
-        cells = []
-        for j in range(len(labels)):
-            value = float(matrix[i][j])
-            share = value / peak
-            # Linear ramp from near-white to a deep blue; light text on the dark end.
-            r, g, b = (int(250 - 222 * share), int(250 - 180 * share), int(250 - 90 * share))
-            text = "" if value == 0 else (f"{value * 100:.0f}" if normalized else f"{int(value)}")
-            style = Style(bgcolor=f"rgb({r},{g},{b})", color="white" if share > 0.5 else "black")
-            cells.append((f" {text:>3}", style))
-        tbl.add_row(label, *[_styled(t, s) for t, s in cells])
-    return tbl
+    r, g, b = (int(250 - 222 * share), int(250 - 180 * share), int(250 - 90 * share))
+    return Style(bgcolor=f"rgb({r},{g},{b})", color="white" if share > 0.5 else "black")
 
 
-def _styled(text: str, style):
+def heatmap(matrix, labels: list[str], normalized: bool, title: str, width: int = 80):
+    """The matrix as a table shaded by value: full row labels when it fits `width`, else a compact view."""
     from rich.text import Text
 
-    return Text(text, style=style)
+    short = abbreviations(labels)
+    peak = float(matrix.max()) or 1.0
+
+    def rows(row_labels):
+        for i, label in enumerate(row_labels):
+            cells = [
+                Text(f" {cell_text(float(v), normalized):>3}", style=_shade(float(v) / peak))
+                for v in matrix[i]
+            ]
+            yield (label, *cells)
+
+    columns = [("true \\ pred", "left")] + [(s, "right") for s in short]
+    full = render.table(title, columns, list(rows(labels)), padding=(0, 0))
+    if render.width_of(full) <= width:
+        return full
+    caption = "compact: rows true, columns predicted; --csv/--output for the full matrix"
+    return render.table(
+        title,
+        [("", "left")] + columns[1:],
+        list(rows(short)),
+        padding=(0, 0),
+        box=None,
+        caption=caption,
+        caption_justify="left",
+        show_edge=False,
+    )
+
+
+def pairs_table(pairs: list[dict]):
+    rows = [
+        (f"{p['true']} → {p['predicted']}", f"{p['share'] * 100:.0f}%", f"{p['count']:,} of {p['of']:,}")
+        for p in pairs
+    ]
+    return render.table(
+        "most confused", [("true → predicted", "left"), ("share", "right"), ("names", "right")], rows
+    )
 
 
 def confusion_cmd(
@@ -72,6 +101,7 @@ def confusion_cmd(
         Path | None, typer.Option("--csv", help="Write the matrix here (labels as header and index).")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="How many most-confused pairs to list.")] = 10,
+    fmt: ConfusionFormat = Format.auto,
     device: options.Device = "auto",
     home: options.Home = None,
     quiet: options.Quiet = False,
@@ -81,47 +111,61 @@ def confusion_cmd(
     from namelang.data.split import read_split
     from namelang.evaluation import confusion, most_confused, score
     from namelang.inference import Classifier
-    from namelang.workspace import atomic_path
 
     home = options.start(home, quiet, verbose)
+    fmt = out.resolve(fmt, Format.csv, allowed=(Format.table, Format.csv, Format.json))
+    if output is not None and output.suffix.lower() != ".png":
+        output = output.with_suffix(".png") if not output.suffix else output
+    for path in (output, csv):
+        if path is not None:
+            render.check_writable_folder(path)
     names, labels, path = read_split(home, split)
     clf = Classifier.load(model, home, device)
     render.model_in_use(clf)
     scored = score(clf, names, labels, source=str(path))
     matrix, counts = confusion(scored, normalize.value)
     normalized = normalize is not Normalize.none
-    title = f"{clf.name} on {path.name} ({len(scored.y_true):,} names)" + (
-        f", normalised by {normalize.value}" if normalized else ", counts"
+    title = f"{clf.name} on {path.name} ({len(scored.y_true):,} names), " + (
+        "% of each true row"
+        if normalize is Normalize.true
+        else f"normalised by {normalize.value}"
+        if normalized
+        else "counts"
     )
-    if output is not None:
+    _write_files(matrix, clf.labels, title, normalized, output, csv)
+    pairs = most_confused(counts, clf.labels, top)
+    if fmt is Format.csv:
+        out.records(matrix_records(matrix, clf.labels), fmt)
+    elif fmt is Format.json:
+        out.json(
+            {"labels": clf.labels, "normalize": normalize.value, "matrix": matrix.tolist(), "pairs": pairs}
+        )
+    else:
+        out.show(heatmap(matrix, clf.labels, normalized, title, out.console().width))
+        if pairs:
+            out.show(pairs_table(pairs))
+
+
+def matrix_records(matrix, labels: list[str]) -> list[dict]:
+    """The matrix as rows: the true label, then one column per predicted label (as the --csv file)."""
+    return [{"true": label, **dict(zip(labels, map(float, row)))} for label, row in zip(labels, matrix)]
+
+
+def _write_files(matrix, labels, title, normalized, png: Path | None, csv: Path | None) -> None:
+    from namelang.workspace import atomic_path
+
+    if png is not None:
         from namelang.plots import confusion_heatmap
 
-        if output.suffix.lower() != ".png":
-            output = output.with_suffix(".png") if not output.suffix else output
-        with atomic_path(output, suffix=".png") as tmp:
-            confusion_heatmap(matrix, clf.labels, tmp, title, normalized)
-        render.info(f"wrote {output}")
+        with atomic_path(png, suffix=".png") as tmp:
+            confusion_heatmap(matrix, labels, tmp, title, normalized)
+        out.info(f"wrote {png}")
     if csv is not None:
         import pandas as pd
 
         with atomic_path(csv) as tmp:
-            pd.DataFrame(matrix, index=clf.labels, columns=clf.labels).to_csv(tmp, float_format="%.6f")
-        render.info(f"wrote {csv}")
-    console = render.stdout()
-    console.print(
-        heatmap(matrix, clf.labels, normalized, title + (" — % of row" if normalize.value == "true" else ""))
-    )
-    pairs = most_confused(counts, clf.labels, top)
-    if pairs:
-        rows = [
-            (f"{p['true']} → {p['predicted']}", f"{p['share'] * 100:.0f}%", f"{p['count']:,} of {p['of']:,}")
-            for p in pairs
-        ]
-        console.print(
-            render.table(
-                "most confused", [("true → predicted", "left"), ("share", "right"), ("names", "right")], rows
-            )
-        )
+            pd.DataFrame(matrix, index=labels, columns=labels).to_csv(tmp, float_format="%.6f")
+        out.info(f"wrote {csv}")
 
 
 def register(app: typer.Typer) -> None:

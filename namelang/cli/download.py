@@ -50,7 +50,7 @@ def download_cmd(
         rows,
         footer,
     )
-    render.stderr().print(tbl)
+    render.out.summary(tbl)
 
 
 def register(app: typer.Typer) -> None:

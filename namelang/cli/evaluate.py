@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
 from namelang.cli import options, render
-from namelang.cli.formats import TableOrJson
+from namelang.cli.render import Format, out
+
+EvaluateFormat = options.output_format(Format.json)
 
 # (key, heading, higher is better)
 ROWS = [
@@ -32,12 +33,7 @@ def _cell(key: str, value) -> str:
 
 def comparison_table(reports: list[dict], title: str):
     """A row per metric, a column per model; the best value of each row in bold green."""
-    from rich.table import Table
-
-    tbl = Table(title=title, title_justify="left")
-    tbl.add_column("metric")
-    for report in reports:
-        tbl.add_column(report["model"], justify="right")
+    rows = []
     for key, heading, higher in ROWS:
         values = [r.get(key) for r in reports]
         best = None
@@ -47,8 +43,18 @@ def comparison_table(reports: list[dict], title: str):
             f"[bold green]{_cell(key, v)}[/]" if best is not None and v == best else _cell(key, v)
             for v in values
         ]
-        tbl.add_row(heading, *cells)
-    return tbl
+        rows.append((heading, *cells))
+    columns = [("metric", "left")] + [(r["model"], "right") for r in reports]
+    return render.table(title, columns, rows)
+
+
+def flat_record(report: dict) -> dict:
+    """One CSV row per model: its name and every headline metric (the per-label report is JSON's)."""
+    return {
+        "model": report["model"],
+        **{k: report.get(k) for k, _, _ in ROWS},
+        "majority_label": report.get("majority_label"),
+    }
 
 
 def per_label_table(report: dict):
@@ -74,9 +80,7 @@ def evaluate_cmd(
         ),
     ] = None,
     split: options.Split = "test",
-    fmt: Annotated[
-        TableOrJson | None, typer.Option("--format", "-f", help="\\[default: table on a terminal, else json]")
-    ] = None,
+    fmt: EvaluateFormat = Format.auto,
     device: options.Device = "auto",
     home: options.Home = None,
     quiet: options.Quiet = False,
@@ -94,13 +98,17 @@ def evaluate_cmd(
         clf = Classifier.load(ref, home, device)
         render.model_in_use(clf)
         reports.append(metrics(score(clf, names, labels, source=str(path))))
-    if TableOrJson.resolve(fmt) is TableOrJson.json:
-        typer.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False))
-        return
-    console = render.stdout()
-    console.print(comparison_table(reports, f"{path} ({reports[0]['n']:,} names)"))
-    if len(reports) == 1:
-        console.print(per_label_table(reports[0]))
+    fmt = out.resolve(fmt, Format.json)
+    if fmt is Format.json:
+        out.json(reports[0] if len(reports) == 1 else reports)
+    elif fmt is Format.jsonl:
+        out.records(reports, fmt)
+    elif fmt is Format.csv:
+        out.records([flat_record(r) for r in reports], fmt)
+    else:
+        out.show(comparison_table(reports, f"{path} ({reports[0]['n']:,} names)"))
+        if len(reports) == 1:
+            out.show(per_label_table(reports[0]))
     for report in reports:
         if report["skipped_blank"]:
             render.warn(f"{report['skipped_blank']:,} blank names skipped")

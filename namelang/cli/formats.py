@@ -1,10 +1,10 @@
-"""Output formats: a table for people on a terminal, machine formats when piped or asked."""
+"""Kept only until `cli/models.py` moves to `render.Format` and `options.output_format`."""
 
 from __future__ import annotations
 
 import enum
 
-from namelang.cli import render
+from namelang.cli.render import Format, out
 
 
 class TableOrJson(str, enum.Enum):
@@ -13,6 +13,5 @@ class TableOrJson(str, enum.Enum):
 
     @classmethod
     def resolve(cls, value):
-        if value is not None:
-            return value
-        return cls.table if render.stdout_is_terminal() else cls.json
+        """The sink's one auto rule, with json as the machine format."""
+        return cls(out.resolve(Format(value.value) if value else None, Format.json).value)

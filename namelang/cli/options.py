@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from namelang.cli import render
+from namelang.cli.render import Format
 from namelang.workspace import resolve_home
 
 Home = Annotated[
@@ -40,3 +41,17 @@ def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
     """What every command does first: set the output mode, then resolve the workspace."""
     render.configure(quiet, verbose)
     return resolve_home(home)
+
+
+def output_format(machine: Format, allowed: tuple[Format, ...] = ()):
+    """The `--format/-f` option of a command whose data is `machine` when not shown as a table."""
+    offered = ", ".join(f.value for f in allowed or tuple(Format) if f is not Format.auto)
+    return Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"{offered} \\[default: auto: a table on a terminal, else {machine.value}].",
+            show_default=False,
+        ),
+    ]

@@ -63,7 +63,7 @@ def prepare_cmd(
     rows = [(label, *(f"{m['counts'][s][label]:,}" for s in SPLITS)) for label in m["labels"]]
     footer = ["total", *(f"{m['totals'][s]:,}" for s in SPLITS)]
     columns = [("label", "left")] + [(s, "right") for s in SPLITS]
-    render.stderr().print(render.table(f"{result.folder}", columns, rows, footer))
+    render.out.summary(render.table(f"{result.folder}", columns, rows, footer))
     render.info(
         f"{m['rows_read']:,} rows read, {m['blank_rows_dropped']:,} blank dropped, "
         f"{m['duplicates_dropped']:,} duplicates dropped, {m['distinct_names']:,} distinct names "

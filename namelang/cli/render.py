@@ -1,94 +1,294 @@
-"""The one place that talks to the terminal: consoles, tables, progress bars, messages.
+"""The one output sink: it alone decides terminal or pipe, colour and quiet, and writes to the streams.
 
-Data goes to stdout; progress, banners, warnings and errors go to stderr. `--quiet` silences stderr
-chrome (errors still print); Rich honours NO_COLOR by itself.
+Command modules hand it data: `out.show(table)` for people, `out.records(rows, fmt)` / `out.json(data)` /
+`out.stream(fmt, path)` for machines, `out.info/warn/error` and the progress bars for stderr. Data goes
+to stdout; progress, summaries, warnings and errors go to stderr. `--quiet` silences stderr chrome
+(errors still print); Rich honours NO_COLOR and drops colour on a pipe by itself.
+
+Every command's `--format` is one `Format` with one "auto" rule (`Output.resolve`): a table when stdout
+is a terminal and nothing is written to a file, else the command's machine format.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import enum
+import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from rich.console import Console
 
 # rich.progress and rich.table are imported where they are used: `--help` never needs them.
 
 
-@dataclass
-class State:
-    quiet: bool = False
-    verbose: bool = False
+class Format(str, enum.Enum):
+    auto = "auto"
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
 
 
-state = State()
+class Output:
+    """Where output goes and how it looks; `out` below is the one instance, set up by `options.start`."""
+
+    def __init__(self, quiet: bool = False, verbose: bool = False):
+        self.quiet, self.verbose = quiet, verbose
+
+    def configure(self, quiet: bool = False, verbose: bool = False) -> None:
+        self.quiet, self.verbose = quiet, verbose
+
+    # --- stdout: data ---------------------------------------------------------------------------
+
+    def is_terminal(self) -> bool:
+        return sys.stdout.isatty()
+
+    def resolve(
+        self, fmt: Format | None, machine: Format, allowed: Iterable[Format] = (), to_file: bool = False
+    ) -> Format:
+        """The one auto rule; `allowed` (empty: all) refuses other formats as a usage error (exit 2)."""
+        if fmt is None or fmt is Format.auto:
+            return Format.table if self.is_terminal() and not to_file else machine
+        allowed = tuple(allowed)
+        if allowed and fmt not in allowed:
+            choices = ", ".join(f.value for f in allowed)
+            raise _usage(f"{fmt.value!r} is not offered here; choose {choices} (or auto)", "--format")
+        if fmt is Format.table and to_file:
+            raise _usage("a table is for the terminal; write csv, json or jsonl to a file", "--format")
+        return fmt
+
+    def console(self) -> Console:
+        """stdout as Rich sees it: its width is the terminal's, or $COLUMNS, or 80 on a pipe."""
+        return Console(soft_wrap=False)
+
+    def show(self, *renderables) -> None:
+        """Tables and text for people, on stdout."""
+        console = self.console()
+        for renderable in renderables:
+            console.print(renderable)
+
+    def line(self, text: str) -> None:
+        """One plain line on stdout (no markup, no wrapping)."""
+        sys.stdout.write(text + "\n")
+
+    def json(self, data) -> None:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def records(self, rows: list[dict], fmt: Format, columns: list[str] | None = None) -> None:
+        """Flat records on stdout as CSV (a header, then a row each), a JSON array, or JSON Lines."""
+        writer = StreamWriter(sys.stdout, fmt)
+        writer.records(rows, columns)
+        writer.close()
+
+    @contextlib.contextmanager
+    def stream(self, fmt: Format, path: Path | None = None, sep: str = ",") -> Iterator[StreamWriter]:
+        """A writer of chunks to stdout, or to `path` under a temporary name renamed into place at the
+        end (nothing is written when the block fails). `path`'s folder must exist: nothing is created."""
+        if path is None:
+            writer = StreamWriter(sys.stdout, fmt, sep)
+            yield writer
+            writer.close()
+            sys.stdout.flush()
+            return
+        from namelang.workspace import atomic_path
+
+        check_writable_folder(path)
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+            writer = StreamWriter(handle, fmt, sep)
+            yield writer
+            writer.close()
+
+    # --- stderr: messages and progress ----------------------------------------------------------
+
+    def stderr(self) -> Console:
+        return Console(stderr=True, quiet=self.quiet)
+
+    def info(self, message: str) -> None:
+        self.stderr().print(message, highlight=False, soft_wrap=True, markup=False)
+
+    def warn(self, message: str) -> None:
+        self.stderr().print(f"[yellow]warning:[/] {_escape(message)}", highlight=False, soft_wrap=True)
+
+    def error(self, message: str) -> None:
+        # Errors print even under --quiet: they are the one line the user needs.
+        Console(stderr=True).print(f"[bold red]error:[/] {_escape(message)}", highlight=False, soft_wrap=True)
+
+    def summary(self, *renderables) -> None:
+        """Tables about what a command did (not its data): stderr, silent under --quiet."""
+        console = self.stderr()
+        for renderable in renderables:
+            console.print(renderable)
+
+    def progress(self, *columns):
+        """A transient progress display on stderr: only on a terminal, never under --quiet."""
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+        console = self.stderr()
+        return Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            *columns,
+            console=console,
+            transient=True,
+            # A bar only means something on a terminal; in a log it would leave blank lines.
+            disable=self.quiet or not console.is_terminal,
+        )
+
+
+def _usage(message: str, hint: str):
+    import typer
+
+    return typer.BadParameter(message, param_hint=hint)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def check_writable_folder(path: Path) -> None:
+    """A file is written only into a folder that exists: a typo must not create a tree of folders."""
+    from namelang.errors import NamelangError
+
+    folder = Path(path).parent
+    if not folder.is_dir():
+        reason = "is not a folder" if folder.exists() else "does not exist"
+        raise NamelangError(f"cannot write {path}: the folder {folder} {reason}")
+
+
+class StreamWriter:
+    """Writes rows in one machine format, chunk by chunk: CSV (header once), a JSON array, JSON Lines."""
+
+    def __init__(self, handle, fmt: Format, sep: str = ","):
+        if fmt not in (Format.csv, Format.json, Format.jsonl):
+            raise ValueError(f"StreamWriter writes csv, json or jsonl, not {fmt}")
+        self.handle, self.fmt, self.sep = handle, fmt, sep
+        self.first = True
+
+    def frame(self, frame, records: Iterable[dict] | None = None) -> None:
+        """A pandas DataFrame chunk; for JSON, `records` may give each row's object (default: its columns)."""
+        if self.fmt is Format.csv:
+            frame.to_csv(
+                self.handle,
+                index=False,
+                header=self.first,
+                sep=self.sep,
+                float_format="%.6f",
+                lineterminator="\n",
+            )
+            self.first = False
+        else:
+            self._objects(records if records is not None else frame.to_dict("records"))
+
+    def records(self, rows: Iterable[dict], columns: list[str] | None = None) -> None:
+        """Dicts; for CSV, `columns` (default: the first row's keys) are the header."""
+        if self.fmt is not Format.csv:
+            self._objects(rows)
+            return
+        rows = list(rows)
+        columns = columns or (list(rows[0]) if rows else [])
+        writer = csv.DictWriter(
+            self.handle, columns, delimiter=self.sep, lineterminator="\n", extrasaction="ignore"
+        )
+        if self.first and columns:
+            writer.writeheader()
+            self.first = False
+        writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
+
+    def _objects(self, objects: Iterable[dict]) -> None:
+        for obj in objects:
+            text = json.dumps(obj, ensure_ascii=False)
+            if self.fmt is Format.jsonl:
+                self.handle.write(text + "\n")
+            else:
+                self.handle.write(("[\n  " if self.first else ",\n  ") + text)
+                self.first = False
+
+    def close(self) -> None:
+        if self.fmt is Format.json:
+            self.handle.write("[]\n" if self.first else "\n]\n")
+
+
+def _csv_cell(value):
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".") if value == value else ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def table(
+    title: str | None,
+    columns: list[tuple[str, str]],
+    rows: Iterable[Iterable],
+    footer: list | None = None,
+    **options,
+):
+    """A Rich table: each column is (header, justify), numbers right-justified by the caller; a cell is
+    text (Rich markup allowed) or a Rich Text. `options` go to rich.table.Table (box, padding, ...)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    tbl = Table(title=title, show_footer=footer is not None, title_justify="left", **options)
+    for i, (header, justify) in enumerate(columns):
+        tbl.add_column(header, justify=justify, footer=str(footer[i]) if footer else "")
+    for row in rows:
+        tbl.add_row(*[cell if isinstance(cell, Text) else str(cell) for cell in row])
+    return tbl
+
+
+def width_of(renderable) -> int:
+    """The columns `renderable` needs to print without wrapping."""
+    console = Console(width=10_000)
+    return console.measure(renderable).maximum
+
+
+out = Output()
+
+# Shorthands kept for the command modules written before `Output`; new code calls `out` directly.
+state = out
 
 
 def configure(quiet: bool = False, verbose: bool = False) -> None:
-    state.quiet = quiet
-    state.verbose = verbose
+    out.configure(quiet, verbose)
 
 
 def reset() -> None:
-    configure(False, False)
+    out.configure(False, False)
 
 
 def stdout() -> Console:
-    return Console(soft_wrap=True)
+    return out.console()
 
 
 def stderr() -> Console:
-    return Console(stderr=True, quiet=state.quiet)
+    return out.stderr()
 
 
 def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
+    return out.is_terminal()
 
 
 def info(message: str) -> None:
-    stderr().print(message, highlight=False, soft_wrap=True)
+    out.info(message)
+
+
+def warn(message: str) -> None:
+    out.warn(message)
+
+
+def error(message: str) -> None:
+    out.error(message)
 
 
 def model_in_use(clf) -> None:
     """The model and the device a command runs, on stderr."""
-    info(f"model: {clf.name} ({clf.card.arch}), device: {clf.device}")
-
-
-def warn(message: str) -> None:
-    stderr().print(f"[yellow]warning:[/] {message}", highlight=False)
-
-
-def error(message: str) -> None:
-    # Errors print even under --quiet: they are the one line the user needs.
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-
-
-def table(title: str | None, columns: list[tuple[str, str]], rows, footer: list | None = None):
-    """A table; each column is (header, justify); numbers are right-justified by the caller."""
-    from rich.table import Table
-
-    tbl = Table(title=title, show_footer=footer is not None, title_justify="left")
-    for i, (header, justify) in enumerate(columns):
-        tbl.add_column(header, justify=justify, footer=str(footer[i]) if footer else "")
-    for row in rows:
-        tbl.add_row(*[str(cell) for cell in row])
-    return tbl
-
-
-def _progress(*columns):
-    """A transient progress display on stderr, silent under --quiet."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-
-    console = stderr()
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        *columns,
-        console=console,
-        transient=True,
-        # A bar only means something on a terminal; in a log it would leave blank lines.
-        disable=state.quiet or not console.is_terminal,
-    )
+    out.info(f"model: {clf.name} ({clf.card.arch}), device: {clf.device}")
 
 
 def count_progress():
@@ -101,7 +301,7 @@ def count_progress():
         TimeRemainingColumn,
     )
 
-    return _progress(
+    return out.progress(
         MofNCompleteColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
@@ -114,7 +314,7 @@ def rows_progress():
     """Progress for streamed rows: the bar follows bytes read when the input's size is known."""
     from rich.progress import TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    return _progress(
+    return out.progress(
         TaskProgressColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn()
     )
 
@@ -123,4 +323,4 @@ def byte_progress():
     """Progress for a download: bytes, rate, ETA; a pulsing bar when the size is unknown."""
     from rich.progress import DownloadColumn, TimeRemainingColumn, TransferSpeedColumn
 
-    return _progress(DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    return out.progress(DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())

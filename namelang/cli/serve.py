@@ -37,9 +37,7 @@ def serve_cmd(
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        from rich.markup import escape  # the message is printed with Rich markup on
-
-        raise NamelangError(escape(INSTALL_HINT)) from None
+        raise NamelangError(INSTALL_HINT) from None  # render.error escapes markup itself
     # One BLAS thread per process, set before numpy loads: the scoring thread shares the cores with the
     # event loop, and OpenBLAS's spinning helper threads made a batch 3-8x slower on a busy 2-core machine.
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
