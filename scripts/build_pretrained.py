@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from model_card import model_card  # noqa: E402
 from registers_benchmark import derive, oos_curve, read  # noqa: E402
-from train_benchmark import STUDENT, Trained, make_ensemble, train_model  # noqa: E402
+from train_benchmark import STUDENT, Trained, _from_card, make_ensemble, train_model  # noqa: E402
 
 SHIPPED = ("weights.safetensors", "model.json", "history.csv", "loss.png")
 TITLES = {"archive": "archive test", "mimesis": "mimesis test"}
@@ -48,8 +48,6 @@ def prepare_union(archive: Path, work: Path) -> tuple[Path, Path]:
     from namelang.data.split import prepare
 
     union, archive_only = work / "union", work / "archive-only"
-    for folder in (union, archive_only):
-        shutil.rmtree(folder, ignore_errors=True)
     download(union, url=str(archive))
     prepare(read_sources(["archive", "mimesis"], union), union, seed=0)
     derive(union, archive_only, lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE)
@@ -86,20 +84,50 @@ def score(model: Trained, union: Path, subsets: dict) -> dict:
     return report
 
 
-def train_union(union: Path, seeds: list[int]) -> list[Trained]:
-    models = []
-    for seed in seeds:
-        log(f"union: gru seed {seed} …")
-        models.append(train_model(union, "gru", seed, f"gru-s{seed}"))
-    log("union: n-gram …")
-    models.append(train_model(union, "ngram", 0, "ngram"))
-    members = [m.name for m in models]
+def trained(home: Path, arch: str, seed: int, name: str, kind=None, **config) -> Trained:
+    """Train, unless the workspace holds a model of that name trained on this very split with these
+    settings (a rerun after an interruption, or after `prepare` wrote the same bytes again)."""
+    from namelang.data.split import MANIFEST, prepared_dir
+    from namelang.models.store import ModelStore
+    from namelang.workspace import sha256_file
+
+    store = ModelStore(home)
+    if store.exists(name):
+        card = store.load(name).card
+        wanted = {"seed": seed, **config}
+        same = card.arch == arch and all(card.training.get(k, v) == v for k, v in wanted.items())
+        if same and card.data.manifest_sha256 == sha256_file(prepared_dir(home) / MANIFEST):
+            log(f"{home.name}: {name} was trained on this split already ({card.created}); kept")
+            return _from_card(name, kind or arch, store.path_of(name), card, seed)
+        store.remove(name)
+    log(f"{home.name}: training {name} …")
+    return train_model(home, arch, seed, name, kind=kind, **config)
+
+
+def ensemble_of(union: Path, members: list[str]) -> Trained:
+    """The ensemble of `members`, kept when the workspace holds it already (its student learnt from it)."""
+    from namelang.data.split import MANIFEST, prepared_dir
+    from namelang.models.store import ModelStore
+    from namelang.workspace import sha256_file
+
+    store = ModelStore(union)
+    if store.exists("ensemble"):
+        card = store.load("ensemble").card
+        listed = [m["name"] for m in card.extras.get("members", [])]
+        if listed == members and card.data.manifest_sha256 == sha256_file(prepared_dir(union) / MANIFEST):
+            log(f"union: the ensemble of {', '.join(members)} exists already ({card.created}); kept")
+            return _from_card("ensemble", "ensemble", store.path_of("ensemble"), card)
+        store.remove("ensemble")
     log(f"union: ensemble of {', '.join(members)} …")
-    models.append(make_ensemble(union, members, "ensemble"))
-    log("union: student distilled from the ensemble …")
-    models.append(
-        train_model(union, "gru", seeds[0], "student", kind="student", teacher="ensemble", **STUDENT)
-    )
+    return make_ensemble(union, members, "ensemble")
+
+
+def train_union(union: Path, seeds: list[int]) -> list[Trained]:
+    models = [trained(union, "gru", seed, f"gru-s{seed}") for seed in seeds]
+    models.append(trained(union, "ngram", 0, "ngram"))
+    members = [m.name for m in models]
+    models.append(ensemble_of(union, members))
+    models.append(trained(union, "gru", seeds[0], "student", kind="student", teacher="ensemble", **STUDENT))
     return models
 
 
@@ -125,7 +153,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--archive", type=Path, default=ROOT.parent / "shared" / "data" / "names.zip")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pretrained")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--json", type=Path, help="also write every model's figures here")
     args = parser.parse_args(argv)
 
@@ -133,8 +161,8 @@ def main(argv=None) -> int:
     models = train_union(union, args.seeds)
     log("archive only: gru and n-gram …")
     beside = [
-        train_model(archive_only, "gru", args.seeds[0], "gru-archive", kind="archive-only gru"),
-        train_model(archive_only, "ngram", 0, "ngram-archive", kind="archive-only ngram"),
+        trained(archive_only, "gru", args.seeds[0], "gru-archive", kind="archive-only gru"),
+        trained(archive_only, "ngram", 0, "ngram-archive", kind="archive-only ngram"),
     ]
     subsets = test_subsets(union)
     for model in models + beside:
