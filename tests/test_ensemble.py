@@ -108,11 +108,11 @@ def test_ensemble_refusals(members_home, invoke, tmp_path):
 def test_distilled_student(members_home, invoke, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(members_home, home)
-    assert invoke("ensemble", "g0", "g1", "ng", "--name", "E", "--home", home, "-q").exit_code == 0
-    result = invoke("train", "--teacher", "E", "--name", "student", "--home", home, *TINY_MODEL)
+    assert invoke("ensemble", "g0", "g1", "ng", "--name", "T", "--home", home, "-q").exit_code == 0
+    result = invoke("train", "--teacher", "T", "--name", "student", "--home", home, *TINY_MODEL)
     assert result.exit_code == 0, result.output
     meta = json.loads((home / "models" / "student" / "model.json").read_text())
-    assert meta["arch"] == "gru" and meta["training"]["teacher"] == "E"
+    assert meta["arch"] == "gru" and meta["training"]["teacher"] == "T"
     # The training set is the names plus one perturbed copy of each, all labelled by the teacher.
     assert meta["data"]["train_rows"] == 2 * len(read_split(home, "train")[0])
     assert_user_error(invoke("train", "--teacher", "nope", "--home", home, *TINY_MODEL), "unknown model")
