@@ -43,15 +43,33 @@ def log(message: str) -> None:
 
 
 def prepare_union(archive: Path, work: Path) -> tuple[Path, Path]:
+    """`prepare archive mimesis --seed 0`, and the archive's rows of it. A workspace whose split files
+    are byte for byte the ones this run makes is left as it is, so the models trained on it stay valid."""
     from namelang.data.download import download
     from namelang.data.sources import OUT_OF_SCOPE, read_sources
     from namelang.data.split import prepare
 
     union, archive_only = work / "union", work / "archive-only"
-    download(union, url=str(archive))
-    prepare(read_sources(["archive", "mimesis"], union), union, seed=0)
-    derive(union, archive_only, lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE)
+    fresh = work / "fresh"
+    shutil.rmtree(fresh, ignore_errors=True)
+    download(fresh, url=str(archive))
+    prepare(read_sources(["archive", "mimesis"], fresh), fresh, seed=0)
+    derive(fresh, fresh / "archive-only", lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE)
+    for new, old in ((fresh, union), (fresh / "archive-only", archive_only)):
+        if _splits(new) != _splits(old):
+            log(f"{old}: the split changed; its models are trained again")
+            shutil.rmtree(old, ignore_errors=True)
+            shutil.copytree(new, old, ignore=shutil.ignore_patterns("archive-only"))
+    shutil.rmtree(fresh, ignore_errors=True)
     return union, archive_only
+
+
+def _splits(home: Path) -> list[bytes]:
+    folder = home / "prepared"
+    return [
+        (folder / f"{s}.csv").read_bytes() if (folder / f"{s}.csv").is_file() else b""
+        for s in ("train", "val", "test")
+    ]
 
 
 def test_subsets(union: Path) -> dict:
