@@ -49,10 +49,10 @@ def write_input(path: Path, rows: int, names: list[str], distinct: bool, seed: i
             out.write(f'{i},"{name}",{CITIES[i % len(CITIES)]}\n')
 
 
-def timed(command: list[str]) -> tuple[float, int]:
+def timed(command: list[str], env: dict | None = None) -> tuple[float, int]:
     """(wall seconds, peak RSS in MB) of one child process."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     if status != 0:

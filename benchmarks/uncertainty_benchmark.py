@@ -208,7 +208,8 @@ def main(argv=None) -> int:
 
     home = prepared_home(args.archive, args.work)
     clf = Classifier.load(args.model, home, "cpu")
-    if not trained_on(clf.meta, json.loads((prepared_dir(home) / MANIFEST).read_text())):
+    meta = clf.card.to_dict()  # model.json as written; uncertainty.model_prior still reads a dict
+    if not trained_on(meta, json.loads((prepared_dir(home) / MANIFEST).read_text())):
         raise SystemExit(f"{args.model} was not trained on this split (prepare --seed 0 of {args.archive})")
     index = {label: i for i, label in enumerate(clf.labels)}
     scored = {}
@@ -216,13 +217,9 @@ def main(argv=None) -> int:
         names, labels, _ = read_split(home, split)
         scored[split] = (clf.predict_proba(names).astype(np.float64), np.array([index[lb] for lb in labels]))
     (val_p, val_y), (test_p, test_y) = scored["val"], scored["test"]
-    raw_source = training_prior(clf.meta["data"]["train_label_counts"], clf.labels)
+    raw_source = training_prior(clf.card.data.train_label_counts, clf.labels)
     # The card's prior when it has one, else fitted on validation as `train` does.
-    source = (
-        model_prior(clf.meta, clf.labels)
-        if "prior" in clf.meta
-        else fit_model_prior(val_p, val_y, raw_source)
-    )
+    source = model_prior(meta, clf.labels) if "prior" in meta else fit_model_prior(val_p, val_y, raw_source)
     threshold90 = conformal_threshold(val_p, val_y, 0.9)
     shift = prior_shift(
         test_p, test_y, clf.labels, source, raw_source, threshold90, args.size, args.seeds, args.resamples

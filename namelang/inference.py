@@ -45,6 +45,12 @@ class Classifier:
         # Fitted on the validation split at training time (calibration.py); 1 leaves logits as they are.
         self.temperature = float(card.temperature)
 
+    def __repr__(self) -> str:
+        return (
+            f"Classifier(name={self.name!r}, arch={self.card.arch!r}, labels={len(self.labels)}, "
+            f"device={self.device!r}, path={str(self.path)!r})"
+        )
+
     @classmethod
     def load(
         cls, model: str | Path | None = None, home: Workspace | str | Path | None = None, device: str = "auto"
@@ -85,6 +91,8 @@ class Classifier:
     def predict_proba(self, names, batch_size: int = BATCH) -> np.ndarray:
         """Probabilities [N, labels] (softmax, rows sum to 1); rows of blank names are NaN."""
         normalized = self.normalize(names)
+        if not normalized:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
         # Real files repeat surnames a lot: score each distinct name once.
         unique, inverse = np.unique(np.array(normalized, dtype=object), return_inverse=True)
         ids, lengths = self.alphabet.encode(list(unique), self.max_length)
@@ -112,9 +120,12 @@ class Classifier:
         ]
 
     def predict_frame(
-        self, frame, column: str = "name", top_k: int = 1, prefix: str = "", min_prob: float = 0.0
+        self, frame, column: str = "name", top_k: int = 1, prefix: str = "", min_prob: float = 0.0, proba=None
     ):
-        """`frame` with the prediction columns added (empty cells for blank names); rows stay in order."""
+        """`frame` with the prediction columns added (empty cells for blank names); rows stay in order.
+
+        `proba`: what turns names into probabilities (default `predict_proba`; tagging passes a cache).
+        """
         import pandas as pd
 
         if column not in frame.columns:
@@ -127,7 +138,7 @@ class Classifier:
             raise NamelangError(
                 f"the input already has a column {clash[0]!r}; pass --prefix (e.g. --prefix ml_) to rename the added ones"
             )
-        probs = self.predict_proba(frame[column].tolist())
+        probs = (proba or self.predict_proba)(frame[column].tolist())
         order, top = self.rank(probs, top_k)
         blank = np.isnan(top[:, 0])
         labels = np.array(self.labels + [""], dtype=object)

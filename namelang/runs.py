@@ -26,9 +26,9 @@ from namelang.data.alphabet import MAX_LENGTH, Alphabet
 from namelang.data.split import MANIFEST, load_manifest, prepared_dir, read_split
 from namelang.errors import NamelangError
 from namelang.models.card import Best, DataInfo, ModelCard, Normalization
-from namelang.models.registry import ArchSpec, flag, spec_from
+from namelang.models.registry import ARCHITECTURES, ArchSpec, flag, spec_from
 from namelang.models.store import PRETRAINED, ModelStore, StoredModel, check_name
-from namelang.training import Callbacks, Encoded, EpochReport, FitResult, fit
+from namelang.training import Callbacks, EarlyStopping, Encoded, EpochReport, FitResult, fit
 from namelang.workspace import Workspace, sha256_file
 
 # What `--resume` lets a user change; everything else is the stored run's.
@@ -162,23 +162,28 @@ def resume_run(
     manifest, manifest_sha256 = _manifest(workspace)
     if card.data.manifest_sha256 != manifest_sha256:
         raise NamelangError(f"cannot resume {name!r}: the prepared data changed since it was trained")
-    stored = {k: v for k, v in card.training.items() if k in {f.name for f in fields(TrainConfig)}}
-    changes = {k: v for k, v in (("epochs", epochs), ("patience", patience)) if v is not None}
-    config = TrainConfig(**{**stored, **changes})
-    history = [EpochReport(**h) for h in card.history]
-    if len(history) >= config.epochs:
-        raise NamelangError(f"{name!r} already ran {len(history)} epochs; pass a larger --epochs to continue")
-    best_epoch = max(history, key=lambda r: r.val_macro_f1).epoch if history else 0
-    if sum(1 for r in history if r.epoch > best_epoch) >= config.patience:
-        raise NamelangError(
-            f"{name!r} stopped early (no better epoch in {config.patience}); pass a larger --patience"
-        )
+    config, history = _continued(name, card, epochs, patience)
     module = previous.torch_module()
     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
     spec = spec_from(card.arch, **card.arch_options)
     alphabet = Alphabet(card.alphabet)
     run = _Run(name, spec, config, alphabet, module, manifest, manifest_sha256, history, best_state)
     return _train_and_store(store, run, device, callbacks, make_default)
+
+
+def _continued(name: str, card: ModelCard, epochs, patience) -> tuple[TrainConfig, list[EpochReport]]:
+    """The stored run's settings with the allowed changes, and its history; refused if it cannot go on."""
+    stored = {k: v for k, v in card.training.items() if k in {f.name for f in fields(TrainConfig)}}
+    changes = {k: v for k, v in (("epochs", epochs), ("patience", patience)) if v is not None}
+    config = TrainConfig(**{**stored, **changes})
+    history = [EpochReport(**h) for h in card.history]
+    if len(history) >= config.epochs:
+        raise NamelangError(f"{name!r} already ran {len(history)} epochs; pass a larger --epochs to continue")
+    if EarlyStopping.from_history(history, config.patience).exhausted:
+        raise NamelangError(
+            f"{name!r} stopped early (no better epoch in {config.patience}); pass a larger --patience"
+        )
+    return config, history
 
 
 def resume_conflicts(card: ModelCard, given: dict[str, Any], name: str) -> list[str]:
@@ -189,24 +194,18 @@ def resume_conflicts(card: ModelCard, given: dict[str, Any], name: str) -> list[
         if option in RESUME_MAY_CHANGE:
             continue
         if option not in stored:
-            why = f"{card.arch} does not use it" if option in _ARCH_OPTIONS else "not with --resume"
+            used_by_some = any(option in spec.options() for spec in ARCHITECTURES.values())
+            why = f"{card.arch} does not use it" if used_by_some else "not with --resume"
             conflicts.append(f"{flag(option)} ({why})")
         elif value != stored[option]:
             conflicts.append(f"{flag(option)} {_show(value)} (stored: {_show(stored[option])})")
     return conflicts
 
 
-_ARCH_OPTIONS = {"hidden", "layers", "bidirectional", "dropout", "embedding_dim"}
-
-
 def _show(value) -> str:
-    return (
-        str(value).lower()
-        if isinstance(value, bool)
-        else f"{value:g}"
-        if isinstance(value, float)
-        else str(value)
-    )
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_default: bool) -> RunResult:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from conftest import assert_user_error
 
 from namelang import __version__
 
@@ -65,3 +70,100 @@ def test_unexpected_error_is_one_line_without_verbose(tmp_path, invoke, monkeypa
     result = invoke("prepare", tmp_path, "--home", tmp_path)
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "ZeroDivisionError: a bug" in result.stderr and "--verbose" in result.stderr
+
+
+def test_home_that_is_a_file_is_one_line(tmp_path, invoke):
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    for argv in (("prepare",), ("models",), ("train", "--epochs", "1")):
+        assert_user_error(invoke(*argv, "--home", home), str(home), "is a file", alone=True)
+
+
+def test_os_errors_name_the_path_and_the_reason(tmp_path, invoke, archive):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    # A folder cannot be made under a regular file: the system's reason, the path, exit 1.
+    line = assert_user_error(
+        invoke("download", "--url", archive, "--home", blocker / "home"), "Not a directory", alone=True
+    )
+    assert str(blocker / "home") in line and "unexpected" not in line
+    missing = tmp_path / "missing" / "prepared.csv"
+    assert_user_error(invoke("prepare", missing, "--home", tmp_path / "h"), str(missing))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root is never refused a folder's permissions")
+def test_permission_denied_is_one_line(tmp_path, invoke, archive):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    line = assert_user_error(invoke("download", "--url", archive, "--home", locked), "Permission denied")
+    assert str(locked) in line
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's sysfs")
+def test_a_folder_the_system_refuses_is_one_line(invoke, archive):
+    # sysfs refuses new folders even to root: the system's own refusal, as a user would meet it.
+    home = Path("/sys/namelang-test-home")
+    line = assert_user_error(invoke("download", "--url", archive, "--home", home), str(home), alone=True)
+    assert "not permitted" in line or "Permission denied" in line or "Read-only" in line, line
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_full_disk_behind_stdout_is_one_line(tmp_path):
+    for argv in (("models", "--format", "json", "--home", str(tmp_path)), ("--version",)):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [sys.executable, "-m", "namelang", *argv], stdout=full, stderr=subprocess.PIPE, text=True
+            )
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().splitlines() == ["error: standard output: No space left on device"]
+
+
+def test_ctrl_c_is_one_line_exit_130_and_leaves_no_home(tmp_path):
+    home = tmp_path / "new" / "home"
+    with socket.socket() as silent:  # accepts the connection and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/data.zip"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "namelang", "download", "--url", url, "--home", str(home)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        silent.settimeout(60)
+        connection, _ = silent.accept()  # the download is under way: now press Ctrl-C
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        connection.close()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["error: interrupted"]
+    assert not (tmp_path / "new").exists()
+
+
+def test_usage_mistakes_exit_2(invoke, tmp_path):
+    assert invoke("evaluate", "--format", "yaml", "--home", tmp_path).exit_code == 2
+    assert invoke("predict", "--top-k", "0", "Satoshi").exit_code == 2
+    assert invoke("confusion", "--nope").exit_code == 2
+
+
+def test_classifier_repr_says_what_it_is(tmp_path):
+    from namelang import Classifier
+
+    clf = Classifier.load("pretrained", home=tmp_path)
+    text = repr(clf)
+    assert text.startswith("Classifier(name='pretrained'") and f"labels={len(clf.labels)}" in text
+    assert f"arch={clf.card.arch!r}" in text and "device='cpu'" in text and str(clf.path) in text
+
+
+def test_shell_completion(invoke):
+    assert "--install-completion" in invoke("--help").stdout
+    env = {
+        **os.environ,
+        "_NAMELANG_COMPLETE": "complete_bash",
+        "COMP_WORDS": "namelang conf",
+        "COMP_CWORD": "1",
+    }
+    result = subprocess.run([sys.executable, "-m", "namelang"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.split() == ["confusion"]
+    env.update(COMP_WORDS="namelang evaluate --format ", COMP_CWORD="3")
+    result = subprocess.run([sys.executable, "-m", "namelang"], env=env, capture_output=True, text=True)
+    assert result.stdout.split() == ["auto", "table", "csv", "json", "jsonl"]

@@ -158,3 +158,14 @@ def test_timeout(tmp_path, invoke):
             "download", "--url", f"http://127.0.0.1:{port}/data.zip", "--timeout", "0.5", "--home", tmp_path
         )
     _assert_clean_failure(result, tmp_path, "timed out", "--url")
+
+
+def test_failed_first_download_leaves_no_empty_home(server, tmp_path, invoke):
+    home = tmp_path / "new" / "home"
+    url = server.serve("/missing.zip", b"nope", status=404)
+    assert_user_error(invoke("download", "--url", url, "--home", home), "404", alone=True)
+    assert not (tmp_path / "new").exists()
+    existing = tmp_path / "kept"
+    existing.mkdir()
+    assert_user_error(invoke("download", "--url", url, "--home", existing), "404")
+    assert existing.is_dir() and list(existing.iterdir()) == []  # a folder the user had stays

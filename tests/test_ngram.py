@@ -80,7 +80,9 @@ def test_predict_does_not_import_scikit_learn(tiny_home, invoke):
 
 
 def test_ngram_refuses_network_options_and_resume(tiny_home, invoke):
-    assert_user_error(invoke("train", "--arch", "ngram", "--hidden", "8", "--home", tiny_home), "does not use")
+    assert_user_error(
+        invoke("train", "--arch", "ngram", "--hidden", "8", "--home", tiny_home), "does not use"
+    )
     assert invoke("train", "--arch", "ngram", "--name", "ng", "--home", tiny_home, "-q").exit_code == 0
     assert_user_error(invoke("train", "--resume", "ng", "--home", tiny_home), "ngram")
 

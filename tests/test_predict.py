@@ -174,7 +174,8 @@ def test_text_file_one_name_per_line(tiny_trained, tmp_path, invoke):
 
 def test_usage_errors(tiny_trained, tmp_path, invoke):
     assert_user_error(invoke("predict", "--home", tiny_trained, input=""), "<stdin> is empty")
-    assert_user_error(invoke("predict", "A", "--input", "x.csv", "--home", tiny_trained), "not both")
+    both = invoke("predict", "A", "--input", "x.csv", "--home", tiny_trained)
+    assert both.exit_code == 2 and "not both" in both.stderr  # a usage mistake
     assert_user_error(
         invoke("predict", "A", "--model", "nope", "--home", tiny_trained), "unknown model 'nope'"
     )
@@ -189,7 +190,7 @@ def test_pretrained_model_works_without_a_workspace(tmp_path, invoke):
     assert result.exit_code == 0, result.output
     out = pd.read_csv(io.StringIO(result.stdout))
     assert out["prediction"].tolist() == ["Japanese", "Russian"]
-    assert "model: pretrained" in result.stderr
+    assert result.stderr == "2 rows scored by pretrained (gru, cpu)\n"
     assert not (tmp_path / "empty").exists()  # predicting writes nothing into the workspace
     clf = Classifier.load(home=tmp_path / "empty")
     assert clf.name == "pretrained" and len(clf.labels) == 18
@@ -217,3 +218,77 @@ def test_one_column_file_uses_that_column_in_every_format(tiny_trained, tmp_path
     assert table.exit_code == 0 and "surname" in table.stdout and "Tanaka" in table.stdout
     as_json = json.loads(invoke("predict", "-i", src, "-f", "json", "--home", tiny_trained).stdout)
     assert [o["surname"] for o in as_json] == ["Tanaka", "Ivanov"] and as_json[0]["predictions"]
+
+
+def test_header_only_csv_gives_header_and_added_columns(tiny_trained, tmp_path, invoke):
+    src = tmp_path / "empty.csv"
+    src.write_text("id,name\n", encoding="utf-8")
+    result = invoke("predict", "-i", src, "-k", "1", "--home", tiny_trained)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "id,name,prediction,probability\n"
+    assert "0 rows scored" in result.stderr
+
+
+def test_output_into_a_missing_folder_creates_nothing(tiny_trained, tmp_path, invoke):
+    target = tmp_path / "no" / "such" / "out.csv"
+    result = invoke("predict", "Tanaka", "-o", target, "--home", tiny_trained)
+    assert_user_error(result, "no such folder", str(target.parent), alone=True)
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_failed_predict_prints_only_its_error(tiny_trained, tmp_path, invoke):
+    src = tmp_path / "x.csv"
+    src.write_text("id,surname\n1,Tanaka\n", encoding="utf-8")
+    assert_user_error(invoke("predict", "-i", src, "-c", "nope", "--home", tiny_trained), "nope", alone=True)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"name\nTanaka\n\xff\n")
+    assert_user_error(invoke("predict", "-i", bad, "--home", tiny_trained), "line 3", alone=True)
+
+
+def test_a_repeated_column_name_keeps_its_header(tiny_trained, tmp_path, invoke):
+    src = tmp_path / "dup.csv"
+    src.write_text("name,name\nTanaka,x\n,y\n", encoding="utf-8")
+    result = invoke("predict", "-i", src, "-k", "1", "--home", tiny_trained)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "name,name,prediction,probability"
+    assert lines[1].startswith("Tanaka,x,") and lines[2] == ",y,,"  # the first `name` is scored
+
+
+def test_encoding_option(tiny_trained, tmp_path, invoke):
+    src = tmp_path / "latin.csv"
+    src.write_bytes("name\nMüller\nTanaka\n".encode("latin-1"))
+    error = assert_user_error(invoke("predict", "-i", src, "--home", tiny_trained), "line 2", alone=True)
+    assert "--encoding" in error
+    result = invoke("predict", "-i", src, "--encoding", "latin-1", "-k", "1", "--home", tiny_trained)
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(io.StringIO(result.stdout))["name"].tolist() == ["Müller", "Tanaka"]
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("name\nMüller\n".encode("utf-16"))
+    result = invoke("predict", "-i", utf16, "--encoding", "utf-16", "-k", "1", "--home", tiny_trained)
+    assert result.exit_code == 0 and result.stdout.splitlines()[1].startswith("Müller,"), result.output
+    assert_user_error(
+        invoke("predict", "-i", src, "--encoding", "klingon", "--home", tiny_trained), "klingon"
+    )
+
+
+def test_documented_stdin_examples_skip_the_header(tiny_trained, tmp_path):
+    import os
+    import subprocess
+
+    (tmp_path / "surnames.csv").write_text("surname,city\nTanaka,Osaka\nIvanov,Kyiv\n", encoding="utf-8")
+    env = {**os.environ, "NAMELANG_HOME": str(tiny_trained)}
+    for command in (  # as the README writes them
+        "cut -d, -f1 surnames.csv | tail -n +2 | namelang predict --format jsonl",
+        "namelang predict --input - --column surname --format jsonl < surnames.csv",
+    ):
+        done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in done.stdout.splitlines()]
+        assert [r.get("name", r.get("surname")) for r in rows] == ["Tanaka", "Ivanov"], command
+
+
+def test_terminal_shows_the_model_once_and_counts_in_words(tiny_trained, invoke):
+    result = invoke("predict", "Tanaka", "-f", "table", "--home", tiny_trained)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("tiny") == 1 and "1 row scored by tiny" in result.stderr

@@ -160,3 +160,13 @@ def test_on_a_terminal_the_default_is_a_table_that_fits(tiny_trained):
     text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode("utf-8").replace("\r\n", "\n"))
     assert "macro-F1" in text and "per label" in text and not text.lstrip().startswith("{")
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_models_list_in_every_machine_format(tiny_trained, invoke):
+    as_json = json.loads(invoke("models", "--home", tiny_trained).stdout)  # piped: JSON
+    rows = list(csv.DictReader(io.StringIO(invoke("models", "--home", tiny_trained, "-f", "csv").stdout)))
+    lines = invoke("models", "--home", tiny_trained, "-f", "jsonl").stdout.splitlines()
+    assert [r["name"] for r in as_json] == [r["name"] for r in rows] == [json.loads(x)["name"] for x in lines]
+    assert {"tiny", "pretrained"} <= {r["name"] for r in rows}
+    table = invoke("models", "--home", tiny_trained, "-f", "table")
+    assert table.exit_code == 0 and "val macro-F1" in table.stdout

@@ -135,13 +135,17 @@ def test_resume_refuses_each_differing_option(tiny_home, invoke):
 SLOW = ("--hidden", "32", "--embedding-dim", "8", "--batch-size", "1", "--epochs", "40")
 
 
-def _sigint_after(home: Path, first_words: str, *args: str) -> tuple[int, str]:
-    """Start `namelang train`, send SIGINT once a stderr line starts with `first_words`; (code, stderr)."""
+def _namelang(*args: str, **popen) -> subprocess.Popen:
+    """A real `namelang` process running this checkout."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("NAMELANG_HOME", None)
-    command = [sys.executable, "-m", "namelang", "train", "--home", str(home), *SLOW, *args]
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    return subprocess.Popen([sys.executable, "-m", "namelang", *args], env=env, cwd=ROOT, text=True, **popen)
+
+
+def _sigint_after(home: Path, first_words: str, *args: str) -> tuple[int, str]:
+    """Start `namelang train`, send SIGINT once a stderr line starts with `first_words`; (code, stderr)."""
+    proc = _namelang(
+        "train", "--home", str(home), *SLOW, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     seen = []
     for line in proc.stderr:
@@ -190,6 +194,8 @@ def test_sigint_after_an_epoch_keeps_it_as_interrupted_not_default(trained_home,
 
 
 def test_rm_asks_on_a_terminal_and_removing_the_default_clears_it(trained_home, invoke, monkeypatch):
+    import pty
+
     import namelang.cli.models as models_cli
 
     folder = trained_home / "models" / "tiny"
@@ -200,9 +206,19 @@ def test_rm_asks_on_a_terminal_and_removing_the_default_clears_it(trained_home, 
     monkeypatch.setattr(models_cli, "_stdin_is_terminal", lambda: True)
     declined = invoke("models", "rm", "tiny", "--home", trained_home, input="n\n")
     assert declined.exit_code == 1 and "(the default model)" in declined.stderr and folder.is_dir()
-    accepted = invoke("models", "rm", "tiny", "--home", trained_home, input="y\n")
-    assert accepted.exit_code == 0, accepted.output
-    assert "pretrained model serves again" in accepted.stderr and not folder.exists()
+
+    # A real terminal: the question goes to stderr, the answer comes from the terminal.
+    controller, terminal = pty.openpty()
+    proc = _namelang(
+        "models", "rm", "tiny", "--home", str(trained_home), stdin=terminal, stderr=subprocess.PIPE
+    )
+    os.close(terminal)
+    asked = proc.stderr.read(len("remove 'tiny'"))
+    os.write(controller, b"y\n")
+    _, said = proc.communicate(timeout=60)
+    os.close(controller)
+    assert proc.returncode == 0 and asked == "remove 'tiny'", asked + said
+    assert "pretrained model serves again" in said and not folder.exists()
     store = ModelStore(trained_home)
     assert store.default() is None and store.load().is_pretrained
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from typing import Annotated
 
@@ -14,28 +15,67 @@ from namelang.errors import NamelangError
 
 
 class NamelangGroup(TyperGroup):
-    """Maps the package's own errors to one red line on stderr and exit code 1 (2 stays Click's)."""
+    """Maps what goes wrong to one red line on stderr: the package's own errors and the system's (a
+    missing folder, permission denied, a full disk) exit 1, Ctrl-C exits 130, usage stays Click's (2);
+    anything else is a bug: "unexpected ..., report it". Parsing (where --version prints) and the
+    command itself are both covered."""
+
+    def make_context(self, *args, **kwargs):
+        render.reset()
+        with one_line_errors():
+            return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx):
-        render.reset()
-        try:
-            return super().invoke(ctx)
-        except NamelangError as exc:
-            if render.state.verbose:
-                render.stderr().print(traceback.format_exc(), markup=False, highlight=False)
-            render.error(str(exc))
-            raise typer.Exit(1) from None
-        except BrokenPipeError:
-            # `namelang predict ... | head`: the reader left; that is not an error.
-            raise typer.Exit(0) from None
-        except Exception as exc:
-            # Exit, Abort and usage errors belong to Typer/Click (vendored in newer Typer): let them through.
-            if render.state.verbose or type(exc).__module__.split(".")[0] in ("typer", "click"):
-                raise
-            render.error(
-                f"unexpected {type(exc).__name__}: {exc} (rerun with --verbose for the traceback, and report it)"
-            )
-            raise typer.Exit(1) from None
+        with one_line_errors():
+            result = super().invoke(ctx)
+            render.out.flush()  # a full disk behind stdout is reported here, not at interpreter exit
+            return result
+
+
+@contextlib.contextmanager
+def one_line_errors():
+    try:
+        yield
+    except NamelangError as exc:
+        _fail(str(exc))
+    except BrokenPipeError:
+        # `namelang predict ... | head`: the reader left; that is not an error.
+        render.out.discard_stdout()
+        raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        _fail("interrupted", code=130)
+    except OSError as exc:
+        if exc.errno is None:  # not the system's answer about a file: a bug
+            _unexpected(exc)
+        _fail(os_error_line(exc))
+    except Exception as exc:
+        # Exit, Abort and usage errors belong to Typer/Click (vendored in newer Typer): let them through.
+        if type(exc).__module__.split(".")[0] in ("typer", "click"):
+            raise
+        _unexpected(exc)
+
+
+def os_error_line(exc: OSError) -> str:
+    """The path(s) and the system's reason: `data/models: Permission denied`."""
+    reason = exc.strerror or str(exc)
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p not in (None, "")]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
+
+
+def _fail(message: str, code: int = 1):
+    if render.state.verbose:
+        render.stderr().print(traceback.format_exc(), markup=False, highlight=False)
+    render.error(message)
+    raise typer.Exit(code) from None
+
+
+def _unexpected(exc: Exception):
+    if render.state.verbose:
+        raise exc
+    render.error(
+        f"unexpected {type(exc).__name__}: {exc} (rerun with --verbose for the traceback, and report it)"
+    )
+    raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -43,7 +83,7 @@ app = typer.Typer(
     cls=NamelangGroup,
     help="Guess which language a surname comes from, with character-level recurrent networks.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )

@@ -6,7 +6,6 @@ The group's options (`--home`, `-q`, `-v`) work before or after the subcommand:
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,10 @@ from typing import Annotated
 import typer
 
 from namelang.cli import options, render
-from namelang.cli.formats import TableOrJson
+from namelang.cli.render import Format, out
 from namelang.errors import NamelangError
 
+ModelsFormat = options.output_format(Format.json)
 models_app = typer.Typer(help="List and manage trained models.", invoke_without_command=True)
 
 
@@ -84,9 +84,7 @@ def _table(rows: list[dict], title: str):
 @models_app.callback()
 def list_cmd(
     ctx: typer.Context,
-    fmt: Annotated[
-        TableOrJson | None, typer.Option("--format", help="\\[default: table on a terminal]")
-    ] = None,
+    fmt: ModelsFormat = Format.auto,
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -103,10 +101,13 @@ def list_cmd(
         rows.append(_row(pretrained, default is None))
     except NamelangError:  # a package without its pretrained model still lists the store
         pass
-    if TableOrJson.resolve(fmt) is TableOrJson.json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    render.stdout().print(_table(rows, f"models in {store.folder}"))
+    fmt = out.resolve(fmt, Format.json)
+    if fmt is Format.json:
+        out.json(rows)
+    elif fmt is Format.table:
+        out.show(_table(rows, f"models in {store.folder}"))
+    else:
+        out.records(rows, fmt)
 
 
 @models_app.command("show")
@@ -120,7 +121,7 @@ def show_cmd(
     """Print a model's card (model.json without its per-epoch history) as JSON."""
     found = _store(ctx, home, quiet, verbose).load(name)
     shown = {**found.card.without_history(), "path": str(found.path), "default": found.is_default}
-    typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+    out.json(shown)
 
 
 def _stdin_is_terminal() -> bool:

@@ -40,7 +40,14 @@ Split = Annotated[
 def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
     """What every command does first: set the output mode, then resolve the workspace."""
     render.configure(quiet, verbose)
-    return resolve_home(home)
+    home = resolve_home(home)
+    if home.exists() and not home.is_dir():
+        from namelang.errors import NamelangError
+
+        raise NamelangError(
+            f"the workspace {home} is a file, not a folder; choose another --home or NAMELANG_HOME"
+        )
+    return home
 
 
 def output_format(machine: Format, allowed: tuple[Format, ...] = ()):

@@ -7,6 +7,17 @@ to stdout; progress, summaries, warnings and errors go to stderr. `--quiet` sile
 
 Every command's `--format` is one `Format` with one "auto" rule (`Output.resolve`): a table when stdout
 is a terminal and nothing is written to a file, else the command's machine format.
+
+A command's output, in the sink's terms (predict, for one):
+
+    fmt: options.output_format(Format.csv) = Format.auto          # the option, declared once
+    fmt = out.resolve(fmt, Format.csv, to_file=output is not None)  # table only on a terminal
+    if fmt is Format.table:
+        out.show(table(title, [("name", "left"), ("#1", "left"), ("prob", "right")], rows))
+    else:
+        with out.stream(fmt, output, sep) as writer:  # stdout, or a file renamed into place
+            for frame in frames:
+                writer.frame(frame, records_of(frame))  # CSV from the frame; JSON from the records
 """
 
 from __future__ import annotations
@@ -30,6 +41,23 @@ class Format(str, enum.Enum):
     csv = "csv"
     json = "json"
     jsonl = "jsonl"
+
+
+STDOUT = "standard output"
+
+
+@contextlib.contextmanager
+def _naming_stdout() -> Iterator[None]:
+    """An OS error while writing stdout (a full disk behind `>`) names stdout, as a file's error names it."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        out.discard_stdout()
+        raise OSError(exc.errno, exc.strerror, STDOUT) from exc
 
 
 class Output:
@@ -67,31 +95,50 @@ class Output:
     def show(self, *renderables) -> None:
         """Tables and text for people, on stdout."""
         console = self.console()
-        for renderable in renderables:
-            console.print(renderable)
+        with _naming_stdout():
+            for renderable in renderables:
+                console.print(renderable)
 
     def line(self, text: str) -> None:
         """One plain line on stdout (no markup, no wrapping)."""
-        sys.stdout.write(text + "\n")
+        with _naming_stdout():
+            sys.stdout.write(text + "\n")
+
+    def flush(self) -> None:
+        """Push stdout out now, so a full disk or a closed pipe is an error of the command, named."""
+        with _naming_stdout():
+            sys.stdout.flush()
+
+    def discard_stdout(self) -> None:
+        """Point stdout at /dev/null, so the interpreter's last flush cannot fail a second time."""
+        import os
+
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
     def json(self, data) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        with _naming_stdout():
+            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def records(self, rows: list[dict], fmt: Format, columns: list[str] | None = None) -> None:
         """Flat records on stdout as CSV (a header, then a row each), a JSON array, or JSON Lines."""
-        writer = StreamWriter(sys.stdout, fmt)
-        writer.records(rows, columns)
-        writer.close()
+        with _naming_stdout():
+            writer = StreamWriter(sys.stdout, fmt)
+            writer.records(rows, columns)
+            writer.close()
 
     @contextlib.contextmanager
     def stream(self, fmt: Format, path: Path | None = None, sep: str = ",") -> Iterator[StreamWriter]:
         """A writer of chunks to stdout, or to `path` under a temporary name renamed into place at the
         end (nothing is written when the block fails). `path`'s folder must exist: nothing is created."""
         if path is None:
-            writer = StreamWriter(sys.stdout, fmt, sep)
-            yield writer
-            writer.close()
-            sys.stdout.flush()
+            with _naming_stdout():
+                writer = StreamWriter(sys.stdout, fmt, sep)
+                yield writer
+                writer.close()
+                sys.stdout.flush()
             return
         from namelang.workspace import atomic_path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import fields
 from typing import Annotated
 
 import typer
@@ -53,6 +54,7 @@ def epoch_line(r) -> str:
     )
 
 
+_ARCH_OPTIONS = ("hidden", "layers", "bidirectional", "dropout", "embedding_dim")
 # What `--resume` may be given besides the allowed changes: the place and the output, not the run.
 _NOT_RUN_OPTIONS = {"resume", "home", "quiet", "verbose", "make_default"}
 
@@ -144,25 +146,10 @@ def train_cmd(
 
     workspace = Workspace(options.start(home, quiet, verbose))
     try:  # Ctrl-C anywhere in the command: exit 130 with one line saying what was kept
-        if resume is None:
-            spec = spec_from(
-                arch.value,
-                hidden=hidden,
-                layers=layers,
-                bidirectional=bidirectional,
-                dropout=dropout,
-                embedding_dim=embedding_dim,
-            )
+        if resume is None:  # the options as the user gave them (None: the architecture's default)
+            spec = spec_from(arch.value, **{k: ctx.params[k] for k in _ARCH_OPTIONS})
             config = TrainConfig(
-                epochs=epochs,
-                batch_size=batch_size,
-                lr=lr,
-                weight_decay=weight_decay,
-                patience=patience,
-                balance=balance,
-                char_dropout=char_dropout,
-                seed=seed,
-                teacher=teacher,
+                **{f.name: ctx.params[f.name] for f in fields(TrainConfig) if f.name in ctx.params}
             )
         torch_device = resolve_device(device)
         render.info(f"device: {describe(torch_device)}")

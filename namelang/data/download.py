@@ -6,6 +6,7 @@ into a temporary folder, which then replaces `<home>/raw/` in one rename.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import socket
@@ -69,8 +70,7 @@ def download(
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise NamelangError(f"--sha256 must be 64 hexadecimal digits, got {sha256!r}")
 
-    Path(home).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".download-", dir=home) as tmp:
+    with _made_for_now(Path(home)), tempfile.TemporaryDirectory(prefix=".download-", dir=home) as tmp:
         archive = Path(tmp) / "archive.zip"
         digest, size = _fetch(url, archive, timeout, progress)
         if sha256 is not None and digest != sha256:
@@ -89,6 +89,21 @@ def download(
                 },
             )
     return DownloadResult(target, url, digest, size)
+
+
+@contextlib.contextmanager
+def _made_for_now(folder: Path):
+    """Make `folder` (and missing parents); if the block fails, remove again those it made, if empty:
+    a failed first download leaves no empty workspace behind."""
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]  # deepest first
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        for path in missing:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise
 
 
 def _fetch(url: str, dest: Path, timeout: float, progress: ProgressCallback | None) -> tuple[str, int]:

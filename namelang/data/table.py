@@ -1,16 +1,19 @@
-"""Streamed reading of big name tables (CSV/TSV or one name per line), checked as they are read.
+"""Streamed reading of big name tables: CSV/TSV, one name per line, or Parquet, checked as read.
 
-The bytes pass through `CheckedStream`, which rejects invalid UTF-8 and NUL bytes with the line they
-are on, and counts what it has read for the progress bar, while pandas parses in chunks.
+Text passes through `CheckedStream`, which rejects undecodable bytes and NUL characters with the line
+they are on, and counts what it has read for the progress bar, while pandas parses it in chunks.
+Parquet is read record batch by record batch (pyarrow), never whole, and stays Arrow so that its
+schema survives untouched.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from namelang.data.corpus import sniff_delimiter
@@ -18,16 +21,37 @@ from namelang.errors import NamelangError
 
 SNIFF_BYTES = 64 * 1024
 LINE_SUFFIXES = {".txt", ".lst"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+PARQUET_MAGIC = b"PAR1"
+PARQUET_INSTALL = 'reading and writing Parquet needs pyarrow: pip install "namelang[parquet]"'
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name; one line for a codec Python does not know."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise NamelangError(f"unknown encoding {encoding!r} (try utf-8, latin-1 or cp1252)") from None
+
+
+def import_pyarrow():
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise NamelangError(PARQUET_INSTALL) from None
+    return pyarrow
 
 
 class CheckedStream(io.RawIOBase):
-    """A binary stream that fails on invalid UTF-8 or NUL bytes, naming the source and line."""
+    """A binary stream that fails on undecodable bytes or NUL characters, naming the source and line."""
 
-    def __init__(self, raw, label: str, prefix: bytes = b""):
+    def __init__(self, raw, label: str, prefix: bytes = b"", encoding: str = "utf-8"):
         self.raw = raw
         self.label = label
         self.pending = prefix
-        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.encoding = encoding
+        self.decoder = codecs.getincrementaldecoder(encoding)("strict")
         self.lines = 0
         self.bytes_read = 0
 
@@ -35,18 +59,23 @@ class CheckedStream(io.RawIOBase):
         return True
 
     def _check(self, block: bytes, final: bool) -> None:
-        nul = block.find(b"\0")
-        if nul >= 0:
-            line = self.lines + block[:nul].count(b"\n") + 1
-            raise NamelangError(f"{self.label}: line {line} has a NUL byte")
         # exc.start counts from the bytes the decoder held back from the last block plus this one.
-        held = len(self.decoder.getstate()[0])
+        held = self.decoder.getstate()[0]
         try:
-            self.decoder.decode(block, final)
+            text = self.decoder.decode(block, final)
         except UnicodeDecodeError as exc:
-            line = self.lines + block[: max(0, exc.start - held)].count(b"\n") + 1
-            raise NamelangError(f"{self.label}: line {line} is not valid UTF-8") from None
-        self.lines += block.count(b"\n")
+            before = codecs.decode(held + block[: max(0, exc.start - len(held))], self.encoding, "ignore")
+            line = self.lines + before.count("\n") + 1
+            raise NamelangError(
+                f"{self.label}: line {line} is not valid {self.encoding.upper()}; "
+                "pass --encoding if the file uses another (e.g. --encoding latin-1)"
+            ) from None
+        nul = text.find("\0")
+        if nul >= 0:
+            raise NamelangError(
+                f"{self.label}: line {self.lines + text[:nul].count(chr(10)) + 1} has a NUL byte"
+            )
+        self.lines += text.count("\n")
 
     def read(self, size: int = -1) -> bytes:
         if self.pending:
@@ -67,14 +96,82 @@ class CheckedStream(io.RawIOBase):
 
 @dataclass
 class InputTable:
+    """A text table: `delimiter` None means one name per line, no header; `header` as written."""
+
     stream: CheckedStream
     label: str
-    delimiter: str | None  # None: one name per line, no header
+    delimiter: str | None
     total_bytes: int | None
+    header: list[str] = field(default_factory=list)
+
+    @property
+    def progress(self) -> tuple[int, int | None]:
+        """(done, total) in bytes; total None on stdin."""
+        return self.stream.bytes_read, self.total_bytes
 
 
-def open_input(source: str | Path) -> InputTable:
-    """Open a CSV/TSV/text file, or `-` for stdin, and sniff its shape."""
+@dataclass
+class ParquetTable:
+    """A Parquet file read batch by batch; progress counts rows."""
+
+    file: object  # pyarrow.parquet.ParquetFile
+    label: str
+    rows_read: int = 0
+
+    @property
+    def header(self) -> list[str]:
+        return list(self.file.schema_arrow.names)
+
+    @property
+    def progress(self) -> tuple[int, int | None]:
+        """(done, total) in rows."""
+        return self.rows_read, self.file.metadata.num_rows
+
+
+@dataclass
+class NamesTable:
+    """Names given as a list (command-line arguments), as a one-column table `name`."""
+
+    names: list[str]
+    label: str = "<arguments>"
+    header: list[str] = field(default_factory=lambda: ["name"])
+    rows_read: int = 0
+
+    @property
+    def progress(self) -> tuple[int, int | None]:
+        return self.rows_read, len(self.names)
+
+
+def is_parquet(source: str | Path) -> bool:
+    path = Path(source)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return True
+    if str(source) == "-" or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(4) == PARQUET_MAGIC
+
+
+def open_table(source: str | Path, encoding: str = "utf-8", lines: bool = False):
+    """An `InputTable` or `ParquetTable` for a path, or `-` for stdin (`lines`: one name per line)."""
+    if str(source) != "-" and not Path(source).is_file():
+        raise NamelangError(f"no such file: {source}")
+    if is_parquet(source):
+        return open_parquet(Path(source))
+    return open_input(source, encoding, lines)
+
+
+def open_parquet(path: Path) -> ParquetTable:
+    pa = import_pyarrow()
+    try:
+        return ParquetTable(pa.parquet.ParquetFile(path), str(path))
+    except (pa.ArrowException, OSError) as exc:
+        raise NamelangError(f"{path}: cannot read as Parquet: {exc}") from exc
+
+
+def open_input(source: str | Path, encoding: str = "utf-8", lines: bool = False) -> InputTable:
+    """Open a CSV/TSV/text file, or `-` for stdin, and sniff its shape and header."""
+    encoding = check_encoding(encoding)
     if str(source) == "-":
         raw, label, total, suffix = sys.stdin.buffer, "<stdin>", None, ""
     else:
@@ -83,17 +180,30 @@ def open_input(source: str | Path) -> InputTable:
             raise NamelangError(f"no such file: {path}")
         raw, label, total, suffix = open(path, "rb"), str(path), path.stat().st_size, path.suffix.lower()
     head = raw.read(SNIFF_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
+    if encoding in ("utf-8", "utf-8-sig") and head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8) :]
-    stream = CheckedStream(raw, label, head)
-    if suffix in LINE_SUFFIXES:
-        return InputTable(stream, label, None, total)
-    sample = head.decode("utf-8", errors="replace")
-    return InputTable(stream, label, sniff_delimiter(sample, Path(label)), total)
+    stream = CheckedStream(raw, label, head, encoding)
+    if lines or suffix in LINE_SUFFIXES:
+        return InputTable(stream, label, None, total, ["name"])
+    sample = head.decode(encoding, errors="replace")
+    delimiter = sniff_delimiter(sample, Path(label))
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    return InputTable(stream, label, delimiter, total, header)
 
 
-def read_chunks(table: InputTable, chunksize: int) -> Iterator:
-    """DataFrames of at most `chunksize` rows, every cell a string, blank lines kept as rows."""
+def read_chunks(table, chunksize: int) -> Iterator:
+    """Chunks of at most `chunksize` rows: pandas frames of strings (text; blank lines kept as rows)
+    or Arrow record batches (Parquet). A header-only CSV gives one empty frame."""
+    if isinstance(table, ParquetTable):
+        yield from _parquet_batches(table, chunksize)
+        return
+    if isinstance(table, NamesTable):
+        import pandas as pd
+
+        for start in range(0, len(table.names), chunksize):
+            table.rows_read = min(start + chunksize, len(table.names))
+            yield pd.DataFrame({"name": table.names[start : start + chunksize]})
+        return
     try:
         yield from _chunks(table, chunksize)
     finally:
@@ -101,13 +211,25 @@ def read_chunks(table: InputTable, chunksize: int) -> Iterator:
             table.stream.raw.close()
 
 
+def _parquet_batches(table: ParquetTable, chunksize: int) -> Iterator:
+    empty = True
+    for batch in table.file.iter_batches(batch_size=chunksize):
+        table.rows_read += batch.num_rows
+        empty = False
+        yield batch
+    if empty:  # a file with no rows still has a schema to write out
+        import pyarrow as pa
+
+        schema = table.file.schema_arrow
+        yield pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)
+
+
 def _chunks(table: InputTable, chunksize: int) -> Iterator:
     import pandas as pd
 
     if table.delimiter is None:
-        yield from line_chunks(
-            io.TextIOWrapper(table.stream, encoding="utf-8", newline=""), chunksize, table.label
-        )
+        text = io.TextIOWrapper(table.stream, encoding=table.stream.encoding, newline="")
+        yield from line_chunks(text, chunksize, table.label)
         return
     try:
         reader = pd.read_csv(
@@ -117,7 +239,7 @@ def _chunks(table: InputTable, chunksize: int) -> Iterator:
             keep_default_na=False,
             skip_blank_lines=False,
             chunksize=chunksize,
-            encoding="utf-8",
+            encoding=table.stream.encoding,
         )
         yield from reader
     except pd.errors.EmptyDataError as exc:

@@ -1,0 +1,385 @@
+"""Tagging a table: source -> chunks -> Classifier -> sink, one chunk at a time, in constant memory.
+
+`tag_file()` is the whole job (used by `namelang predict --input` and by Python callers); `Tagger` is
+the per-chunk step (a pandas frame or an Arrow record batch in, the same rows with the prediction
+columns added out), used as well by the Dask engine (`distributed.py`) on each partition.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from namelang.data.table import import_pyarrow, open_table, read_chunks
+from namelang.errors import NamelangError
+from namelang.inference import prediction_columns
+
+FORMATS = ("csv", "tsv", "json", "jsonl", "parquet")
+# Distinct names whose probabilities are kept across chunks: 200,000 x 18 labels x 4 bytes = 14 MB.
+DEFAULT_CACHE = 200_000
+DEFAULT_CHUNK = 65536
+
+
+@dataclass
+class TagProgress:
+    rows: int  # rows scored so far
+    done: int  # input consumed: bytes (text) or rows (Parquet)
+    total: int | None  # the input's size in the same unit; None on stdin
+
+
+@dataclass
+class TagSummary:
+    rows: int
+    blank: int  # rows whose name was empty or missing (empty prediction cells)
+    seconds: float
+    column: str
+    model: str
+    output: str | None
+    scored: int  # distinct names the model ran on
+    cache_hits: int  # distinct names of a chunk answered from earlier chunks
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / max(self.seconds, 1e-9)
+
+
+class NameCache:
+    """Probabilities of names already scored, carried across chunks; emptied whole when full.
+
+    Real files repeat surnames: a name seen in an earlier chunk is looked up, not run again.
+    """
+
+    def __init__(self, classifier, max_names: int = DEFAULT_CACHE):
+        self.classifier = classifier
+        self.max_names = max_names
+        self.slots: dict[str, int] = {}
+        self.table = np.empty((max_names, len(classifier.labels)), dtype=np.float32)
+        self.hits = self.scored = 0
+
+    def proba(self, names) -> np.ndarray:
+        """Like `Classifier.predict_proba`, through the cache."""
+        normalized = np.array(self.classifier.normalize(names), dtype=object)
+        if len(normalized) == 0:
+            return np.zeros((0, len(self.classifier.labels)), dtype=np.float32)
+        unique, inverse = np.unique(normalized, return_inverse=True)
+        slots = np.fromiter((self.slots.get(n, -1) for n in unique), dtype=np.int64, count=len(unique))
+        missing = slots < 0
+        probs = np.empty((len(unique), len(self.classifier.labels)), dtype=np.float32)
+        probs[~missing] = self.table[slots[~missing]]
+        if missing.any():
+            fresh = self.classifier.predict_proba(list(unique[missing]))
+            probs[missing] = fresh
+            self._remember(unique[missing], fresh)
+        self.hits += int((~missing).sum())
+        self.scored += int(missing.sum())
+        return probs[inverse.reshape(-1)]
+
+    def _remember(self, names, probs) -> None:
+        if len(self.slots) + len(names) > self.max_names:
+            self.slots.clear()
+        start = len(self.slots)
+        n = min(len(names), self.max_names - start)
+        self.table[start : start + n] = probs[:n]
+        self.slots.update(zip(names[:n], range(start, start + n)))
+
+
+def resolve_column(header: list[str], column: str | None, label: str) -> int:
+    """The position of the name column: `column`, else `name`, else the only column."""
+    if column is None:
+        column = header[0] if len(header) == 1 and "name" not in header else "name"
+    if column not in header:
+        raise NamelangError(f"{label}: no column {column!r}; the columns are: {', '.join(map(str, header))}")
+    return header.index(column)
+
+
+def check_clash(header: list[str], added: list[str]) -> None:
+    clash = [c for c in added if c in header]
+    if clash:
+        raise NamelangError(
+            f"the input already has a column {clash[0]!r}; pass --prefix (e.g. --prefix ml_) to rename the added ones"
+        )
+
+
+class Tagger:
+    """The per-chunk step: the chunk's rows, in order, with `prediction`, `probability`, … added.
+
+    `nulls`: blank names get null predictions (typed outputs such as Parquet) instead of ''.
+    """
+
+    def __init__(
+        self,
+        classifier,
+        column: int,
+        top_k: int = 3,
+        prefix: str = "",
+        min_prob: float = 0.0,
+        cache_size: int = DEFAULT_CACHE,
+        nulls: bool = False,
+    ):
+        self.classifier = classifier
+        self.column = column
+        self.k = max(1, min(top_k, len(classifier.labels)))
+        self.prefix, self.min_prob, self.nulls = prefix, min_prob, nulls
+        self.added = prediction_columns(self.k, prefix)
+        self.cache = NameCache(classifier, cache_size)
+
+    def check_header(self, header: list[str]) -> None:
+        check_clash(header, self.added)
+
+    def frame(self, frame, position: int | None = None):
+        """A pandas frame in, the frame with the prediction columns added out."""
+        column = frame.columns[self.column if position is None else position]
+        out = self.classifier.predict_frame(
+            frame, column, top_k=self.k, prefix=self.prefix, min_prob=self.min_prob, proba=self.cache.proba
+        )
+        if self.nulls:
+            blank = out[self.added[1]].isna()
+            for label in self.added[::2]:
+                out[label] = out[label].where(~blank, None)
+        return out
+
+    def batch(self, batch):
+        """An Arrow record batch in, the batch with typed prediction columns added out."""
+        import pandas as pd
+        import pyarrow as pa
+
+        names = pd.DataFrame({"name": batch.column(self.column).to_pylist()})
+        scored = self.frame(names, position=0)
+        blank = scored[self.added[1]].isna().to_numpy()
+        arrays, fields = list(batch.columns), list(batch.schema)
+        for i, name in enumerate(self.added):
+            values = scored[name].to_numpy()
+            kind = pa.string() if i % 2 == 0 else pa.float64()
+            mask = blank if self.nulls or i % 2 else None
+            arrays.append(pa.array(values, type=kind, mask=mask, from_pandas=True))
+            fields.append(pa.field(name, kind))
+        return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, metadata=batch.schema.metadata))
+
+    def __call__(self, chunk):
+        return self.frame(chunk) if hasattr(chunk, "iloc") else self.batch(chunk)
+
+
+def _json_records(frame, added: list[str]):
+    """JSON objects: the row's own columns, then `predictions` as a list of {label, probability}."""
+    own = [c for c in frame.columns if c not in added]
+    for row in frame.itertuples(index=False, name=None):
+        values = dict(zip(frame.columns, row))
+        predictions = []
+        for label_col, prob_col in zip(added[::2], added[1::2]):
+            label, prob = values[label_col], values[prob_col]
+            if label and not (isinstance(prob, float) and math.isnan(prob)):
+                predictions.append({"label": label, "probability": round(float(prob), 6)})
+        yield {**{c: _plain(values[c]) for c in own}, "predictions": predictions}
+
+
+def _plain(value):
+    """A cell as JSON can hold it: missing values (None, NaN, NaT) are null."""
+    import pandas as pd
+
+    return None if pd.api.types.is_scalar(value) and pd.isna(value) else value
+
+
+def to_frame(chunk):
+    return chunk if hasattr(chunk, "iloc") else chunk.to_pandas()
+
+
+class TextSink:
+    """Scored chunks as CSV/TSV (header as the input wrote it), JSON or JSON Lines on a text stream."""
+
+    def __init__(self, handle, fmt: str, header: list[str], added: list[str]):
+        self.handle, self.fmt, self.added = handle, fmt, added
+        self.header = [*header, *added]
+        self.first = True
+
+    def write(self, chunk) -> None:
+        frame = to_frame(chunk)
+        if self.fmt in ("csv", "tsv"):
+            frame.to_csv(
+                self.handle,
+                index=False,
+                header=self.header if self.first else False,
+                sep="\t" if self.fmt == "tsv" else ",",
+                float_format="%.6f",
+                lineterminator="\n",
+            )
+        else:
+            for record in _json_records(frame, self.added):
+                text = json.dumps(record, ensure_ascii=False, default=str)
+                if self.fmt == "jsonl":
+                    self.handle.write(text + "\n")
+                else:
+                    self.handle.write(("[\n  " if self.first else ",\n  ") + text)
+                    self.first = False
+        self.first = False
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.handle.write("[]\n" if self.first else "\n]\n")
+
+
+def text_schema(columns: list[str], added: list[str]):
+    """The Arrow schema of a scored text table: its own columns as strings, then the typed predictions.
+
+    Parquet needs distinct column names, so a repeated header keeps pandas' names (`name`, `name.1`).
+    """
+    pa = import_pyarrow()
+    own = [pa.field(str(c), pa.string()) for c in columns if c not in added]
+    return pa.schema(
+        own + [pa.field(c, pa.string() if i % 2 == 0 else pa.float64()) for i, c in enumerate(added)]
+    )
+
+
+class ParquetSink:
+    """Scored chunks as the row groups of one Parquet file."""
+
+    def __init__(self, path: Path, added: list[str]):
+        self.pa = import_pyarrow()
+        self.path, self.added = path, added
+        self.writer = None
+
+    def write(self, chunk) -> None:
+        if hasattr(chunk, "iloc"):  # a text input
+            schema = text_schema(list(chunk.columns), self.added)
+            chunk = self.pa.RecordBatch.from_pandas(chunk, schema=schema, preserve_index=False)
+        if self.writer is None:
+            self.writer = self.pa.parquet.ParquetWriter(self.path, chunk.schema)
+        self.writer.write_batch(chunk)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def output_format(output, fmt: str | None) -> str:
+    """The format named, else the one the output's suffix implies, else CSV."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise NamelangError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        return fmt
+    suffix = Path(str(output)).suffix.lower() if isinstance(output, (str, Path)) else ""
+    return {
+        ".parquet": "parquet",
+        ".pq": "parquet",
+        ".tsv": "tsv",
+        ".tab": "tsv",
+        ".json": "json",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+    }.get(suffix, "csv")
+
+
+def check_output(output) -> Path | None:
+    """A path to write: its folder must exist (nothing is created for a typo'd path)."""
+    if output is None or not isinstance(output, (str, Path)):
+        return None
+    path = Path(output)
+    if not path.parent.is_dir():
+        raise NamelangError(f"cannot write {path}: no such folder {path.parent}")
+    if path.is_dir():
+        raise NamelangError(f"cannot write {path}: it is a folder")
+    return path
+
+
+def counts(chunk, probability: str) -> tuple[int, int]:
+    """(rows, blank rows) of a scored chunk; blank rows have no probability."""
+    if hasattr(chunk, "iloc"):
+        return len(chunk), int(chunk[probability].isna().sum())
+    return chunk.num_rows, chunk.column(probability).null_count
+
+
+def run(table, tagger: Tagger, sink, batch_size: int = DEFAULT_CHUNK, progress=None) -> tuple[int, int]:
+    """Stream `table` through `tagger` into `sink`, calling `progress(TagProgress)` after each chunk;
+    (rows, blank rows)."""
+    rows = blank = 0
+    for chunk in read_chunks(table, batch_size):
+        scored = tagger(chunk)
+        sink.write(scored)
+        more_rows, more_blank = counts(scored, tagger.added[1])
+        rows, blank = rows + more_rows, blank + more_blank
+        if progress is not None:
+            progress(TagProgress(rows, *table.progress))
+    sink.close()
+    return rows, blank
+
+
+def tag_file(
+    source: str | Path | None,
+    output: str | Path | None = None,
+    *,
+    classifier=None,
+    model: str | Path | None = None,
+    home: str | Path | None = None,
+    device: str = "cpu",
+    column: str | None = None,
+    top_k: int = 3,
+    prefix: str = "",
+    min_prob: float = 0.0,
+    fmt: str | None = None,
+    batch_size: int = DEFAULT_CHUNK,
+    encoding: str = "utf-8",
+    lines: bool = False,
+    cache_size: int = DEFAULT_CACHE,
+    progress: Callable[[TagProgress], None] | None = None,
+    table=None,
+    sink=None,
+) -> TagSummary:
+    """Tag every row of `source` (a CSV/TSV/text/Parquet path, or '-' for stdin) and write `output`.
+
+    `output`: a path (written to a temporary name, renamed into place when complete), a text stream,
+    or None for stdout; the format follows `fmt`, else the path's suffix, else CSV. `lines`: the input
+    is one name per line with no header. Every row is kept, in order, with its columns; `prediction`,
+    `probability`, `prediction_2`, … are added. `progress` is called after each chunk. `table`: an
+    already opened table (`data.table.open_table`) instead of `source`; `sink`: an object whose
+    `write(chunk)`/`close()` receive the scored chunks instead of `output`.
+    """
+    from namelang.inference import Classifier
+
+    table = table if table is not None else open_table(source, encoding, lines)
+    fmt = output_format(output, fmt)
+    path = check_output(output) if sink is None else None
+    if fmt == "parquet" and path is None and sink is None:
+        raise NamelangError("Parquet output needs a file: pass --output FILE.parquet")
+    index = resolve_column(table.header, column, table.label)
+    clf = classifier if classifier is not None else Classifier.load(model, home, device)
+    tagger = Tagger(clf, index, top_k, prefix, min_prob, cache_size, nulls=fmt == "parquet")
+    tagger.check_header(table.header)
+    started = time.perf_counter()
+    if path is not None:
+        rows, blank = _write_file(path, fmt, table, tagger, batch_size, progress)
+    else:
+        handle = output if output is not None else sys.stdout
+        sink = sink or TextSink(handle, fmt, table.header, tagger.added)
+        rows, blank = run(table, tagger, sink, batch_size, progress)
+        if hasattr(handle, "flush"):
+            handle.flush()
+    return TagSummary(
+        rows,
+        blank,
+        time.perf_counter() - started,
+        table.header[index],
+        clf.name,
+        None if path is None else str(path),
+        tagger.cache.scored,
+        tagger.cache.hits,
+    )
+
+
+def _write_file(path: Path, fmt: str, table, tagger: Tagger, batch_size, progress) -> tuple[int, int]:
+    from namelang.workspace import atomic_path
+
+    header = table.header
+    try:
+        with atomic_path(path) as tmp:
+            if fmt == "parquet":
+                return run(table, tagger, ParquetSink(tmp, tagger.added), batch_size, progress)
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
+                return run(table, tagger, TextSink(handle, fmt, header, tagger.added), batch_size, progress)
+    except OSError as exc:
+        raise NamelangError(f"cannot write {path}: {exc.strerror or exc}") from exc
