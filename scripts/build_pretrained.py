@@ -149,6 +149,26 @@ def train_union(union: Path, seeds: list[int]) -> list[Trained]:
     return models
 
 
+def confusion_figure(model: Trained, subset, path: Path) -> None:
+    """The shipped model's confusion matrix on the archive's test rows (rows: true, normalised)."""
+    from namelang.evaluation import confusion
+    from namelang.evaluation import score as score_rows
+    from namelang.inference import Classifier
+    from namelang.plots import confusion_heatmap
+
+    clf = Classifier.load(model.path, device="cpu")
+    matrix, _ = confusion(score_rows(clf, subset.names, subset.labels, source="archive test"), "true")
+    title = f"pretrained on the archive's test names ({len(subset.names):,})"
+    confusion_heatmap(matrix, clf.labels, path, title, True)
+
+
+def _ensemble_members(union: Path) -> list[dict]:
+    from namelang.models.store import ModelStore
+
+    members = ModelStore(union).load("ensemble").card.extras["members"]
+    return [{"name": m["name"], "weight": m["weight"]} for m in members]
+
+
 def choose(models: list[Trained]) -> Trained:
     """Best validation accuracy among the models of one model's cost."""
     eligible = [m for m in models if m.kind in ("gru", "student")]
@@ -193,10 +213,12 @@ def main(argv=None) -> int:
         "chosen": chosen.name,
         "manifest": {k: manifest[k] for k in ("totals", "seed", "sources") if k in manifest},
         "student": STUDENT,
+        "ensemble_members": _ensemble_members(union),
         "models": [m.row() for m in models + beside],
     }
     (TARGET / "metrics.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
     (TARGET / "MODEL_CARD.md").write_text(model_card(shipped, figures))
+    confusion_figure(chosen, subsets[TITLES["archive"]], ROOT / "docs" / "confusion-pretrained.png")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
     log(f"shipped {chosen.name} ({chosen.kind}) to {TARGET}")

@@ -79,11 +79,10 @@ def model_card(card: dict, figures: dict) -> str:
         f"| {p['threshold']:.1f} | {p['oos_flagged']:.3f} | {p['in_scope_accuracy']:.4f} | {100 * p['accuracy_lost']:.2f} |"
         for p in shipped["test"]["oos_test"]
     )
-    teacher = models.get("ensemble", {})
+    members = ", ".join(f"{m['name']} × {m['weight']:.3f}" for m in figures["ensemble_members"])
     student = (
-        f"distilled from `ensemble` ({teacher.get('kind', '')}: "
-        + ", ".join(m for m in figures.get("members", []))
-        + f"): `namelang train --arch gru --teacher ensemble --epochs {t['epochs']}` — the loss is "
+        f"distilled from `ensemble` (the weighted log-probabilities of {members}, weights fitted on "
+        f"validation): `namelang train --arch gru --teacher ensemble --epochs {t['epochs']}` — the loss is "
         f"{1 - t['distill_weight']:.1f} × cross-entropy on the true labels + {t['distill_weight']:.1f} × τ² × "
         f"KL to the teacher's probabilities softened at τ = {t['distill_temperature']:g}; each training name "
         f"appears once as written and {t['teacher_copies']} time(s) with characters hidden at random "
