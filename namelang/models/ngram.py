@@ -10,7 +10,6 @@ Nothing heavy is imported at module level: the registry lists this spec in `--he
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections import Counter
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from namelang.errors import NamelangError
-from namelang.models.registry import register
+from namelang.models.registry import Spec, register
 
 VOCABULARY = "vocabulary.json"
 # C (inverse regularisation) candidates; the one with the best validation macro-F1 is kept.
@@ -28,23 +27,15 @@ _SPACES = re.compile(r"\s\s+")
 
 @register("ngram")
 @dataclass
-class NgramSpec:
+class NgramSpec(Spec):
     """Options of the n-gram model; `c=None` picks C on the validation split from C_GRID."""
 
-    arch: ClassVar[str]
     summary: ClassVar[str] = "character n-gram TF-IDF + logistic regression (the baseline, no network)"
     min_n: int = 1
     max_n: int = 5
     c: float | None = None
 
     kind: ClassVar[str] = "ngram"  # not a torch network: runs.py fits it with scikit-learn
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def options(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
 
     def check(self) -> None:
         if not 1 <= self.min_n <= self.max_n:
