@@ -26,6 +26,7 @@ class Scored:
     probs: np.ndarray
     skipped: int
     majority_label: str | None
+    prior: str = "train"  # the label prior the probabilities were re-weighted to (evaluate --prior)
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -111,6 +112,7 @@ def metrics(scored: Scored) -> dict:
     majority = scored.labels.index(scored.majority_label) if scored.majority_label in scored.labels else None
     return {
         "model": scored.model,
+        "prior": scored.prior,
         "n": len(y),
         "accuracy": accuracy_score(y, p),
         # Macro averages run over the labels present in the split: an absent label has no recall to average.

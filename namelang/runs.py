@@ -213,7 +213,8 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
     import torch
 
     from namelang.calibration import fit_temperature
-    from namelang.models.forward import batched_logits, torch_runner
+    from namelang.models.forward import batched_logits, softmax, torch_runner
+    from namelang.uncertainty import uncertainty_fields
 
     labels = run.manifest["labels"]
     train_data, val_data = (_encoded(store.workspace, s, run.alphabet, labels) for s in ("train", "val"))
@@ -241,8 +242,10 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
     from namelang import plots  # matplotlib: imported once there is something to draw
 
     runner = torch_runner(run.module, device or torch.device("cpu"))
-    temperature = fit_temperature(batched_logits(runner, val_data.ids, val_data.lengths), val_data.labels)
+    val_logits = batched_logits(runner, val_data.ids, val_data.lengths)
+    temperature = fit_temperature(val_logits, val_data.labels)
     card = _card(run, result, temperature, str(device or "cpu"), len(train_data), len(val_data))
+    card.prior, card.conformal = uncertainty_fields(card, softmax(val_logits / temperature), val_data.labels)
     rows = [asdict(r) for r in result.history]
     stored = store.save(
         run.name,

@@ -89,7 +89,7 @@ def test_every_architecture_trains_and_is_stored(arch, tiny_home, invoke):
     assert (folder / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(folder / "history.csv") as handle:
         assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2]
-    assert "epoch   1" in result.stderr and "device: cpu" in result.stderr
+    assert "epoch   1" in result.stderr and "training on cpu: epochs 1 to 2" in result.stderr
     assert ModelStore(tiny_home).default() == f"m-{arch}"
     loaded = ModelStore(tiny_home).load(f"m-{arch}").torch_module()
     assert sum(p.numel() for p in loaded.parameters()) == meta["parameters"]

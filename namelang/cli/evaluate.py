@@ -52,6 +52,7 @@ def flat_record(report: dict) -> dict:
     """One CSV row per model: its name and every headline metric (the per-label report is JSON's)."""
     return {
         "model": report["model"],
+        "prior": report.get("prior"),
         **{k: report.get(k) for k, _, _ in ROWS},
         "majority_label": report.get("majority_label"),
     }
@@ -72,6 +73,21 @@ def per_label_table(report: dict):
     return render.table(f"per label — {report['model']}", columns, rows)
 
 
+def prior_step(clf, prior: str):
+    """A step re-weighting a Scored's probabilities to `prior` (estimate: EM over the split's names);
+    the prior is read and checked now, before any scoring."""
+    from namelang.uncertainty import ModelUncertainty
+
+    model = ModelUncertainty.of(clf)
+    chosen = model.parse(prior)
+
+    def step(scored):
+        scored.probs, scored.prior = model.reweighted(scored.probs, chosen), prior
+        return scored
+
+    return step
+
+
 def evaluate_cmd(
     model: Annotated[
         list[str] | None,
@@ -80,6 +96,13 @@ def evaluate_cmd(
         ),
     ] = None,
     split: options.Split = "test",
+    prior: Annotated[
+        str,
+        typer.Option(
+            "--prior",
+            help="Score under this label prior: train, uniform, estimate (EM over the split's names) or FILE.json.",
+        ),
+    ] = "train",
     fmt: EvaluateFormat = Format.auto,
     device: options.Device = "auto",
     home: options.Home = None,
@@ -97,7 +120,8 @@ def evaluate_cmd(
     for ref in model or [None]:
         clf = Classifier.load(ref, home, device)
         render.model_in_use(clf)
-        reports.append(metrics(score(clf, names, labels, source=str(path))))
+        reweight = prior_step(clf, prior)
+        reports.append(metrics(reweight(score(clf, names, labels, source=str(path)))))
     fmt = out.resolve(fmt, Format.json)
     if fmt is Format.json:
         out.json(reports[0] if len(reports) == 1 else reports)
@@ -106,7 +130,8 @@ def evaluate_cmd(
     elif fmt is Format.csv:
         out.records([flat_record(r) for r in reports], fmt)
     else:
-        out.show(comparison_table(reports, f"{path} ({reports[0]['n']:,} names)"))
+        under = "" if prior == "train" else f", prior {prior}"
+        out.show(comparison_table(reports, f"{path} ({reports[0]['n']:,} names{under})"))
         if len(reports) == 1:
             out.show(per_label_table(reports[0]))
     for report in reports:

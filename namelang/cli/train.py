@@ -20,8 +20,9 @@ _ARCH_HELP = "; ".join(f"{name}: {cls.summary}" for name, cls in ARCHITECTURES.i
 class _Progress:
     """Rich epoch and batch bars on stderr, and one line per finished epoch."""
 
-    def __init__(self, progress):
+    def __init__(self, progress, device: str):
         self.progress = progress
+        self.device = device
         self.epochs = progress.add_task("epochs", total=None, status="")
         self.batches = progress.add_task("batches", total=None, status="")
         self.started = False
@@ -30,7 +31,7 @@ class _Progress:
         if not self.started:  # once, as training begins: a log then shows where a run started
             self.started = True
             self.progress.console.print(
-                f"training epochs {epoch} to {epochs}, {batches:,} batch{'es' if batches != 1 else ''} each",
+                f"training on {self.device}: epochs {epoch} to {epochs}, {batches:,} batch{'es' if batches != 1 else ''} each",
                 highlight=False,
             )
         self.progress.update(self.epochs, total=epochs, completed=epoch - 1, description=f"epoch {epoch}")
@@ -152,9 +153,12 @@ def train_cmd(
                 **{f.name: ctx.params[f.name] for f in fields(TrainConfig) if f.name in ctx.params}
             )
         torch_device = resolve_device(device)
-        render.info(f"device: {describe(torch_device)}")
         with render.count_progress() as progress:
-            common = dict(device=torch_device, callbacks=_Progress(progress), make_default=make_default)
+            common = dict(
+                device=torch_device,
+                callbacks=_Progress(progress, describe(torch_device)),
+                make_default=make_default,
+            )
             if resume is None:
                 result = runs.start_run(workspace, spec, config, name=name, force=force, **common)
             else:
@@ -173,7 +177,7 @@ def _report(result) -> None:
     best = card.best
     if result.fit.interrupted:
         render.warn(
-            f"interrupted after {card.epochs_run} epochs: kept the best so far (epoch {best.epoch}) as "
+            f"interrupted after {card.epochs_run} epoch{'s' if card.epochs_run != 1 else ''}: kept the best so far (epoch {best.epoch}) as "
             f"{result.name!r}, not made the default; continue it with "
             f"`namelang train --resume {result.name} --epochs {card.training['epochs']}`"
         )
