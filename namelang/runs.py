@@ -307,7 +307,9 @@ def fit_ngram_run(
     import sklearn
 
     from namelang.calibration import fit_temperature
+    from namelang.models.forward import softmax
     from namelang.models.ngram import VOCABULARY, fit_ngram, n_parameters
+    from namelang.uncertainty import uncertainty_fields
 
     labels = manifest["labels"]
     train_split, val_split = (read_split(store.workspace.home, s)[:2] for s in ("train", "val"))
@@ -343,6 +345,8 @@ def fit_ngram_run(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         extras={"c_grid": fitted.grid},
     )
+    probs = softmax(fitted.val_logits / card.temperature)
+    card.prior, card.conformal = uncertainty_fields(card, probs, y_val)
     vocabulary = json.dumps(fitted.vocabulary, ensure_ascii=False) + "\n"
     stored = store.save(name, fitted.state, card, "epoch\n", files={VOCABULARY: vocabulary})
     if make_default:

@@ -175,14 +175,28 @@ def choose(models: list[Trained]) -> Trained:
     return max(eligible, key=lambda m: m.val["accuracy"])
 
 
-def ship(model: Trained) -> dict:
+def ship(model: Trained, union: Path) -> dict:
+    """Copy the model into the package as `pretrained`, with the label prior and the conformal
+    thresholds fitted on the validation split (uncertainty.py) when its card has none yet."""
+    import numpy as np
+
+    from namelang.data.split import read_split
+    from namelang.inference import Classifier
+    from namelang.models.store import read_card
+    from namelang.uncertainty import uncertainty_fields
+
     for name in SHIPPED:
         if (model.path / name).is_file():
             shutil.copy2(model.path / name, TARGET / name)
-    card = json.loads((TARGET / "model.json").read_text())
-    card["name"] = "pretrained"
-    (TARGET / "model.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    return card
+    card = read_card(TARGET)
+    if card.prior is None or card.conformal is None:
+        names, labels, _ = read_split(union, "val")
+        probs = Classifier.load(model.path, device="cpu").predict_proba(names)
+        y = np.array([card.labels.index(lb) for lb in labels])
+        card.prior, card.conformal = uncertainty_fields(card, probs, y)
+    card.name = "pretrained"
+    (TARGET / "model.json").write_text(card.to_json())
+    return card.to_dict()
 
 
 def main(argv=None) -> int:
@@ -207,7 +221,7 @@ def main(argv=None) -> int:
         log(f"scoring {model.name} …")
         model.test = score(model, union, subsets)
     chosen = choose(models)
-    shipped = ship(chosen)
+    shipped = ship(chosen, union)
     manifest = json.loads((union / "prepared" / "manifest.json").read_text())
     figures = {
         "chosen": chosen.name,

@@ -145,6 +145,7 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
     from namelang.data.split import MANIFEST, prepared_dir, read_split
     from namelang.models.card import Best, ModelCard
     from namelang.models.store import CARD, MEMBERS, ModelStore
+    from namelang.uncertainty import uncertainty_fields
     from namelang.workspace import atomic_dir, sha256_file, write_text
 
     store = ModelStore(home)
@@ -163,7 +164,8 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
     y = np.array([index[lb] for lb in val_labels])
     log_probs = member_log_probs([Classifier.load(m.path, device=device) for m in found], val_names)
     weights, temperature = fit_weights(log_probs, y)
-    predicted = combine(log_probs, weights, temperature).argmax(axis=1)
+    probs = combine(log_probs, weights, temperature)
+    predicted = probs.argmax(axis=1)
     first = found[0].card
     card = ModelCard(
         arch=ARCH,
@@ -184,6 +186,7 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
             ]
         },
     )
+    card.prior, card.conformal = uncertainty_fields(card, probs, y)
     with atomic_dir(target) as tmp:
         for member in found:
             shutil.copytree(member.path, tmp / MEMBERS / member.name)
