@@ -325,7 +325,7 @@ def fit_ngram_run(
         labels=labels,
         alphabet=manifest["alphabet"],
         temperature=fit_temperature(fitted.val_logits, y_val),
-        normalization=Normalization(**manifest.get("normalization", {})),
+        normalization=_normalization(manifest),
         data=DataInfo(
             manifest_sha256=manifest_sha256,
             source_sha256=manifest["source"]["sha256"],
@@ -355,6 +355,12 @@ def fit_ngram_run(
     return RunResult(stored, FitResult({}, 1, [], False, fitted.seconds))
 
 
+def _normalization(manifest: dict) -> Normalization:
+    """The card's normalisation from the manifest's (which may record more, e.g. scripts written in Latin)."""
+    known = {f.name for f in fields(Normalization)}
+    return Normalization(**{k: v for k, v in manifest.get("normalization", {}).items() if k in known})
+
+
 def _card(
     run: _Run, result: FitResult, temperature: float, device: str, n_train: int, n_val: int
 ) -> ModelCard:
@@ -370,7 +376,7 @@ def _card(
         alphabet=run.alphabet.chars,
         max_length=MAX_LENGTH,
         temperature=temperature,
-        normalization=Normalization(**run.manifest.get("normalization", {})),
+        normalization=_normalization(run.manifest),
         data=DataInfo(
             manifest_sha256=run.manifest_sha256,
             source_sha256=run.manifest["source"]["sha256"],
