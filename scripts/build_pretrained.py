@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from model_card import model_card  # noqa: E402
-from registers_benchmark import derive, oos_curve, read  # noqa: E402
 from train_benchmark import STUDENT, Trained, _from_card, make_ensemble, train_model  # noqa: E402
 
 SHIPPED = ("weights.safetensors", "model.json", "history.csv", "loss.png")
@@ -45,8 +44,10 @@ def log(message: str) -> None:
 def prepare_union(archive: Path, work: Path) -> tuple[Path, Path]:
     """`prepare archive mimesis --seed 0`, and the archive's rows of it. A workspace whose split files
     are byte for byte the ones this run makes is left as it is, so the models trained on it stay valid."""
-    from namelang.data.download import download
     from namelang.data.sources import OUT_OF_SCOPE, read_sources
+    from registers_benchmark import derive
+
+    from namelang.data.download import download
     from namelang.data.split import prepare
 
     union, archive_only = work / "union", work / "archive-only"
@@ -75,6 +76,7 @@ def _splits(home: Path) -> list[bytes]:
 def test_subsets(union: Path) -> dict:
     """The union's test rows by source (out-of-scope rows are scored by the trade-off, not here)."""
     from namelang.data.sources import OUT_OF_SCOPE
+    from registers_benchmark import read
 
     test = read(union, "test")
     return {
@@ -85,6 +87,8 @@ def test_subsets(union: Path) -> dict:
 
 def score(model: Trained, union: Path, subsets: dict) -> dict:
     """Test metrics on each source's rows, and the out-of-scope curve on validation and test."""
+    from registers_benchmark import oos_curve, read
+
     from namelang.evaluation import mean_language_recall, metrics
     from namelang.evaluation import score as score_rows
     from namelang.inference import Classifier
