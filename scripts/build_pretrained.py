@@ -44,10 +44,10 @@ def log(message: str) -> None:
 def prepare_union(archive: Path, work: Path) -> tuple[Path, Path]:
     """`prepare archive mimesis --seed 0`, and the archive's rows of it. A workspace whose split files
     are byte for byte the ones this run makes is left as it is, so the models trained on it stay valid."""
-    from namelang.data.sources import OUT_OF_SCOPE, read_sources
     from registers_benchmark import derive
 
     from namelang.data.download import download
+    from namelang.data.sources import OUT_OF_SCOPE, read_sources
     from namelang.data.split import prepare
 
     union, archive_only = work / "union", work / "archive-only"
@@ -75,8 +75,9 @@ def _splits(home: Path) -> list[bytes]:
 
 def test_subsets(union: Path) -> dict:
     """The union's test rows by source (out-of-scope rows are scored by the trade-off, not here)."""
-    from namelang.data.sources import OUT_OF_SCOPE
     from registers_benchmark import read
+
+    from namelang.data.sources import OUT_OF_SCOPE
 
     test = read(union, "test")
     return {
