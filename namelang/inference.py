@@ -62,6 +62,14 @@ class Classifier:
         from namelang.device import inference_device
 
         found = ModelStore(home).load(model)
+        if found.card.arch == "ensemble":
+            from namelang.models.ensemble import EnsembleClassifier
+
+            return EnsembleClassifier.load_found(found, device)
+        if found.card.arch == "ngram":  # numpy only, on any device
+            from namelang.models.ngram import stored_engine
+
+            return cls(stored_engine(found), found.card, found.name, found.path, "cpu")
         accelerator = inference_device(device)
         if accelerator is None:
             try:

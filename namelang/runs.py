@@ -120,6 +120,8 @@ def start_run(
             "or replace it with `--force`"
         )
     manifest, manifest_sha256 = _manifest(workspace)
+    if getattr(spec, "kind", None) == "ngram":
+        return fit_ngram_run(store, name, spec, manifest, manifest_sha256, make_default)
     torch.manual_seed(config.seed)
     alphabet = Alphabet(manifest["alphabet"])
     module = spec.build(alphabet.size, len(manifest["labels"]))
@@ -146,6 +148,10 @@ def resume_run(
     if name == PRETRAINED or not store.exists(check_name(name)):
         raise NamelangError(f"--resume takes a model in the store; there is no {name!r} in {store.folder}")
     previous = store.load(name)
+    if previous.card.arch in ("ngram", "ensemble"):
+        raise NamelangError(
+            f"--resume continues a network's training; {name!r} is an {previous.card.arch} model"
+        )
     card = previous.card
     conflicts = resume_conflicts(card, given or {}, name)
     if conflicts:
@@ -212,6 +218,8 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
 
     labels = run.manifest["labels"]
     train_data, val_data = (_encoded(store.workspace, s, run.alphabet, labels) for s in ("train", "val"))
+    if run.config.teacher:
+        train_data = distillation_set(store, run.config, *read_split(store.workspace.home, "train")[:2], run)
     done_before = len(run.history)
     result = fit(
         run.module,
@@ -259,6 +267,100 @@ def _encoded(workspace: Workspace, split: str, alphabet: Alphabet, labels: list[
     return encode(names, split_labels, alphabet, {label: i for i, label in enumerate(labels)})
 
 
+PERTURBED = "\ufffd"  # a character no alphabet holds: every model reads it as unknown
+
+
+def perturb(names: list[str], rate: float, rng) -> list[str]:
+    """Each character hidden (as an unknown one) with probability `rate`: character dropout as text."""
+    return ["".join(PERTURBED if rng.random() < rate else c for c in name) for name in names]
+
+
+def distillation_set(store: ModelStore, config: TrainConfig, names, labels, run: _Run) -> Encoded:
+    """The training names plus perturbed copies, each with the teacher's probabilities softened by tau."""
+    import numpy as np
+
+    from namelang.inference import Classifier
+    from namelang.models.forward import softmax
+
+    label_list = run.manifest["labels"]
+    teacher = Classifier.load(config.teacher, home=store.workspace)
+    if teacher.labels != list(label_list):
+        raise NamelangError(f"the teacher {config.teacher!r} does not predict this data's labels")
+    rng = np.random.default_rng(config.seed)
+    inputs, targets = list(names), list(labels)
+    for _ in range(config.teacher_copies):
+        inputs += perturb(names, max(config.char_dropout, 0.1), rng)
+        targets += labels
+    probs = np.nan_to_num(teacher.predict_proba(inputs), nan=1.0 / len(label_list))
+    data = encode(inputs, targets, run.alphabet, {label: i for i, label in enumerate(label_list)})
+    data.soft = softmax(np.log(np.clip(probs, 1e-12, None)) / config.distill_temperature)
+    return data
+
+
+def fit_ngram_run(
+    store: ModelStore, name: str, spec, manifest: dict, manifest_sha256: str, make_default: bool
+) -> RunResult:
+    """Fit the n-gram baseline with scikit-learn (C chosen on validation) and store it like any model."""
+    import json
+
+    import numpy as np
+    import sklearn
+
+    from namelang.calibration import fit_temperature
+    from namelang.models.forward import softmax
+    from namelang.models.ngram import VOCABULARY, fit_ngram, n_parameters
+    from namelang.uncertainty import uncertainty_fields
+
+    labels = manifest["labels"]
+    train_split, val_split = (read_split(store.workspace.home, s)[:2] for s in ("train", "val"))
+    if not train_split[0] or not val_split[0]:
+        raise NamelangError("the train and val splits must both hold names; run `namelang prepare` again")
+    fitted = fit_ngram(spec, train_split, val_split, labels)
+    spec.c = fitted.c
+    y_val = np.array([labels.index(lb) for lb in val_split[1]])
+    counts = manifest["counts"]["train"]
+    card = ModelCard(
+        arch=spec.arch,
+        arch_options=spec.to_dict(),
+        labels=labels,
+        alphabet=manifest["alphabet"],
+        temperature=fit_temperature(fitted.val_logits, y_val),
+        normalization=_normalization(manifest),
+        data=DataInfo(
+            manifest_sha256=manifest_sha256,
+            source_sha256=manifest["source"]["sha256"],
+            train_rows=len(train_split[0]),
+            val_rows=len(val_split[0]),
+            train_label_counts={lb: counts[lb] for lb in labels},
+        ),
+        versions={
+            "namelang": __version__,
+            "sklearn": sklearn.__version__,
+            "python": platform.python_version(),
+        },
+        parameters=n_parameters(fitted.state),
+        best=Best(1, fitted.val_accuracy, fitted.val_macro_f1),
+        epochs_run=1,
+        training_seconds=round(fitted.seconds, 3),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        extras={"c_grid": fitted.grid},
+    )
+    probs = softmax(fitted.val_logits / card.temperature)
+    card.prior, card.conformal = uncertainty_fields(card, probs, y_val)
+    vocabulary = json.dumps(fitted.vocabulary, ensure_ascii=False) + "\n"
+    stored = store.save(name, fitted.state, card, "epoch\n", files={VOCABULARY: vocabulary})
+    if make_default:
+        store.set_default(name)
+        stored.is_default = True
+    return RunResult(stored, FitResult({}, 1, [], False, fitted.seconds))
+
+
+def _normalization(manifest: dict) -> Normalization:
+    """The card's normalisation from the manifest's (which may record more, e.g. scripts written in Latin)."""
+    known = {f.name for f in fields(Normalization)}
+    return Normalization(**{k: v for k, v in manifest.get("normalization", {}).items() if k in known})
+
+
 def _card(
     run: _Run, result: FitResult, temperature: float, device: str, n_train: int, n_val: int
 ) -> ModelCard:
@@ -274,7 +376,7 @@ def _card(
         alphabet=run.alphabet.chars,
         max_length=MAX_LENGTH,
         temperature=temperature,
-        normalization=Normalization(**run.manifest.get("normalization", {})),
+        normalization=_normalization(run.manifest),
         data=DataInfo(
             manifest_sha256=run.manifest_sha256,
             source_sha256=run.manifest["source"]["sha256"],

@@ -126,6 +126,13 @@ def train_cmd(
         bool,
         typer.Option("--force", help="Replace a model of the same name, once the new run has finished."),
     ] = False,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher",
+            help="Distil this model (e.g. an ensemble): learn its softened probabilities beside the labels.",
+        ),
+    ] = None,
     seed: options.Seed = _DEFAULTS.seed,
     device: options.Device = "auto",
     home: options.Home = None,
