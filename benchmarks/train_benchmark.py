@@ -1,10 +1,19 @@
-"""Train every architecture with its defaults on the shared archive; compare with the baselines.
+"""Every architecture's defaults over several seeds, beside the n-gram baseline, an ensemble and a
+distilled student, all in one run on one split.
 
-    python benchmarks/train_benchmark.py [--archive ../shared/data/names.zip] [--device cpu] [--json out.json]
+    python benchmarks/train_benchmark.py [--archive ../shared/data/names.zip] [--seeds 0 1 2]
+        [--arch gru ...] [--device cpu] [--json out.json] [--home DIR]
 
-Prints one table (test accuracy, test macro-F1, training seconds, parameters) with the majority-class
-baseline and a scikit-learn character n-gram baseline (TfidfVectorizer char_wb 1-5, sublinear tf,
-LogisticRegression with C picked on the validation split), all in the same run on the same split.
+On `prepare --seed 0` of the archive:
+1. each architecture with its defaults (`namelang train --arch A --seed S`), once per seed: test
+   accuracy and macro-F1 as mean ± sd over the seeds, training seconds;
+2. the n-gram baseline inside the tool (`train --arch ngram`: char_wb 1-5 TF-IDF + logistic
+   regression, C chosen on validation macro-F1);
+3. `namelang ensemble` of the gru seeds and the n-gram (weights and temperature fitted on validation);
+4. a gru distilled from that ensemble (`train --teacher`, the recipe in STUDENT, chosen on validation);
+5. the majority class.
+The test split only scores: every choice above is made on validation. The workspace is a temporary
+folder, removed at the end unless --home is given.
 """
 
 from __future__ import annotations
@@ -12,55 +21,171 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
+import statistics
 import sys
 import tempfile
-import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "names.zip"
+NETWORKS = ("rnn-classic", "rnn", "lstm", "gru")
+# The student's recipe (chosen on validation, see README "What was tried for the student").
+STUDENT = {"epochs": 30, "teacher_copies": 1, "distill_temperature": 2.0, "distill_weight": 0.7}
 
 
-def ngram_baseline(train, val, test) -> dict:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, f1_score
+@dataclass
+class Trained:
+    """One model of the run: where it is, what it cost, how it scored on validation and test."""
 
-    started = time.perf_counter()
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True)
-    x_train = vectorizer.fit_transform(train[0])
-    x_val, x_test = vectorizer.transform(val[0]), vectorizer.transform(test[0])
-    best = None
-    for c in (1.0, 10.0, 100.0):
-        model = LogisticRegression(C=c, max_iter=3000).fit(x_train, train[1])
-        f1 = f1_score(val[1], model.predict(x_val), average="macro")
-        if best is None or f1 > best[0]:
-            best = (f1, c, model)
-    _, c, model = best
-    predicted = model.predict(x_test)
-    return {
-        "model": f"char n-gram + LogReg (C={c:g})",
-        "test_accuracy": accuracy_score(test[1], predicted),
-        "test_macro_f1": f1_score(test[1], predicted, average="macro"),
-        "train_seconds": time.perf_counter() - started,
-        "parameters": int(model.coef_.size + model.intercept_.size),
-    }
+    name: str
+    kind: str  # an architecture, "ngram", "ensemble" or "student"
+    path: Path
+    seed: int | None = None
+    train_seconds: float = 0.0
+    epochs: int | None = None
+    parameters: int = 0
+    val: dict = field(default_factory=dict)
+    test: dict = field(default_factory=dict)
+
+    def row(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
 
-def majority_baseline(train, test) -> dict:
+def _from_card(name: str, kind: str, path: Path, card, seed=None) -> Trained:
+    return Trained(
+        name,
+        kind,
+        Path(path),
+        seed,
+        card.training_seconds,
+        card.epochs_run or None,
+        card.parameters,
+        {"accuracy": card.best.val_accuracy, "macro_f1": card.best.val_macro_f1},
+    )
+
+
+def train_model(home: Path, arch: str, seed: int, name: str, device=None, kind=None, **config) -> Trained:
+    """`namelang train --arch ARCH --seed SEED [options]` with everything else at its default."""
+    from namelang.config import TrainConfig
+    from namelang.models.registry import spec_from
+    from namelang.runs import start_run
+
+    run = start_run(
+        home, spec_from(arch), TrainConfig(seed=seed, **config), name=name, device=device, make_default=False
+    )
+    return _from_card(name, kind or arch, run.path, run.card, seed)
+
+
+def make_ensemble(home: Path, members: list[str], name: str) -> Trained:
+    from namelang.models.ensemble import create
+
+    built = create(home, members, name, device="cpu")
+    return _from_card(name, "ensemble", built.path, built.card)
+
+
+def score_split(home: Path, model: Trained, split: str = "test") -> dict:
+    """The tool's own evaluation (`namelang evaluate`) of one model on a prepared split."""
+    from namelang.data.split import read_split
+    from namelang.evaluation import metrics, score
+    from namelang.inference import Classifier
+
+    clf = Classifier.load(model.path, home=home, device="cpu")
+    names, labels, _ = read_split(home, split)
+    return metrics(score(clf, names, labels, source=split))
+
+
+def majority(home: Path) -> Trained:
     from collections import Counter
 
-    from sklearn.metrics import accuracy_score, f1_score
+    from namelang.data.split import read_split
 
-    label = Counter(train[1]).most_common(1)[0][0]
-    predicted = [label] * len(test[1])
-    return {
-        "model": f"majority class ({label})",
-        "test_accuracy": accuracy_score(test[1], predicted),
-        "test_macro_f1": f1_score(test[1], predicted, average="macro"),
-        "train_seconds": 0.0,
-        "parameters": 0,
-    }
+    label = Counter(read_split(home, "train")[1]).most_common(1)[0][0]
+    truth = read_split(home, "test")[1]
+    accuracy = sum(t == label for t in truth) / len(truth)
+    present = len(set(truth))
+    # One label always: its F1 is 2p/(1+p) where p is its share; every other label scores 0.
+    return Trained(
+        f"majority class ({label})",
+        "majority",
+        home,
+        test={"accuracy": accuracy, "macro_f1": (2 * accuracy / (1 + accuracy)) / present},
+    )
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarize(models: list[Trained]) -> list[dict]:
+    """One row per kind: mean ± sd over its seeds (a single model has sd 0)."""
+    rows, order = [], list(dict.fromkeys(m.kind for m in models))
+    for kind in order:
+        group = [m for m in models if m.kind == kind]
+        row = {"model": kind if len(group) > 1 else group[0].name, "runs": len(group)}
+        for split in ("val", "test"):
+            for metric in ("accuracy", "macro_f1"):
+                values = [m.__dict__[split].get(metric) for m in group]
+                if all(v is not None for v in values):
+                    row[f"{split}_{metric}"] = mean_sd(values)
+        row["train_seconds"] = mean_sd([m.train_seconds for m in group])
+        row["epochs"] = group[0].epochs
+        row["parameters"] = group[0].parameters
+        rows.append(row)
+    return rows
+
+
+def _pm(value: tuple[float, float] | None, runs: int, digits: int = 4) -> str:
+    if value is None:
+        return ""
+    mean, sd = value
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}" if runs > 1 else f"{mean:.{digits}f}"
+
+
+def render(rows: list[dict], title: str) -> str:
+    """A Markdown table (the README quotes it as printed)."""
+    lines = [
+        f"{title}\n",
+        "| model | runs | val accuracy | test accuracy | test macro-F1 | train s | epochs | parameters |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        n = r["runs"]
+        seconds = r["train_seconds"]
+        lines.append(
+            f"| {r['model']} | {n} | {_pm(r.get('val_accuracy'), n)} | {_pm(r.get('test_accuracy'), n)} "
+            f"| {_pm(r.get('test_macro_f1'), n)} | {_pm(seconds, n, 1) if seconds[0] else ''} "
+            f"| {r['epochs'] or ''} | {r['parameters']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def run_suite(home: Path, archs, seeds, device=None, log=print) -> list[Trained]:
+    """Steps 1-4 on the split prepared in `home`; each model is scored on test as soon as it exists."""
+    models = []
+
+    def add(model: Trained) -> None:
+        model.test = score_split(home, model)
+        models.append(model)
+        log(
+            f"{model.name}: val accuracy {model.val['accuracy']:.4f}, test accuracy "
+            f"{model.test['accuracy']:.4f}, test macro-F1 {model.test['macro_f1']:.4f}, {model.train_seconds:.0f} s"
+        )
+
+    # The gru seeds, the n-gram, their ensemble and the student first: on a busy machine, the figures
+    # the other rows are compared with come first.
+    for seed in seeds:
+        add(train_model(home, "gru", seed, f"gru-s{seed}", device))
+    add(train_model(home, "ngram", 0, "ngram"))
+    members = [m.name for m in models if m.kind == "gru"] + ["ngram"]
+    add(make_ensemble(home, members, "ensemble"))
+    add(train_model(home, "gru", seeds[0], "student", device, kind="student", teacher="ensemble", **STUDENT))
+    for arch in [a for a in archs if a != "gru"]:
+        for seed in seeds:
+            add(train_model(home, arch, seed, f"{arch}-s{seed}", device))
+    order = {kind: i for i, kind in enumerate([*NETWORKS, "ngram", "ensemble", "student"])}
+    return sorted(models, key=lambda m: order.get(m.kind, len(order)))
 
 
 def main(argv=None) -> int:
@@ -68,82 +193,37 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
-    parser.add_argument("--home", type=Path, default=None, help="workspace (default: a temporary folder)")
+    parser.add_argument("--home", type=Path, default=None, help="workspace, kept (default: a temporary one)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--arch", action="append", help="architectures (default: all)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--arch", action="append", help="architectures (default: all networks)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
     import torch
-    from rich.console import Console
-    from rich.table import Table
 
-    from namelang.config import TrainConfig
     from namelang.data.corpus import read_corpus
     from namelang.data.download import download
-    from namelang.data.split import prepare, read_split
+    from namelang.data.split import prepare
     from namelang.device import describe, resolve_device
-    from namelang.evaluation import metrics, score
-    from namelang.inference import Classifier
-    from namelang.models.registry import ARCHITECTURES, spec_from
-    from namelang.runs import start_run
-    from namelang.workspace import Workspace
 
-    console = Console(stderr=True)
     home = args.home or Path(tempfile.mkdtemp(prefix="namelang-bench-"))
     device = resolve_device(args.device)
-    download(home, url=str(args.archive))
-    prepare(read_corpus(home / "raw"), home, seed=args.seed)
-    splits = {s: read_split(home, s)[:2] for s in ("train", "val", "test")}
-    console.print(f"workspace {home}; device {describe(device)}; torch threads {torch.get_num_threads()}")
-
-    results = []
-    for arch in args.arch or list(ARCHITECTURES):
-        console.print(f"training {arch} …")
-        run = start_run(
-            Workspace(home),
-            spec_from(arch),
-            TrainConfig(seed=args.seed),
-            name=f"bench-{arch}",
-            device=device,
-            make_default=False,
-            force=True,  # a rerun over the same --home replaces its earlier benchmark models
-        )
-        clf = Classifier.load(run.path, device=args.device)
-        report = metrics(score(clf, *splits["test"], source="test"))
-        results.append(
-            {
-                "model": arch,
-                "test_accuracy": report["accuracy"],
-                "test_macro_f1": report["macro_f1"],
-                "train_seconds": run.card.training_seconds,
-                "parameters": run.card.parameters,
-                "epochs": run.card.epochs_run,
-                "best_epoch": run.card.best.epoch,
-                "val_macro_f1": run.card.best.val_macro_f1,
-            }
-        )
-    console.print("n-gram baseline …")
-    results.append(ngram_baseline(splits["train"], splits["val"], splits["test"]))
-    results.append(majority_baseline(splits["train"], splits["test"]))
-
+    try:
+        download(home, url=str(args.archive))
+        prepare(read_corpus(home / "raw"), home, seed=0)
+        log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+        log(f"workspace {home}; device {describe(device)}; torch threads {torch.get_num_threads()}")
+        models = run_suite(home, args.arch or NETWORKS, args.seeds, device, log) + [majority(home)]
+    finally:
+        if args.home is None:
+            shutil.rmtree(home, ignore_errors=True)
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, {describe(device)}, torch {torch.__version__}"
-    table = Table(title=f"test split ({len(splits['test'][0]):,} names) — {machine}", title_justify="left")
-    for heading in ("model", "test accuracy", "test macro-F1", "train s", "epochs", "parameters"):
-        table.add_column(heading, justify="left" if heading == "model" else "right")
-    for r in results:
-        table.add_row(
-            r["model"],
-            f"{r['test_accuracy']:.4f}",
-            f"{r['test_macro_f1']:.4f}",
-            f"{r['train_seconds']:.1f}",
-            str(r.get("epochs", "")),
-            f"{r['parameters']:,}",
-        )
-    Console().print(table)
-    payload = {"machine": machine, "device": str(device), "seed": args.seed, "results": results}
-    print(json.dumps(payload, indent=2))
+    rows = summarize(models)
+    n_test = models[0].test["n"]
+    print(render(rows, f"test split ({n_test:,} names), seeds {args.seeds} — {machine}"))
+    payload = {"machine": machine, "seeds": args.seeds, "student": STUDENT, "summary": rows}
+    payload["models"] = [m.row() for m in models]
     if args.json:
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
     return 0

@@ -16,6 +16,9 @@ script refuses a model trained on another one), then:
 - Coverage: prediction sets with thresholds fitted on the validation split, scored on the whole test
   split at 0.8/0.9/0.95, with the mean set size.
 The test split only reports; thresholds and the model's training prior come from train/val.
+- With `--big ROWS`: `namelang predict --input big.csv --output out.csv` on ROWS generated rows
+  (surnames sampled from the archive, as in predict_benchmark.py), plain, with `--summary`, and with
+  `--prior estimate --summary`: median wall time and peak RSS of `--repeat` runs each.
 """
 
 from __future__ import annotations
@@ -46,11 +49,10 @@ def prepared_home(archive: Path, work: Path) -> Path:
     return work
 
 
-def trained_on(meta: dict, manifest: dict) -> bool:
+def trained_on(card, manifest: dict) -> bool:
     """Whether the model was trained on this split (the manifest's hash also covers its folder's path)."""
-    data = meta.get("data", {})
-    return data.get("source_sha256") == manifest["source"]["sha256"] and data.get("train_label_counts") == {
-        lb: manifest["counts"]["train"][lb] for lb in meta["labels"]
+    return card.data.source_sha256 == manifest["source"]["sha256"] and card.data.train_label_counts == {
+        lb: manifest["counts"]["train"][lb] for lb in card.labels
     }
 
 
@@ -189,6 +191,51 @@ def print_tables(shift: dict, coverage: list[dict], size: int, seeds: int, n_tes
         )
 
 
+def big_file(rows: int, archive: Path, model: str, repeat: int) -> list[dict]:
+    """Wall time and peak RSS of `predict` on a big file, plain and with the mix and the EM prior."""
+    import statistics
+    import tempfile
+
+    from predict_benchmark import archive_names, timed, write_input
+
+    variants = {
+        "plain": [],
+        "--summary": ["--summary", "--summary-output", "{tmp}/summary.json"],
+        "--prior estimate --summary": [
+            "--prior",
+            "estimate",
+            "--summary",
+            "--summary-output",
+            "{tmp}/s.json",
+        ],
+    }
+    results = []
+    with tempfile.TemporaryDirectory(prefix="namelang-mix-") as tmp:
+        source = Path(tmp) / "big.csv"
+        write_input(source, rows, archive_names(archive), distinct=False)
+        base = [sys.executable, "-m", "namelang", "predict", "--input", str(source), "--column", "surname"]
+        for name, extra in variants.items():
+            command = [*base, "--output", f"{tmp}/out.csv", "--model", model, "-q"]
+            runs = [timed(command + [a.format(tmp=tmp) for a in extra]) for _ in range(repeat)]
+            wall = statistics.median(w for w, _ in runs)
+            results.append(
+                {
+                    "variant": name,
+                    "wall_s": wall,
+                    "runs": [w for w, _ in runs],
+                    "peak_rss_mb": max(r for _, r in runs),
+                }
+            )
+    print(
+        f"\n`namelang predict --input big.csv --output out.csv` on {rows:,} rows, median of {repeat} runs\n"
+    )
+    print("| options | median wall s | rows/s | peak RSS MB |")
+    print("| --- | ---: | ---: | ---: |")
+    for r in results:
+        print(f"| {r['variant']} | {r['wall_s']:.1f} | {rows / r['wall_s']:,.0f} | {r['peak_rss_mb']} |")
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -200,7 +247,10 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=1616, help="names per subsample (the test split's size)")
     parser.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for the EM interval")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--big", type=int, default=0, help="also time predict on a file of this many rows")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
 
     from namelang.data.split import MANIFEST, prepared_dir, read_split
     from namelang.inference import Classifier
@@ -208,8 +258,8 @@ def main(argv=None) -> int:
 
     home = prepared_home(args.archive, args.work)
     clf = Classifier.load(args.model, home, "cpu")
-    meta = clf.card.to_dict()  # model.json as written; uncertainty.model_prior still reads a dict
-    if not trained_on(meta, json.loads((prepared_dir(home) / MANIFEST).read_text())):
+    card = clf.card
+    if not trained_on(card, json.loads((prepared_dir(home) / MANIFEST).read_text())):
         raise SystemExit(f"{args.model} was not trained on this split (prepare --seed 0 of {args.archive})")
     index = {label: i for i, label in enumerate(clf.labels)}
     scored = {}
@@ -217,15 +267,16 @@ def main(argv=None) -> int:
         names, labels, _ = read_split(home, split)
         scored[split] = (clf.predict_proba(names).astype(np.float64), np.array([index[lb] for lb in labels]))
     (val_p, val_y), (test_p, test_y) = scored["val"], scored["test"]
-    raw_source = training_prior(clf.card.data.train_label_counts, clf.labels)
+    raw_source = training_prior(card.data.train_label_counts, clf.labels)
     # The card's prior when it has one, else fitted on validation as `train` does.
-    source = model_prior(meta, clf.labels) if "prior" in meta else fit_model_prior(val_p, val_y, raw_source)
+    source = model_prior(card, clf.labels) if card.prior else fit_model_prior(val_p, val_y, raw_source)
     threshold90 = conformal_threshold(val_p, val_y, 0.9)
     shift = prior_shift(
         test_p, test_y, clf.labels, source, raw_source, threshold90, args.size, args.seeds, args.resamples
     )
     coverage = coverage_table(val_p, val_y, test_p, test_y)
     print_tables(shift, coverage, args.size, args.seeds, len(test_y))
+    big = big_file(args.big, args.archive, args.model, args.repeat) if args.big else []
     if args.json:
         report = {
             "model": clf.name,
@@ -233,6 +284,7 @@ def main(argv=None) -> int:
             "seeds": args.seeds,
             "prior_shift": shift,
             "coverage": coverage,
+            "big_file": big,
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -17,3 +17,9 @@ class TrainConfig:
     warmup: float = 0.03
     seed: int = 0
     char_dropout: float = 0.1
+    # Distillation (`--teacher`): the teacher's probabilities softened by this temperature, this share of
+    # the loss, and this many character-dropout-perturbed copies of each name labelled by the teacher.
+    teacher: str | None = None
+    distill_temperature: float = 2.0
+    distill_weight: float = 0.7
+    teacher_copies: int = 1

@@ -26,6 +26,7 @@ class Scored:
     probs: np.ndarray
     skipped: int
     majority_label: str | None
+    prior: str = "train"  # the label prior the probabilities were re-weighted to (evaluate --prior)
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -111,12 +112,14 @@ def metrics(scored: Scored) -> dict:
     majority = scored.labels.index(scored.majority_label) if scored.majority_label in scored.labels else None
     return {
         "model": scored.model,
+        "prior": scored.prior,
         "n": len(y),
         "accuracy": accuracy_score(y, p),
         # Macro averages run over the labels present in the split: an absent label has no recall to average.
         "macro_f1": f1_score(y, p, labels=present, average="macro", zero_division=0),
         "weighted_f1": f1_score(y, p, labels=present, average="weighted", zero_division=0),
         "balanced_accuracy": balanced,
+        "mean_language_recall": mean_language_recall(y, p, scored.labels),
         "top3_accuracy": top_k_accuracy_score(y, probs, k=top, labels=everything)
         if top > 1
         else accuracy_score(y, p),
@@ -169,3 +172,32 @@ def most_confused(counts: np.ndarray, labels: list[str], top: int = 10) -> list[
         }
         for (i, j), n in ranked
     ]
+
+
+def mean_language_recall(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> float:
+    """Recall averaged over the languages present in `y_true`; the out-of-scope label is no language."""
+    from namelang.data.sources import OUT_OF_SCOPE
+
+    present = [i for i in sorted(set(np.asarray(y_true).tolist())) if labels[i] != OUT_OF_SCOPE]
+    if not present:
+        return float("nan")
+    return float(np.mean([np.mean(y_pred[y_true == i] == i) for i in present]))
+
+
+def source_reports(scored: Scored, sources: list[str]) -> dict[str, dict]:
+    """Metrics over each source's rows of a scored split (`sources`: the `source` cell of each scored
+    row); a row several sources hold counts for each. Empty when the split has one source or none."""
+    from namelang.data.split import SOURCE_SEPARATOR
+
+    tags: dict[str, list[int]] = {}
+    for row, cell in enumerate(sources):
+        for tag in filter(None, cell.split(SOURCE_SEPARATOR)):
+            tags.setdefault(tag, []).append(row)
+    if len(tags) < 2:
+        return {}
+    reports = {}
+    for tag, rows in sorted(tags.items()):
+        part = Scored(scored.model, scored.labels, [scored.names[i] for i in rows], scored.y_true[rows],
+                      scored.probs[rows], 0, scored.majority_label)  # fmt: skip
+        reports[tag] = {k: v for k, v in metrics(part).items() if k != "per_label"}
+    return reports

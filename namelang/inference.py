@@ -11,6 +11,8 @@ import numpy as np
 
 from namelang.data.alphabet import Alphabet
 from namelang.data.normalize import normalize_name
+from namelang.data.scripts import path_of, rule_probabilities
+from namelang.data.sources import OUT_OF_SCOPE
 from namelang.errors import NamelangError
 from namelang.models.card import ModelCard
 from namelang.models.forward import batched_logits, softmax, torch_runner
@@ -62,6 +64,14 @@ class Classifier:
         from namelang.device import inference_device
 
         found = ModelStore(home).load(model)
+        if found.card.arch == "ensemble":
+            from namelang.models.ensemble import EnsembleClassifier
+
+            return EnsembleClassifier.load_found(found, device)
+        if found.card.arch == "ngram":  # numpy only, on any device
+            from namelang.models.ngram import stored_engine
+
+            return cls(stored_engine(found), found.card, found.name, found.path, "cpu")
         accelerator = inference_device(device)
         if accelerator is None:
             try:
@@ -91,8 +101,17 @@ class Classifier:
         probs = softmax(batched_logits(self.run, ids, lengths, batch_size) / self.temperature)
         if probs.shape[1] == 0:
             probs = np.zeros((len(unique), len(self.labels)), dtype=np.float32)
+        ruled, ruled_probs = rule_probabilities(list(unique), self.labels, OUT_OF_SCOPE)
+        probs[ruled] = ruled_probs  # Han, Kana, Hangul, Arabic script: data/scripts.py
         probs[lengths == 0] = np.nan
         return probs[inverse.reshape(-1)]
+
+    def script_paths(self, names) -> list[str]:
+        """How each name is scored: 'model', 'transliterated' or 'rule: …' (for `predict --explain`)."""
+        return [
+            path_of(normalize_name(n, transliterate=False)) if isinstance(n, str) and n.strip() else ""
+            for n in names
+        ]
 
     def rank(self, probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(label indices [N, k], probabilities [N, k]), best first."""

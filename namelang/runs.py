@@ -26,9 +26,9 @@ from namelang.data.alphabet import MAX_LENGTH, Alphabet
 from namelang.data.split import MANIFEST, load_manifest, prepared_dir, read_split
 from namelang.errors import NamelangError
 from namelang.models.card import Best, DataInfo, ModelCard, Normalization
-from namelang.models.registry import ArchSpec, flag, spec_from
+from namelang.models.registry import ARCHITECTURES, ArchSpec, flag, spec_from
 from namelang.models.store import PRETRAINED, ModelStore, StoredModel, check_name
-from namelang.training import Callbacks, Encoded, EpochReport, FitResult, fit
+from namelang.training import Callbacks, EarlyStopping, Encoded, EpochReport, FitResult, fit
 from namelang.workspace import Workspace, sha256_file
 
 # What `--resume` lets a user change; everything else is the stored run's.
@@ -120,6 +120,8 @@ def start_run(
             "or replace it with `--force`"
         )
     manifest, manifest_sha256 = _manifest(workspace)
+    if getattr(spec, "kind", None) == "ngram":
+        return fit_ngram_run(store, name, spec, manifest, manifest_sha256, make_default)
     torch.manual_seed(config.seed)
     alphabet = Alphabet(manifest["alphabet"])
     module = spec.build(alphabet.size, len(manifest["labels"]))
@@ -146,6 +148,10 @@ def resume_run(
     if name == PRETRAINED or not store.exists(check_name(name)):
         raise NamelangError(f"--resume takes a model in the store; there is no {name!r} in {store.folder}")
     previous = store.load(name)
+    if previous.card.arch in ("ngram", "ensemble"):
+        raise NamelangError(
+            f"--resume continues a network's training; {name!r} is an {previous.card.arch} model"
+        )
     card = previous.card
     conflicts = resume_conflicts(card, given or {}, name)
     if conflicts:
@@ -156,23 +162,28 @@ def resume_run(
     manifest, manifest_sha256 = _manifest(workspace)
     if card.data.manifest_sha256 != manifest_sha256:
         raise NamelangError(f"cannot resume {name!r}: the prepared data changed since it was trained")
-    stored = {k: v for k, v in card.training.items() if k in {f.name for f in fields(TrainConfig)}}
-    changes = {k: v for k, v in (("epochs", epochs), ("patience", patience)) if v is not None}
-    config = TrainConfig(**{**stored, **changes})
-    history = [EpochReport(**h) for h in card.history]
-    if len(history) >= config.epochs:
-        raise NamelangError(f"{name!r} already ran {len(history)} epochs; pass a larger --epochs to continue")
-    best_epoch = max(history, key=lambda r: r.val_macro_f1).epoch if history else 0
-    if sum(1 for r in history if r.epoch > best_epoch) >= config.patience:
-        raise NamelangError(
-            f"{name!r} stopped early (no better epoch in {config.patience}); pass a larger --patience"
-        )
+    config, history = _continued(name, card, epochs, patience)
     module = previous.torch_module()
     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
     spec = spec_from(card.arch, **card.arch_options)
     alphabet = Alphabet(card.alphabet)
     run = _Run(name, spec, config, alphabet, module, manifest, manifest_sha256, history, best_state)
     return _train_and_store(store, run, device, callbacks, make_default)
+
+
+def _continued(name: str, card: ModelCard, epochs, patience) -> tuple[TrainConfig, list[EpochReport]]:
+    """The stored run's settings with the allowed changes, and its history; refused if it cannot go on."""
+    stored = {k: v for k, v in card.training.items() if k in {f.name for f in fields(TrainConfig)}}
+    changes = {k: v for k, v in (("epochs", epochs), ("patience", patience)) if v is not None}
+    config = TrainConfig(**{**stored, **changes})
+    history = [EpochReport(**h) for h in card.history]
+    if len(history) >= config.epochs:
+        raise NamelangError(f"{name!r} already ran {len(history)} epochs; pass a larger --epochs to continue")
+    if EarlyStopping.from_history(history, config.patience).exhausted:
+        raise NamelangError(
+            f"{name!r} stopped early (no better epoch in {config.patience}); pass a larger --patience"
+        )
+    return config, history
 
 
 def resume_conflicts(card: ModelCard, given: dict[str, Any], name: str) -> list[str]:
@@ -183,24 +194,18 @@ def resume_conflicts(card: ModelCard, given: dict[str, Any], name: str) -> list[
         if option in RESUME_MAY_CHANGE:
             continue
         if option not in stored:
-            why = f"{card.arch} does not use it" if option in _ARCH_OPTIONS else "not with --resume"
+            used_by_some = any(option in spec.options() for spec in ARCHITECTURES.values())
+            why = f"{card.arch} does not use it" if used_by_some else "not with --resume"
             conflicts.append(f"{flag(option)} ({why})")
         elif value != stored[option]:
             conflicts.append(f"{flag(option)} {_show(value)} (stored: {_show(stored[option])})")
     return conflicts
 
 
-_ARCH_OPTIONS = {"hidden", "layers", "bidirectional", "dropout", "embedding_dim"}
-
-
 def _show(value) -> str:
-    return (
-        str(value).lower()
-        if isinstance(value, bool)
-        else f"{value:g}"
-        if isinstance(value, float)
-        else str(value)
-    )
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_default: bool) -> RunResult:
@@ -208,10 +213,13 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
     import torch
 
     from namelang.calibration import fit_temperature
-    from namelang.models.forward import batched_logits, torch_runner
+    from namelang.models.forward import batched_logits, softmax, torch_runner
+    from namelang.uncertainty import uncertainty_fields
 
     labels = run.manifest["labels"]
     train_data, val_data = (_encoded(store.workspace, s, run.alphabet, labels) for s in ("train", "val"))
+    if run.config.teacher:
+        train_data = distillation_set(store, run.config, *read_split(store.workspace.home, "train")[:2], run)
     done_before = len(run.history)
     result = fit(
         run.module,
@@ -234,8 +242,10 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
     from namelang import plots  # matplotlib: imported once there is something to draw
 
     runner = torch_runner(run.module, device or torch.device("cpu"))
-    temperature = fit_temperature(batched_logits(runner, val_data.ids, val_data.lengths), val_data.labels)
+    val_logits = batched_logits(runner, val_data.ids, val_data.lengths)
+    temperature = fit_temperature(val_logits, val_data.labels)
     card = _card(run, result, temperature, str(device or "cpu"), len(train_data), len(val_data))
+    card.prior, card.conformal = uncertainty_fields(card, softmax(val_logits / temperature), val_data.labels)
     rows = [asdict(r) for r in result.history]
     stored = store.save(
         run.name,
@@ -257,6 +267,100 @@ def _encoded(workspace: Workspace, split: str, alphabet: Alphabet, labels: list[
     return encode(names, split_labels, alphabet, {label: i for i, label in enumerate(labels)})
 
 
+PERTURBED = "\ufffd"  # a character no alphabet holds: every model reads it as unknown
+
+
+def perturb(names: list[str], rate: float, rng) -> list[str]:
+    """Each character hidden (as an unknown one) with probability `rate`: character dropout as text."""
+    return ["".join(PERTURBED if rng.random() < rate else c for c in name) for name in names]
+
+
+def distillation_set(store: ModelStore, config: TrainConfig, names, labels, run: _Run) -> Encoded:
+    """The training names plus perturbed copies, each with the teacher's probabilities softened by tau."""
+    import numpy as np
+
+    from namelang.inference import Classifier
+    from namelang.models.forward import softmax
+
+    label_list = run.manifest["labels"]
+    teacher = Classifier.load(config.teacher, home=store.workspace)
+    if teacher.labels != list(label_list):
+        raise NamelangError(f"the teacher {config.teacher!r} does not predict this data's labels")
+    rng = np.random.default_rng(config.seed)
+    inputs, targets = list(names), list(labels)
+    for _ in range(config.teacher_copies):
+        inputs += perturb(names, max(config.char_dropout, 0.1), rng)
+        targets += labels
+    probs = np.nan_to_num(teacher.predict_proba(inputs), nan=1.0 / len(label_list))
+    data = encode(inputs, targets, run.alphabet, {label: i for i, label in enumerate(label_list)})
+    data.soft = softmax(np.log(np.clip(probs, 1e-12, None)) / config.distill_temperature)
+    return data
+
+
+def fit_ngram_run(
+    store: ModelStore, name: str, spec, manifest: dict, manifest_sha256: str, make_default: bool
+) -> RunResult:
+    """Fit the n-gram baseline with scikit-learn (C chosen on validation) and store it like any model."""
+    import json
+
+    import numpy as np
+    import sklearn
+
+    from namelang.calibration import fit_temperature
+    from namelang.models.forward import softmax
+    from namelang.models.ngram import VOCABULARY, fit_ngram, n_parameters
+    from namelang.uncertainty import uncertainty_fields
+
+    labels = manifest["labels"]
+    train_split, val_split = (read_split(store.workspace.home, s)[:2] for s in ("train", "val"))
+    if not train_split[0] or not val_split[0]:
+        raise NamelangError("the train and val splits must both hold names; run `namelang prepare` again")
+    fitted = fit_ngram(spec, train_split, val_split, labels)
+    spec.c = fitted.c
+    y_val = np.array([labels.index(lb) for lb in val_split[1]])
+    counts = manifest["counts"]["train"]
+    card = ModelCard(
+        arch=spec.arch,
+        arch_options=spec.to_dict(),
+        labels=labels,
+        alphabet=manifest["alphabet"],
+        temperature=fit_temperature(fitted.val_logits, y_val),
+        normalization=_normalization(manifest),
+        data=DataInfo(
+            manifest_sha256=manifest_sha256,
+            source_sha256=manifest["source"]["sha256"],
+            train_rows=len(train_split[0]),
+            val_rows=len(val_split[0]),
+            train_label_counts={lb: counts[lb] for lb in labels},
+        ),
+        versions={
+            "namelang": __version__,
+            "sklearn": sklearn.__version__,
+            "python": platform.python_version(),
+        },
+        parameters=n_parameters(fitted.state),
+        best=Best(1, fitted.val_accuracy, fitted.val_macro_f1),
+        epochs_run=1,
+        training_seconds=round(fitted.seconds, 3),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        extras={"c_grid": fitted.grid},
+    )
+    probs = softmax(fitted.val_logits / card.temperature)
+    card.prior, card.conformal = uncertainty_fields(card, probs, y_val)
+    vocabulary = json.dumps(fitted.vocabulary, ensure_ascii=False) + "\n"
+    stored = store.save(name, fitted.state, card, "epoch\n", files={VOCABULARY: vocabulary})
+    if make_default:
+        store.set_default(name)
+        stored.is_default = True
+    return RunResult(stored, FitResult({}, 1, [], False, fitted.seconds))
+
+
+def _normalization(manifest: dict) -> Normalization:
+    """The card's normalisation from the manifest's (which may record more, e.g. scripts written in Latin)."""
+    known = {f.name for f in fields(Normalization)}
+    return Normalization(**{k: v for k, v in manifest.get("normalization", {}).items() if k in known})
+
+
 def _card(
     run: _Run, result: FitResult, temperature: float, device: str, n_train: int, n_val: int
 ) -> ModelCard:
@@ -272,7 +376,7 @@ def _card(
         alphabet=run.alphabet.chars,
         max_length=MAX_LENGTH,
         temperature=temperature,
-        normalization=Normalization(**run.manifest.get("normalization", {})),
+        normalization=_normalization(run.manifest),
         data=DataInfo(
             manifest_sha256=run.manifest_sha256,
             source_sha256=run.manifest["source"]["sha256"],

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from json.encoder import encode_basestring  # json.dumps of a str, in C
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from namelang import __version__
 from namelang.errors import NamelangError
 from namelang.inference import UNKNOWN_LABEL, Classifier
+from namelang.uncertainty import DistinctNames, ModelUncertainty, prediction_sets
 
 SETTINGS_ENV = "NAMELANG_SERVE_SETTINGS"  # how `--workers N` hands the settings to its worker processes
 MAX_TOP_K = 100
@@ -57,6 +58,23 @@ class ScoringOptions(BaseModel):
     min_prob: float = Field(
         0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="Below this top probability: 'unknown'."
     )
+    prior: Literal["train", "uniform", "estimate"] | dict[str, float] = Field(
+        "train",
+        description="Re-weight the probabilities to this label prior: the model's own (train), uniform, "
+        "the request's own mix estimated by EM over its names (estimate), or {language: share}.",
+    )
+    coverage: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="Add `prediction_set`: the languages of a split-conformal set holding the true one "
+        "for this share of names on average (0.5-0.99 by 0.01, 0.995, 0.999).",
+    )
+
+    @property
+    def plain(self) -> bool:
+        """No prior and no sets: answered from the batched, cached path."""
+        return self.prior == "train" and self.coverage is None
 
 
 class PredictRequest(ScoringOptions):
@@ -76,6 +94,16 @@ class LabelProbability(BaseModel):
 class NamePrediction(BaseModel):
     name: str
     predictions: list[LabelProbability]
+    prediction_set: list[str] | None = Field(None, description="With `coverage`: most probable first.")
+
+
+class MixRequest(BaseModel):
+    names: list[str] = Field(min_length=1, description="The table's names (blank ones are left out).")
+    prior: Literal["train", "uniform", "estimate"] | dict[str, float] = Field(
+        "train", description="The prior the top-1 counts and probability sums are taken under."
+    )
+    bootstrap: int = Field(200, ge=0, le=2000, description="Resamples for the EM estimate's 95% interval.")
+    seed: int = Field(0, ge=0, description="Seed of the bootstrap.")
 
 
 class ModelCard(BaseModel):
@@ -131,6 +159,36 @@ def record_texts(clf: Classifier, names: list[str], probs: np.ndarray, top_k: in
     return records
 
 
+def adjusted_records(clf: Classifier, names: list[str], options: ScoringOptions) -> bytes:
+    """The records of `names` under `options.prior`, with `prediction_set` when `coverage` is given.
+
+    Scored as one table (EM estimates the prior over the whole request), on the scoring thread.
+    """
+    model = ModelUncertainty.of(clf)
+    prior = model.parse(options.prior)
+    threshold = None if options.coverage is None else model.threshold(options.coverage)
+    probs = clf.predict_proba(names)
+    texts = record_texts(clf, names, model.reweighted(probs, prior), options.top_k, options.min_prob)
+    if threshold is not None:
+        labels = [encode_basestring(label) for label in clf.labels]
+        sets = prediction_sets(probs, threshold)
+        texts = [
+            f'{text[:-1]}, "prediction_set": [{", ".join(labels[i] for i in row)}]}}'
+            for text, row in zip(texts, sets)
+        ]
+    return f"[{', '.join(texts)}]".encode("utf-8", "backslashreplace")
+
+
+def names_mix(clf: Classifier, request: MixRequest) -> dict:
+    """The language mix of the request's names (`namelang predict --summary`'s JSON)."""
+    model = ModelUncertainty.of(clf)
+    prior = model.parse(request.prior)
+    seen = DistinctNames(len(clf.labels))
+    seen.add(clf.normalize(request.names), clf.predict_proba(request.names))
+    probs, counts = seen.arrays()
+    return model.mix(probs, counts, prior, request.bootstrap, request.seed).as_dict()
+
+
 @dataclass
 class _Job:
     names: list[str]
@@ -178,6 +236,10 @@ class BatchScorer:
             self._wakeup.set()
             parts.append(await job.result)
         return b"[" + b",".join(part for part in parts if part) + b"]"
+
+    async def call(self, function, *args):
+        """`function(*args)` on the scoring thread (a request scored whole, not through the batches)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     def _take_batch(self) -> list[_Job]:
         jobs, size = [], 0
@@ -309,12 +371,27 @@ async def _internal_error(request: Request, exc: Exception):
 
 async def _predict(request: Request, names: list[str], options: ScoringOptions) -> Response:
     state = request.app.state
+    _check_size(state, names)
+    if options.plain:
+        body = await state.scorer.predict(names, options.top_k, options.min_prob)
+    else:
+        body = await _user_errors(state.scorer.call(adjusted_records, state.classifier, names, options))
+    return Response(body, media_type="application/json")
+
+
+def _check_size(state, names: list[str]) -> None:
     if len(names) > state.settings.max_names:
         raise HTTPException(
             413, f"{len(names):,} names; this server takes at most {state.settings.max_names:,}"
         )
-    body = await state.scorer.predict(names, options.top_k, options.min_prob)
-    return Response(body, media_type="application/json")
+
+
+async def _user_errors(pending):
+    """A NamelangError (an unknown language in `prior`, a coverage the model has no threshold for) is 422."""
+    try:
+        return await pending
+    except NamelangError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def create_app(settings: Settings, classifier: Classifier | None = None) -> FastAPI:
@@ -351,6 +428,14 @@ def create_app(settings: Settings, classifier: Classifier | None = None) -> Fast
     async def predict_post(request: Request, body: PredictRequest) -> Response:
         """Top labels of each name, in input order: the shape of `namelang predict --format json`."""
         return await _predict(request, body.names, body)
+
+    @app.post("/v1/mix", responses=ERRORS)
+    async def mix(request: Request, body: MixRequest) -> dict:
+        """The language mix of a list of names: per language the top-1 count, the probability sum and
+        the EM estimate with a bootstrap interval (the JSON of `namelang predict --summary`)."""
+        state = request.app.state
+        _check_size(state, body.names)
+        return await _user_errors(state.scorer.call(names_mix, state.classifier, body))
 
     @app.get("/v1/models", response_model=ModelList)
     async def models(request: Request) -> ModelList:

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.data.table import import_pyarrow, open_table, read_chunks
+from namelang.data.table import (
+    NamesTable,
+    ParquetTable,
+    import_pyarrow,
+    open_input,
+    open_parquet,
+    open_table,
+    read_chunks,
+)
 from namelang.errors import NamelangError
 from namelang.inference import prediction_columns
 
@@ -45,6 +53,7 @@ class TagSummary:
     output: str | None
     scored: int  # distinct names the model ran on
     cache_hits: int  # distinct names of a chunk answered from earlier chunks
+    mix: object = None  # uncertainty.Mix with `summary=True`
 
     @property
     def rows_per_second(self) -> float:
@@ -129,6 +138,7 @@ class Tagger:
         min_prob: float = 0.0,
         cache_size: int = DEFAULT_CACHE,
         nulls: bool = False,
+        adjust=None,
     ):
         self.classifier = classifier
         self.column = column
@@ -136,19 +146,31 @@ class Tagger:
         self.prefix, self.min_prob, self.nulls = prefix, min_prob, nulls
         self.added = prediction_columns(self.k, prefix)
         self.cache = NameCache(classifier, cache_size)
+        self.adjust = adjust  # uncertainty.TableAdjuster: --prior, --coverage, --summary
+        with_sets = adjust is not None and adjust.threshold is not None
+        self.extra = [f"{prefix}prediction_set"] if with_sets else []
 
     def check_header(self, header: list[str]) -> None:
-        check_clash(header, self.added)
+        check_clash(header, self.added + self.extra)
+
+    def names(self, chunk) -> list:
+        """The chunk's names, for a pass that only reads them (`--prior estimate`)."""
+        if hasattr(chunk, "iloc"):
+            return chunk.iloc[:, self.column].tolist()
+        return chunk.column(self.column).to_pylist()
 
     def frame(self, frame, position: int | None = None):
         """A pandas frame in, the frame with the prediction columns added out."""
         column = frame.columns[self.column if position is None else position]
+        proba = self.cache.proba if self.adjust is None else self.adjust.wrap(self.cache.proba)
         out = self.classifier.predict_frame(
-            frame, column, top_k=self.k, prefix=self.prefix, min_prob=self.min_prob, proba=self.cache.proba
+            frame, column, top_k=self.k, prefix=self.prefix, min_prob=self.min_prob, proba=proba
         )
+        if self.extra:
+            out[self.extra[0]] = self.adjust.sets()
         if self.nulls:
             blank = out[self.added[1]].isna()
-            for label in self.added[::2]:
+            for label in self.added[::2] + self.extra:
                 out[label] = out[label].where(~blank, None)
         return out
 
@@ -161,10 +183,10 @@ class Tagger:
         scored = self.frame(names, position=0)
         blank = scored[self.added[1]].isna().to_numpy()
         arrays, fields = list(batch.columns), list(batch.schema)
-        for i, name in enumerate(self.added):
+        for i, name in enumerate(self.added + self.extra):
             values = scored[name].to_numpy()
-            kind = pa.string() if i % 2 == 0 else pa.float64()
-            mask = blank if self.nulls or i % 2 else None
+            kind = pa.string() if i % 2 == 0 or i >= len(self.added) else pa.float64()
+            mask = blank if self.nulls or (i % 2 and i < len(self.added)) else None
             arrays.append(pa.array(values, type=kind, mask=mask, from_pandas=True))
             fields.append(pa.field(name, kind))
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, metadata=batch.schema.metadata))
@@ -215,9 +237,9 @@ def to_frame(chunk):
 class TextSink:
     """Scored chunks as CSV/TSV (header as the input wrote it), JSON or JSON Lines on a text stream."""
 
-    def __init__(self, handle, fmt: str, header: list[str], added: list[str]):
+    def __init__(self, handle, fmt: str, header: list[str], added: list[str], extra: list[str] = ()):
         self.handle, self.fmt, self.added = handle, fmt, added
-        self.header = [*header, *added]
+        self.header = [*header, *added, *extra]
         self.first = True
 
     def write(self, chunk) -> None:
@@ -252,29 +274,28 @@ class TextSink:
             self.handle.write("[]\n" if self.first else "\n]\n")
 
 
-def text_schema(columns: list[str], added: list[str]):
+def text_schema(columns: list[str], added: list[str], extra: list[str] = ()):
     """The Arrow schema of a scored text table: its own columns as strings, then the typed predictions.
 
     Parquet needs distinct column names, so a repeated header keeps pandas' names (`name`, `name.1`).
     """
     pa = import_pyarrow()
-    own = [pa.field(str(c), pa.string()) for c in columns if c not in added]
-    return pa.schema(
-        own + [pa.field(c, pa.string() if i % 2 == 0 else pa.float64()) for i, c in enumerate(added)]
-    )
+    own = [pa.field(str(c), pa.string()) for c in columns if c not in added and c not in extra]
+    typed = [pa.field(c, pa.string() if i % 2 == 0 else pa.float64()) for i, c in enumerate(added)]
+    return pa.schema(own + typed + [pa.field(c, pa.string()) for c in extra])
 
 
 class ParquetSink:
     """Scored chunks as the row groups of one Parquet file."""
 
-    def __init__(self, path: Path, added: list[str]):
+    def __init__(self, path: Path, added: list[str], extra: list[str] = ()):
         self.pa = import_pyarrow()
-        self.path, self.added = path, added
+        self.path, self.added, self.extra = path, added, list(extra)
         self.writer = None
 
     def write(self, chunk) -> None:
         if hasattr(chunk, "iloc"):  # a text input
-            schema = text_schema(list(chunk.columns), self.added)
+            schema = text_schema(list(chunk.columns), self.added, self.extra)
             chunk = self.pa.RecordBatch.from_pandas(chunk, schema=schema, preserve_index=False)
         if self.writer is None:
             self.writer = self.pa.parquet.ParquetWriter(self.path, chunk.schema)
@@ -357,6 +378,11 @@ def tag_file(
     progress: Callable[[TagProgress], None] | None = None,
     table=None,
     sink=None,
+    prior=None,
+    coverage: float | None = None,
+    summary: bool = False,
+    resamples: int = 200,
+    seed: int = 0,
 ) -> TagSummary:
     """Tag every row of `source` (a CSV/TSV/text/Parquet path, or '-' for stdin) and write `output`.
 
@@ -366,6 +392,10 @@ def tag_file(
     `probability`, `prediction_2`, … are added. `progress` is called after each chunk. `table`: an
     already opened table (`data.table.open_table`) instead of `source`; `sink`: an object whose
     `write(chunk)`/`close()` receive the scored chunks instead of `output`.
+
+    `prior` (train, uniform, estimate, a JSON file or a dict) re-weights the probabilities; with
+    `estimate` the input is read twice (stdin cannot be). `coverage` adds `prediction_set`; `summary`
+    returns the table's mix (`TagSummary.mix`, bootstrap of `resamples` with `seed`). See uncertainty.py.
     """
     from namelang.inference import Classifier
 
@@ -376,14 +406,21 @@ def tag_file(
         raise NamelangError("Parquet output needs a file: pass --output FILE.parquet")
     index = resolve_column(table.header, column, table.label)
     clf = classifier if classifier is not None else Classifier.load(model, home, device)
-    tagger = Tagger(clf, index, top_k, prefix, min_prob, cache_size, nulls=fmt == "parquet")
+    adjust = None
+    if prior not in (None, "train") or coverage is not None or summary:
+        from namelang.uncertainty import TableAdjuster
+
+        adjust = TableAdjuster(clf, prior, coverage, summary)
+    tagger = Tagger(clf, index, top_k, prefix, min_prob, cache_size, nulls=fmt == "parquet", adjust=adjust)
     tagger.check_header(table.header)
     started = time.perf_counter()
+    if adjust is not None and adjust.two_passes:
+        table = _estimate_pass(table, tagger, batch_size, encoding, progress)
     if path is not None:
         rows, blank = _write_file(path, fmt, table, tagger, batch_size, progress)
     else:
         handle = output if output is not None else sys.stdout
-        sink = sink or TextSink(handle, fmt, table.header, tagger.added)
+        sink = sink or TextSink(handle, fmt, table.header, tagger.added, tagger.extra)
         rows, blank = run(table, tagger, sink, batch_size, progress)
         if hasattr(handle, "flush"):
             handle.flush()
@@ -396,7 +433,35 @@ def tag_file(
         None if path is None else str(path),
         tagger.cache.scored,
         tagger.cache.hits,
+        adjust.mix(resamples, seed) if summary else None,
     )
+
+
+def _estimate_pass(table, tagger: Tagger, batch_size: int, encoding: str, progress):
+    """Read the whole table once to estimate its prior (EM over its distinct names); the table
+    opened again for the tagging pass."""
+    if getattr(table, "label", "") == "<stdin>":
+        raise NamelangError("--prior estimate reads the input twice: give a file, not stdin")
+    rows = 0
+    scorer = tagger.adjust.wrap(tagger.cache.proba)
+    for chunk in read_chunks(table, batch_size):
+        names = tagger.names(chunk)
+        scorer(names)
+        rows += len(names)
+        if progress is not None:
+            progress(TagProgress(rows, *table.progress))
+    tagger.adjust.estimate()
+    return reopen(table, encoding)
+
+
+def reopen(table, encoding: str = "utf-8"):
+    """A fresh reader of the same table, from its first row."""
+    if isinstance(table, NamesTable):
+        table.rows_read = 0
+        return table
+    if isinstance(table, ParquetTable):
+        return open_parquet(Path(table.label))
+    return open_input(table.label, encoding, lines=table.delimiter is None)
 
 
 def _write_file(path: Path, fmt: str, table, tagger: Tagger, batch_size, progress) -> tuple[int, int]:
@@ -406,8 +471,9 @@ def _write_file(path: Path, fmt: str, table, tagger: Tagger, batch_size, progres
     try:
         with atomic_path(path) as tmp:
             if fmt == "parquet":
-                return run(table, tagger, ParquetSink(tmp, tagger.added), batch_size, progress)
+                return run(table, tagger, ParquetSink(tmp, tagger.added, tagger.extra), batch_size, progress)
             with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                return run(table, tagger, TextSink(handle, fmt, header, tagger.added), batch_size, progress)
+                sink = TextSink(handle, fmt, header, tagger.added, tagger.extra)
+                return run(table, tagger, sink, batch_size, progress)
     except OSError as exc:
         raise NamelangError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -26,6 +26,7 @@ class Encoded:
     ids: np.ndarray
     lengths: np.ndarray
     labels: np.ndarray
+    soft: np.ndarray | None = None  # a teacher's softened probabilities [N, labels], for distillation
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -168,6 +169,7 @@ def train_one_epoch(step: _Step, train: Encoded, batches: list[np.ndarray], call
     """One pass over the training batches; returns the mean training loss."""
     ids_all, lengths_all = torch.from_numpy(train.ids), torch.from_numpy(train.lengths)
     labels_all = torch.from_numpy(train.labels)
+    soft_all = None if train.soft is None else torch.from_numpy(train.soft.astype(np.float32))
     step.model.train()
     running, seen = 0.0, 0
     for index, rows in enumerate(batches, start=1):
@@ -181,7 +183,10 @@ def train_one_epoch(step: _Step, train: Encoded, batches: list[np.ndarray], call
             ids = ids.masked_fill(hide, UNKNOWN)
         labels = labels_all[rows_t].to(step.device)
         step.optimizer.zero_grad(set_to_none=True)
-        loss = step.loss_fn(step.model(ids.to(step.device), lengths), labels)
+        logits = step.model(ids.to(step.device), lengths)
+        loss = step.loss_fn(logits, labels)
+        if soft_all is not None:
+            loss = distill_loss(loss, logits, soft_all[rows_t].to(step.device), step.config)
         loss.backward()
         nn.utils.clip_grad_norm_(step.model.parameters(), step.config.clip)
         step.optimizer.step()
@@ -190,6 +195,14 @@ def train_one_epoch(step: _Step, train: Encoded, batches: list[np.ndarray], call
         seen += len(rows)
         callbacks.on_batch(index, loss.item())
     return running / max(seen, 1)
+
+
+def distill_loss(hard_loss, logits, soft, config: TrainConfig):
+    """(1 - w) * the true labels' loss + w * tau^2 * KL(teacher || student), both softened by tau."""
+    tau, w = config.distill_temperature, config.distill_weight
+    student = torch.log_softmax(logits / tau, dim=1)
+    kd = nn.functional.kl_div(student, soft, reduction="batchmean") * tau * tau
+    return (1.0 - w) * hard_loss + w * kd
 
 
 def _make_step(

@@ -30,6 +30,9 @@ from namelang.errors import NamelangError
 PRIOR_KEYWORDS = ("train", "uniform", "estimate")
 EM_TOLERANCE = 1e-7
 EM_MAX_ITERATIONS = 2000
+# Resamples start at the table's own estimate; 1e-5 moved interval ends by at most 2e-4 against 1e-6 on
+# 15,706 distinct archive surnames, in a third of the iterations.
+BOOTSTRAP_TOLERANCE = 1e-5
 # Coverage levels a model stores a conformal threshold for: 0.50 … 0.99 by 0.01, then 0.995 and 0.999.
 COVERAGE_LEVELS = tuple(round(0.5 + i / 100, 2) for i in range(50)) + (0.995, 0.999)
 
@@ -56,13 +59,12 @@ def training_prior(label_counts: dict, labels: list[str], balanced: bool = False
     return normalized([label_counts.get(label, 0) for label in labels], "training prior")
 
 
-def model_prior(meta: dict, labels: list[str]) -> np.ndarray:
-    """The prior stored in a model card (`prior`), else the one implied by its training data and loss."""
-    stored = meta.get("prior")
-    if stored:
-        return prior_from_mapping(stored, labels, "the model card's prior")
-    counts = meta.get("data", {}).get("train_label_counts") or {}
-    return training_prior(counts, labels, bool(meta.get("training", {}).get("balance", False)))
+def model_prior(card, labels: list[str]) -> np.ndarray:
+    """The prior stored in a ModelCard, else the one implied by its training data and loss."""
+    if card.prior:
+        return prior_from_mapping(card.prior, labels, "the model card's prior")
+    balanced = bool(card.training.get("balance", False))
+    return training_prior(card.data.train_label_counts or {}, labels, balanced)
 
 
 def fit_model_prior(probs: np.ndarray, y_true: np.ndarray, train_prior: np.ndarray) -> np.ndarray:
@@ -184,21 +186,37 @@ def estimate_prior(
     E-step: re-weight every row from `source` to the current estimate; M-step: the estimate becomes the
     count-weighted mean of the re-weighted rows. Stops when no share moves more than `tolerance`.
     """
-    probs = np.asarray(probs, dtype=np.float64)
     weights = np.ones(len(probs)) if counts is None else np.asarray(counts, dtype=np.float64)
     if len(probs) == 0 or weights.sum() <= 0:
         raise NamelangError("no names to estimate a prior from")
-    weights = weights / weights.sum()
-    prior = np.array(source if start is None else start, dtype=np.float64)
-    base = probs / np.where(source > 0, source, np.inf)  # p(y|x) / source(y), computed once
+    base = _base(probs, source)
+    priors, iterations, converged = _em(
+        base, weights[None, :], start if start is not None else source, tolerance, max_iterations
+    )
+    return Estimate(priors[0], iterations, converged)
+
+
+def _base(probs: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """p(y|x) / source(y): what every EM step multiplies by its current prior."""
+    return np.asarray(probs, dtype=np.float64) / np.where(source > 0, source, np.inf)
+
+
+def _em(base: np.ndarray, weights: np.ndarray, start, tolerance: float, max_iterations: int):
+    """EM for several weightings of the same rows at once: `weights` [B, rows] -> priors [B, labels].
+
+    One step is two matrix products: a row's re-weighted probabilities are base·π / (base @ π), so
+    their weighted mean is π · ((w / (base @ π)) @ base), and no [rows, labels] temporary is made.
+    """
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    priors = np.tile(np.asarray(start, dtype=np.float64), (len(weights), 1))
     for iteration in range(1, max_iterations + 1):
-        joint = base * prior
-        joint /= np.maximum(joint.sum(axis=1, keepdims=True), 1e-300)
-        updated = weights @ joint
-        if np.abs(updated - prior).max() < tolerance:
-            return Estimate(updated, iteration, True)
-        prior = updated
-    return Estimate(prior, max_iterations, False)
+        per_row = base @ priors.T  # [rows, B]
+        updated = priors * ((weights.T / np.maximum(per_row, 1e-300)).T @ base)
+        done = np.abs(updated - priors).max() < tolerance
+        priors = updated
+        if done:
+            return priors, iteration, True
+    return priors, max_iterations, False
 
 
 def apply_prior(probs: np.ndarray, prior: Prior, source: np.ndarray, counts=None) -> np.ndarray:
@@ -236,6 +254,7 @@ class Mix:
     level: float
     em_iterations: int
     em_converged: bool
+    prior: str = "train"  # the --prior the top-1 counts and probability sums were taken under
 
     def as_dict(self) -> dict:
         """JSON-ready: per language the top-1 count and share, the probability sum and the EM share."""
@@ -254,6 +273,7 @@ class Mix:
         return {
             "rows": self.rows,
             "distinct_names": self.distinct,
+            "prior": self.prior,
             "bootstrap_resamples": self.resamples,
             "interval": self.level,
             "em_iterations": self.em_iterations,
@@ -275,11 +295,14 @@ def bootstrap_interval(
     replacement: the distinct names' counts redrawn from a multinomial); repeatable for a seed."""
     rng = np.random.default_rng(seed)
     counts = np.asarray(counts, dtype=np.float64)
-    rows = int(counts.sum())
-    draws = np.empty((resamples, probs.shape[1]))
-    for b in range(resamples):
-        redrawn = rng.multinomial(rows, counts / counts.sum())
-        draws[b] = estimate_prior(probs, source, redrawn, start=start, tolerance=1e-6).prior
+    rows, base = int(counts.sum()), _base(probs, source)
+    draws = []
+    # A few resamples at a time bound the [distinct names, resamples] temporaries.
+    group = max(1, min(resamples, 2_000_000 // max(len(counts), 1)))
+    for first in range(0, resamples, group):
+        redrawn = rng.multinomial(rows, counts / counts.sum(), size=min(group, resamples - first))
+        draws.append(_em(base, redrawn.astype(np.float64), start, BOOTSTRAP_TOLERANCE, EM_MAX_ITERATIONS)[0])
+    draws = np.concatenate(draws)
     tail = (1 - level) / 2 * 100
     return np.percentile(draws, tail, axis=0), np.percentile(draws, 100 - tail, axis=0)
 
@@ -289,23 +312,25 @@ def table_mix(
     source: np.ndarray,
     labels: list[str],
     counts: np.ndarray | None = None,
-    shown: np.ndarray | None = None,
+    prior: Prior | None = None,
     resamples: int = 200,
     seed: int = 0,
     level: float = 0.95,
 ) -> Mix:
     """The mix of the rows `probs` (model probabilities under `source`; one row per distinct name,
-    weighted by `counts`). Top-1 counts and probability sums use `shown`, the probabilities the rows
-    were tagged with (default: `probs`); EM starts from the model's own."""
+    weighted by `counts`; blank rows are left out). Top-1 counts and probability sums use the
+    probabilities the rows are tagged with under `prior` (default: the model's own); EM starts from
+    the model's own probabilities whatever `prior` says."""
     keep = ~np.isnan(probs).any(axis=1)
     probs = np.asarray(probs, dtype=np.float64)[keep]
-    shown = probs if shown is None else np.asarray(shown, dtype=np.float64)[keep]
     counts = np.ones(len(probs)) if counts is None else np.asarray(counts, dtype=np.float64)[keep]
     rows = int(counts.sum())
     if rows == 0:
         raise NamelangError("no names to summarise (every row was blank)")
-    top1 = np.bincount(shown.argmax(axis=1), weights=counts, minlength=len(labels)) / rows
     estimate = estimate_prior(probs, source, counts)
+    shown = probs
+    if prior is not None and not prior.is_train:
+        shown = reweight(probs, source, estimate.prior if prior.shares is None else prior.shares)
     low = high = None
     if resamples > 0:
         low, high = bootstrap_interval(probs, source, counts, estimate.prior, resamples, seed, level)
@@ -313,7 +338,7 @@ def table_mix(
         labels,
         rows,
         len(probs),
-        top1,
+        np.bincount(shown.argmax(axis=1), weights=counts, minlength=len(labels)) / rows,
         counts @ shown / rows,
         estimate.prior,
         low,
@@ -322,6 +347,7 @@ def table_mix(
         level,
         estimate.iterations,
         estimate.converged,
+        "train" if prior is None else prior.kind,
     )
 
 
@@ -336,18 +362,22 @@ class DistinctNames:
         self.n_labels = n_labels
 
     def add(self, names, probs: np.ndarray) -> None:
-        """`names` (normalised; blanks are skipped) and their probabilities, row for row."""
+        """`names` and their probabilities, row for row; blank rows (NaN probabilities) are skipped."""
+        rows = np.flatnonzero(~np.isnan(np.asarray(probs)[:, 0]))
+        if not len(rows):
+            return
+        # One dictionary look-up per distinct name of the chunk, not per row.
+        kept = np.array([names[i] for i in rows], dtype=object)
+        unique, first, counts = np.unique(kept, return_index=True, return_counts=True)
         fresh_rows = []
-        for row, (name, p) in enumerate(zip(names, probs)):
-            if not name or np.isnan(p[0]):
-                continue
+        for name, row, count in zip(unique.tolist(), rows[first].tolist(), counts.tolist()):
             at = self.index.get(name)
             if at is None:
                 self.index[name] = len(self.counts)
-                self.counts.append(1)
+                self.counts.append(count)
                 fresh_rows.append(row)
             else:
-                self.counts[at] += 1
+                self.counts[at] += count
         if fresh_rows:
             self.blocks.append(np.asarray(probs[fresh_rows], dtype=np.float32))
 
@@ -380,6 +410,14 @@ def fit_conformal(probs: np.ndarray, y_true: np.ndarray, levels=COVERAGE_LEVELS)
     }
 
 
+def uncertainty_fields(card, probs: np.ndarray, y_true: np.ndarray) -> tuple[dict, dict]:
+    """A ModelCard's `prior` and `conformal`, fitted on the validation split's (calibrated) probabilities."""
+    balanced = bool(card.training.get("balance", False))
+    train_prior = training_prior(card.data.train_label_counts or {}, card.labels, balanced)
+    prior = fit_model_prior(probs, y_true, train_prior)
+    return dict(zip(card.labels, map(float, prior))), fit_conformal(probs, y_true)
+
+
 def stored_threshold(conformal: dict | None, coverage: float) -> float:
     """The stored threshold for `coverage`; a one-line error when the model has none for it."""
     if not conformal or not conformal.get("thresholds"):
@@ -410,3 +448,85 @@ def prediction_sets(probs: np.ndarray, threshold: float) -> list[list[int]]:
 def set_strings(sets: list[list[int]], labels: list[str], sep: str = "|") -> list[str]:
     """The `prediction_set` column: label names joined by `sep`, most probable first."""
     return [sep.join(labels[i] for i in row) for row in sets]
+
+
+# --- one model's view ----------------------------------------------------------------------------
+
+
+@dataclass
+class ModelUncertainty:
+    """What a loaded model's card says about priors and sets, with the operations the CLI, tagging and
+    the server ask of it."""
+
+    labels: list[str]
+    prior: np.ndarray  # the prior the model's probabilities carry
+    conformal: dict | None
+
+    @classmethod
+    def of(cls, classifier) -> ModelUncertainty:
+        card = classifier.card
+        return cls(list(classifier.labels), model_prior(card, classifier.labels), card.conformal)
+
+    def parse(self, value) -> Prior:
+        return parse_prior(value, self.labels)
+
+    def reweighted(self, probs: np.ndarray, prior: Prior, counts=None) -> np.ndarray:
+        return apply_prior(probs, prior, self.prior, counts)
+
+    def threshold(self, coverage: float) -> float:
+        return stored_threshold(self.conformal, coverage)
+
+    def sets(self, probs: np.ndarray, threshold: float) -> list[str]:
+        """The `prediction_set` cells of rows of the model's own probabilities."""
+        return set_strings(prediction_sets(probs, threshold), self.labels)
+
+    def mix(self, probs, counts=None, prior: Prior | None = None, resamples: int = 200, seed: int = 0) -> Mix:
+        return table_mix(probs, self.prior, self.labels, counts, prior, resamples, seed)
+
+
+class TableAdjuster:
+    """`--prior`, `--coverage` and `--summary` over a streamed table, chunk by chunk.
+
+    `wrap(proba)` turns a names -> model-probabilities function into one giving the probabilities the
+    rows are tagged with, remembering the chunk's own ones for its prediction sets and collecting
+    distinct names for the mix. With `estimate` the table is read twice: `collect(names)` on every
+    chunk of the first pass, `estimate()`, then the tagging pass.
+    """
+
+    def __init__(self, classifier, prior=None, coverage: float | None = None, summary: bool = False):
+        self.model = ModelUncertainty.of(classifier)
+        self.prior = self.model.parse(prior)
+        self.threshold = None if coverage is None else self.model.threshold(coverage)
+        self.target = self.prior.shares  # None: the model's own (train), or not estimated yet
+        self.seen = DistinctNames(len(self.model.labels)) if summary or self.two_passes else None
+        self.collecting = self.seen is not None
+        self.last: np.ndarray | None = None
+
+    @property
+    def two_passes(self) -> bool:
+        return self.prior.kind == "estimate"
+
+    def wrap(self, proba):
+        def adjusted(names) -> np.ndarray:
+            self.last = proba(names)
+            if self.collecting:
+                self.seen.add(names, self.last)
+            return self.last if self.target is None else reweight(self.last, self.model.prior, self.target)
+
+        return adjusted
+
+    def estimate(self) -> None:
+        """After the first pass: the table's prior by EM over its distinct names."""
+        probs, counts = self.seen.arrays()
+        self.target = (
+            estimate_prior(probs, self.model.prior, counts).prior if len(probs) else self.model.prior
+        )
+        self.collecting = False
+
+    def sets(self) -> list[str]:
+        """The `prediction_set` cells of the chunk scored last (from the model's own probabilities)."""
+        return self.model.sets(self.last, self.threshold)
+
+    def mix(self, resamples: int = 200, seed: int = 0) -> Mix:
+        probs, counts = self.seen.arrays()
+        return self.model.mix(probs, counts, self.prior, resamples, seed)

@@ -1,14 +1,20 @@
-"""Rebuild the pretrained model shipped in namelang/pretrained/ with the project's own commands.
+"""Build the model shipped in namelang/pretrained/ and write its model card, all from one run.
 
     python scripts/build_pretrained.py [--archive ../shared/data/names.zip] [--work build/pretrained]
+        [--seeds 0 1] [--json build/pretrained.json]
 
-Runs `namelang download`, `prepare --seed 0`, `train --arch ARCH --seed 0 --device cpu` (default
-options), `evaluate --split test`, scores the character n-gram baseline on the same split, then copies
-the model folder into the package and writes namelang/pretrained/metrics.json and MODEL_CARD.md.
-The test split is only scored, never used to choose anything.
-
-Why `gru`: of the candidates trained on this split it had the best validation accuracy (see the model
-card and the README's benchmark section).
+1. `download`, then `prepare archive mimesis --seed 0`: one group split of the union. The archive-only
+   workspace holds the union's rows that the archive holds (the same test rows), as in
+   benchmarks/registers_benchmark.py, so both models are scored on names neither saw.
+2. On the union: a default gru per seed, the n-gram model, their ensemble (weights on validation) and
+   a gru distilled from the ensemble (train_benchmark.STUDENT). On the archive-only rows: a default
+   gru and the n-gram model, beside.
+3. The shipped model is the candidate of one model's cost (a single gru or the student) with the best
+   union validation accuracy; the ensemble is reported but not shipped (it costs one pass per member).
+4. Every model is scored on the union's test split: the archive's rows, Mimesis's rows (accuracy, recall
+   per language, mean recall), and the out-of-scope trade-off (threshold chosen on validation).
+5. The chosen folder is copied into the package with metrics.json and MODEL_CARD.md.
+The test split only scores: every choice is made on validation.
 """
 
 from __future__ import annotations
@@ -16,125 +22,186 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from namelang.models.card import ModelCard  # noqa: E402
-from namelang.models.store import read_card  # noqa: E402
-
 TARGET = ROOT / "namelang" / "pretrained"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from model_card import model_card  # noqa: E402
+from train_benchmark import STUDENT, Trained, _from_card, make_ensemble, train_model  # noqa: E402
+
 SHIPPED = ("weights.safetensors", "model.json", "history.csv", "loss.png")
+TITLES = {"archive": "archive test", "mimesis": "mimesis test"}
 
 
-def namelang(*args: str) -> str:
-    command = [sys.executable, "-m", "namelang", *args]
-    print("$ namelang " + " ".join(args), file=sys.stderr, flush=True)
-    return subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def _compare(ours: float, theirs: float) -> str:
-    return "better than" if ours > theirs else ("equal to" if ours == theirs else "worse than")
+def prepare_union(archive: Path, work: Path) -> tuple[Path, Path]:
+    """`prepare archive mimesis --seed 0`, and the archive's rows of it. A workspace whose split files
+    are byte for byte the ones this run makes is left as it is, so the models trained on it stay valid."""
+    from registers_benchmark import derive
+
+    from namelang.data.download import download
+    from namelang.data.sources import OUT_OF_SCOPE, read_sources
+    from namelang.data.split import prepare
+
+    union, archive_only = work / "union", work / "archive-only"
+    fresh = work / "fresh"
+    shutil.rmtree(fresh, ignore_errors=True)
+    download(fresh, url=str(archive))
+    prepare(read_sources(["archive", "mimesis"], fresh), fresh, seed=0)
+    derive(fresh, fresh / "archive-only", lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE)
+    for new, old in ((fresh, union), (fresh / "archive-only", archive_only)):
+        if _splits(new) != _splits(old):
+            log(f"{old}: the split changed; its models are trained again")
+            shutil.rmtree(old, ignore_errors=True)
+            shutil.copytree(new, old, ignore=shutil.ignore_patterns("archive-only"))
+    shutil.rmtree(fresh, ignore_errors=True)
+    return union, archive_only
 
 
-def model_card(card: ModelCard, m: dict) -> str:
-    t, base, o = m["test"], m["ngram_baseline_test"], card.arch_options
-    size_kb = (TARGET / "weights.safetensors").stat().st_size / 1024
-    rows = "\n".join(
-        f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
-        for label, v in m["per_label"].items()
-    )
-    cell = {"gru": "GRU", "lstm": "LSTM", "rnn": "tanh RNN"}.get(card.arch, card.arch)
-    direction = "bidirectional" if o.get("bidirectional") else "unidirectional"
-    return f"""# Model card — `pretrained` (namelang {card.versions["namelang"]})
+def _splits(home: Path) -> list[bytes]:
+    folder = home / "prepared"
+    return [
+        (folder / f"{s}.csv").read_bytes() if (folder / f"{s}.csv").is_file() else b""
+        for s in ("train", "val", "test")
+    ]
 
-The model that ships inside the package, used by `namelang predict` when the workspace has no
-trained model of its own. It was built by `python scripts/build_pretrained.py`, which also wrote the
-figures below (`metrics.json` beside this card holds them all). Test metrics come from
-`namelang evaluate --split test`.
 
-## What it is
+def test_subsets(union: Path) -> dict:
+    """The union's test rows by source (out-of-scope rows are scored by the trade-off, not here)."""
+    from registers_benchmark import read
 
-- **Architecture**: `{card.arch}` — character embeddings ({o["embedding_dim"]}), {o["layers"]} {direction}
-  {cell} layer(s) of {o["hidden"]} units, dropout {o["dropout"]}, a linear layer over the
-  {len(card.labels)} languages; {card.parameters:,} parameters, {size_kb:.0f} KB of float32 weights (safetensors).
-- **Output**: a probability for each of {len(card.labels)} languages: {", ".join(card.labels)}.
-  Logits are divided by a temperature of {card.temperature:.3f}, fitted on the validation split so
-  that the probabilities are calibrated (it changes no ranking).
-- **Training**: `namelang train --arch {card.arch} --seed 0 --device cpu` with the default options
-  (AdamW, lr {card.training["lr"]}, batch {card.training["batch_size"]}, character dropout
-  {card.training.get("char_dropout", 0.0)}, up to {card.training["epochs"]} epochs,
-  warm-up + cosine schedule, best epoch by validation macro-F1: epoch {card.best.epoch} of
-  {card.epochs_run}), {card.training_seconds:.0f} s on a 2-core CPU, torch {card.versions["torch"]}.
-- **Why this architecture**: it had the best validation accuracy of the candidates trained on this
-  split with the default options: gru 0.8313, lstm 0.8258 (both with character dropout 0.1); before
-  character dropout was added, lstm 0.8258, lstm with 256 units 0.8258, gru with 256 units 0.8240,
-  gru 0.8216, two-layer gru 0.8155. The test split played no part in the choice.
+    from namelang.data.sources import OUT_OF_SCOPE
 
-## Data
+    test = read(union, "test")
+    return {
+        title: test.where(lambda n, lb, s, tag=tag: tag in s.split(";") and lb != OUT_OF_SCOPE)
+        for tag, title in TITLES.items()
+    }
 
-- The names archive of PyTorch's tutorial "Classifying names with a character-level RNN"
-  (`data/names/<Language>.txt`), as the copy `names.zip` (sha256 `{m["archive_sha256"]}`), which
-  holds about 90% of the public archive's distinct names; the rest is held back outside this project
-  for an independent check.
-- `namelang prepare --seed 0`: Unicode NFC, whitespace collapsed, duplicate (name, language) pairs
-  dropped, then a stratified **group** split on the name (no name in two splits): train
-  {m["split"]["rows"]["train"]:,}, validation {m["split"]["rows"]["val"]:,}, test {m["split"]["rows"]["test"]:,} rows.
-  Real characters are kept (no `--ascii`).
 
-## Test metrics
+def score(model: Trained, union: Path, subsets: dict) -> dict:
+    """Test metrics on each source's rows, and the out-of-scope curve on validation and test."""
+    from registers_benchmark import oos_curve, read
 
-| metric | value |
-| --- | --- |
-| accuracy | {t["accuracy"]:.4f} |
-| macro-F1 | {t["macro_f1"]:.4f} |
-| weighted F1 | {t["weighted_f1"]:.4f} |
-| balanced accuracy | {t["balanced_accuracy"]:.4f} |
-| top-3 accuracy | {t["top3_accuracy"]:.4f} |
-| log-loss | {t["log_loss"]:.4f} |
-| expected calibration error (15 bins) | {t["ece"]:.4f} |
-| majority class (Russian) accuracy | {t["majority_accuracy"]:.4f} |
-| names | {t["n"]:,} |
+    from namelang.evaluation import mean_language_recall, metrics
+    from namelang.evaluation import score as score_rows
+    from namelang.inference import Classifier
 
-Baseline in the same run, on the same split: {base["model"]} — accuracy {base["test_accuracy"]:.4f},
-macro-F1 {base["test_macro_f1"]:.4f}. This model's accuracy is {_compare(t["accuracy"], base["test_accuracy"])}
-the baseline's and its macro-F1 {_compare(t["macro_f1"], base["test_macro_f1"])} it. The project's aim of 0.90
-accuracy and 0.70 macro-F1 is {"reached" if t["accuracy"] >= 0.9 and t["macro_f1"] >= 0.7 else "not reached"}.
+    clf = Classifier.load(model.path, device="cpu")
+    report = {}
+    for title, subset in subsets.items():
+        known = [(n, lb) for n, lb in zip(subset.names, subset.labels) if lb in clf.labels]
+        scored = score_rows(clf, [n for n, _ in known], [lb for _, lb in known], source=title)
+        report[title] = metrics(scored)
+        report[title]["mean_recall"] = mean_language_recall(scored.y_true, scored.y_pred, clf.labels)
+    for split in ("val", "test"):
+        rows = read(union, split)
+        report[f"oos_{split}"] = oos_curve(clf.labels, clf.predict_proba(rows.names), rows.labels)
+    return report
 
-| language | precision | recall | F1 | test names |
-| --- | --- | --- | --- | --- |
-{rows}
 
-## Intended use
+def trained(home: Path, arch: str, seed: int, name: str, kind=None, **config) -> Trained:
+    """Train, unless the workspace holds a model of that name trained on this very split with these
+    settings (a rerun after an interruption, or after `prepare` wrote the same bytes again)."""
+    from namelang.data.split import MANIFEST, prepared_dir
+    from namelang.models.store import ModelStore
+    from namelang.workspace import sha256_file
 
-Tagging romanised surnames with the language their spelling most resembles, for exploring or
-grouping lists of names, and as a teaching example of character-level sequence classification.
+    store = ModelStore(home)
+    if store.exists(name):
+        card = store.load(name).card
+        wanted = {"seed": seed, **config}
+        same = card.arch == arch and all(card.training.get(k, v) == v for k, v in wanted.items())
+        if same and card.data.manifest_sha256 == sha256_file(prepared_dir(home) / MANIFEST):
+            log(f"{home.name}: {name} was trained on this split already ({card.created}); kept")
+            return _from_card(name, kind or arch, store.path_of(name), card, seed)
+        store.remove(name)
+    log(f"{home.name}: training {name} …")
+    return train_model(home, arch, seed, name, kind=kind, **config)
 
-## Limits
 
-- **A guess from spelling only.** It says which of 18 languages a spelling looks like. It does not
-  know a person's nationality, ethnicity, citizenship or the language they speak, and must not be
-  used to decide anything about a person.
-- **Weak on small classes.** Languages with few training names (Vietnamese, Portuguese, Korean,
-  Scottish; Arabic has only about 100 distinct names) have low recall; English, Irish and Scottish
-  names are often confused, and so are Czech, Polish and Russian ones (see the table above and the
-  confusion matrix in the README).
-- **Romanised names only.** Names in other scripts (CJK, Cyrillic, Arabic) are made of characters it
-  never saw and get a meaningless guess; check `probability`, or pass `--min-prob`.
-- **18 languages only**: every name gets one of them, however foreign.
-- The labels are the tutorial's, not a curated census; some names carry several labels.
+def ensemble_of(union: Path, members: list[str]) -> Trained:
+    """The ensemble of `members`, kept when the workspace holds it already (its student learnt from it)."""
+    from namelang.data.split import MANIFEST, prepared_dir
+    from namelang.models.store import ModelStore
+    from namelang.workspace import sha256_file
 
-## Reproduce
+    store = ModelStore(union)
+    if store.exists("ensemble"):
+        card = store.load("ensemble").card
+        listed = [m["name"] for m in card.extras.get("members", [])]
+        if listed == members and card.data.manifest_sha256 == sha256_file(prepared_dir(union) / MANIFEST):
+            log(f"union: the ensemble of {', '.join(members)} exists already ({card.created}); kept")
+            return _from_card("ensemble", "ensemble", store.path_of("ensemble"), card)
+        store.remove("ensemble")
+    log(f"union: ensemble of {', '.join(members)} …")
+    return make_ensemble(union, members, "ensemble")
 
-```bash
-python scripts/build_pretrained.py      # download, prepare --seed 0, train, evaluate, copy here
-```
 
-The CPU run is deterministic: the same archive, seed and versions give the same weights.
-"""
+def train_union(union: Path, seeds: list[int]) -> list[Trained]:
+    models = [trained(union, "gru", seed, f"gru-s{seed}") for seed in seeds]
+    models.append(trained(union, "ngram", 0, "ngram"))
+    members = [m.name for m in models]
+    models.append(ensemble_of(union, members))
+    models.append(trained(union, "gru", seeds[0], "student", kind="student", teacher="ensemble", **STUDENT))
+    return models
+
+
+def confusion_figure(model: Trained, subset, path: Path) -> None:
+    """The shipped model's confusion matrix on the archive's test rows (rows: true, normalised)."""
+    from namelang.evaluation import confusion
+    from namelang.evaluation import score as score_rows
+    from namelang.inference import Classifier
+    from namelang.plots import confusion_heatmap
+
+    clf = Classifier.load(model.path, device="cpu")
+    matrix, _ = confusion(score_rows(clf, subset.names, subset.labels, source="archive test"), "true")
+    title = f"pretrained on the archive's test names ({len(subset.names):,})"
+    confusion_heatmap(matrix, clf.labels, path, title, True)
+
+
+def _ensemble_members(union: Path) -> list[dict]:
+    from namelang.models.store import ModelStore
+
+    members = ModelStore(union).load("ensemble").card.extras["members"]
+    return [{"name": m["name"], "weight": m["weight"]} for m in members]
+
+
+def choose(models: list[Trained]) -> Trained:
+    """Best validation accuracy among the models of one model's cost."""
+    eligible = [m for m in models if m.kind in ("gru", "student")]
+    return max(eligible, key=lambda m: m.val["accuracy"])
+
+
+def ship(model: Trained, union: Path) -> dict:
+    """Copy the model into the package as `pretrained`, with the label prior and the conformal
+    thresholds fitted on the validation split (uncertainty.py) when its card has none yet."""
+    import numpy as np
+
+    from namelang.data.split import read_split
+    from namelang.inference import Classifier
+    from namelang.models.store import read_card
+    from namelang.uncertainty import uncertainty_fields
+
+    for name in SHIPPED:
+        if (model.path / name).is_file():
+            shutil.copy2(model.path / name, TARGET / name)
+    card = read_card(TARGET)
+    if card.prior is None or card.conformal is None:
+        names, labels, _ = read_split(union, "val")
+        probs = Classifier.load(model.path, device="cpu").predict_proba(names)
+        y = np.array([card.labels.index(lb) for lb in labels])
+        card.prior, card.conformal = uncertainty_fields(card, probs, y)
+    card.name = "pretrained"
+    (TARGET / "model.json").write_text(card.to_json())
+    return card.to_dict()
 
 
 def main(argv=None) -> int:
@@ -143,63 +210,37 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--archive", type=Path, default=ROOT.parent / "shared" / "data" / "names.zip")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pretrained")
-    parser.add_argument("--arch", default="gru")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--json", type=Path, help="also write every model's figures here")
     args = parser.parse_args(argv)
-    home = str(args.work)
-    sha = (args.archive.parent / "names.zip.sha256").read_text().split()[0]
-    namelang("download", "--url", str(args.archive), "--sha256", sha, "--home", home, "--force", "-q")
-    namelang("prepare", "--seed", "0", "--home", home, "-q")
-    namelang(
-        "train", "--arch", args.arch, "--name", "candidate", "--seed", "0", "--device", "cpu", "--home", home
-    )
-    model = args.work / "models" / "candidate"
-    report = json.loads(
-        namelang("evaluate", "--model", str(model), "--split", "test", "--format", "json", "--home", home)
-    )
-    for name in SHIPPED:
-        shutil.copy2(model / name, TARGET / name)
-    shipped = read_card(TARGET)
-    shipped.name = "pretrained"
-    (TARGET / "model.json").write_text(shipped.to_json())
-    manifest = json.loads((args.work / "prepared" / "manifest.json").read_text())
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from train_benchmark import ngram_baseline
 
-    from namelang.data.split import read_split
-
-    splits = [read_split(args.work, s)[:2] for s in ("train", "val", "test")]
-    baseline = ngram_baseline(*splits)
-    metrics = {
-        "archive_sha256": sha,
-        "split": {
-            "seed": manifest["seed"],
-            "val": manifest["options"]["val"],
-            "test": manifest["options"]["test"],
-            "rows": manifest["totals"],
-        },
-        "test": {
-            k: report[k]
-            for k in (
-                "n",
-                "accuracy",
-                "macro_f1",
-                "weighted_f1",
-                "balanced_accuracy",
-                "top3_accuracy",
-                "log_loss",
-                "ece",
-                "majority_accuracy",
-            )
-        },
-        "ngram_baseline_test": {k: baseline[k] for k in ("model", "test_accuracy", "test_macro_f1")},
-        "per_label": report["per_label"],
+    union, archive_only = prepare_union(args.archive, args.work)
+    models = train_union(union, args.seeds)
+    log("archive only: gru and n-gram …")
+    beside = [
+        trained(archive_only, "gru", args.seeds[0], "gru-archive", kind="archive-only gru"),
+        trained(archive_only, "ngram", 0, "ngram-archive", kind="archive-only ngram"),
+    ]
+    subsets = test_subsets(union)
+    for model in models + beside:
+        log(f"scoring {model.name} …")
+        model.test = score(model, union, subsets)
+    chosen = choose(models)
+    shipped = ship(chosen, union)
+    manifest = json.loads((union / "prepared" / "manifest.json").read_text())
+    figures = {
+        "chosen": chosen.name,
+        "manifest": {k: manifest[k] for k in ("totals", "seed", "sources") if k in manifest},
+        "student": STUDENT,
+        "ensemble_members": _ensemble_members(union),
+        "models": [m.row() for m in models + beside],
     }
-    (TARGET / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    (TARGET / "MODEL_CARD.md").write_text(model_card(shipped, metrics))
-    print(
-        f"copied {model} to {TARGET}; test accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}; "
-        f"n-gram baseline {baseline['test_accuracy']:.4f}, {baseline['test_macro_f1']:.4f}"
-    )
+    (TARGET / "metrics.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    (TARGET / "MODEL_CARD.md").write_text(model_card(shipped, figures))
+    confusion_figure(chosen, subsets[TITLES["archive"]], ROOT / "docs" / "confusion-pretrained.png")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    log(f"shipped {chosen.name} ({chosen.kind}) to {TARGET}")
     return 0
 
 

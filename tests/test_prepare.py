@@ -82,8 +82,8 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
 def test_toy_dedupes_and_keeps_groups_together(tmp_path):
     result = prepare(read_corpus(_toy(tmp_path / "src")), tmp_path, seed=1)
     m = result.manifest
-    assert m["duplicates_dropped"] == 2  # "Al0ba" twice, "  Al1ba  " normalises onto "Al1ba"
-    assert m["names_with_several_labels"]["names"] == ["Shared"]
+    assert m.duplicates_dropped == 2  # "Al0ba" twice, "  Al1ba  " normalises onto "Al1ba"
+    assert m.names_with_several_labels["names"] == ["Shared"]
     where = {
         s
         for s in ("train", "val", "test")
@@ -91,7 +91,7 @@ def test_toy_dedupes_and_keeps_groups_together(tmp_path):
         if r["name"] == "Shared"
     }
     assert len(where) == 1
-    assert m["alphabet"] == "".join(sorted(set(m["alphabet"])))
+    assert m.alphabet == "".join(sorted(set(m.alphabet)))
 
 
 def test_csv_source_with_custom_columns(tmp_path, invoke):
@@ -121,12 +121,12 @@ def test_ascii_option(tmp_path):
         {"Polish": [f"Łódź{c}" for c in "abcdefghij"], "Czech": [f"Dvořák{c}" for c in "abcdefghij"]},
     )
     m = prepare(read_corpus(source), tmp_path, ascii_only=True).manifest
-    assert set(m["alphabet"]) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'")
+    assert set(m.alphabet) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'")
     names = {
         r["name"] for split in ("train", "val", "test") for r in _rows(tmp_path / "prepared" / f"{split}.csv")
     }
     assert "odza" in names and "Dvoraka" in names  # Ł has no ASCII decomposition: dropped, as in the tutorial
-    assert m["normalization"]["ascii"] is True
+    assert m.normalization["ascii"] is True
 
 
 def test_missing_source(tmp_path, invoke):

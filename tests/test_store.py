@@ -80,7 +80,7 @@ def test_existing_name_is_refused_and_force_replaces_only_a_finished_run(tiny_ho
     before = files(folder)
 
     refused = invoke("train", "--name", "m", "--home", tiny_home, *ONE_EPOCH)
-    assert_user_error(refused, "'m' exists already", "--resume m", "--force")
+    assert_user_error(refused, "'m' exists already", "--resume m", "--force", alone=True)
     assert files(folder) == before
 
     # While a forced run trains, the old model stays intact and loadable; Ctrl-C keeps it as it was.
@@ -119,7 +119,7 @@ def test_resume_refuses_each_differing_option(tiny_home, invoke):
         "train", "--resume", "r", "--arch", "LSTM", "--lr", "0.1", "--hidden", "16", "--name", "x", "--force",
         "--epochs", "3", "--home", tiny_home,
     )  # fmt: skip
-    line = assert_user_error(result, "--arch lstm (stored: gru)", "--lr 0.1 (stored: 0.008)")
+    line = assert_user_error(result, "--arch lstm (stored: gru)", "--lr 0.1 (stored: 0.008)", alone=True)
     assert "--name x (stored: r)" in line and "--force (not with --resume)" in line
     assert "--hidden" not in line  # the same as stored: no conflict
     assert files(tiny_home / "models") == before
@@ -132,16 +132,21 @@ def test_resume_refuses_each_differing_option(tiny_home, invoke):
 
 # --- Ctrl-C: a real SIGINT to a real `namelang train` ----------------------------------------------
 
-SLOW = ("--hidden", "32", "--embedding-dim", "8", "--batch-size", "1", "--epochs", "40")
+# Many epochs, so that a run is still going when the signal lands; batch size 1 makes epoch 1 long.
+SLOW = ("--hidden", "32", "--embedding-dim", "8", "--epochs", "40")
+
+
+def _namelang(*args: str, **popen) -> subprocess.Popen:
+    """A real `namelang` process running this checkout."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.pop("NAMELANG_HOME", None)
+    return subprocess.Popen([sys.executable, "-m", "namelang", *args], env=env, cwd=ROOT, text=True, **popen)
 
 
 def _sigint_after(home: Path, first_words: str, *args: str) -> tuple[int, str]:
     """Start `namelang train`, send SIGINT once a stderr line starts with `first_words`; (code, stderr)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    env.pop("NAMELANG_HOME", None)
-    command = [sys.executable, "-m", "namelang", "train", "--home", str(home), *SLOW, *args]
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    proc = _namelang(
+        "train", "--home", str(home), *SLOW, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     seen = []
     for line in proc.stderr:
@@ -155,7 +160,9 @@ def _sigint_after(home: Path, first_words: str, *args: str) -> tuple[int, str]:
 
 def test_sigint_before_the_first_epoch_saves_nothing(trained_home):
     before = files(trained_home / "models")
-    code, stderr = _sigint_after(trained_home, "training epochs 1 to", "--name", "cut")  # in epoch 1
+    code, stderr = _sigint_after(
+        trained_home, "training on cpu: epochs 1 to", "--name", "cut", "--batch-size", "1"
+    )  # in epoch 1
     assert code == 130, stderr
     assert "epoch   1" not in stderr and "nothing was saved" in stderr and "Traceback" not in stderr
     assert files(trained_home / "models") == before  # the store is untouched, byte for byte
@@ -163,7 +170,7 @@ def test_sigint_before_the_first_epoch_saves_nothing(trained_home):
 
 def test_sigint_after_an_epoch_keeps_it_as_interrupted_not_default(trained_home, invoke):
     tiny = files(trained_home / "models" / "tiny")
-    code, stderr = _sigint_after(trained_home, "epoch   1", "--name", "part")
+    code, stderr = _sigint_after(trained_home, "epoch   1", "--name", "part", "--batch-size", "4")
     assert code == 130, stderr
     assert "--resume part" in stderr and "not made the default" in stderr and "Traceback" not in stderr
     card = read_card(trained_home / "models" / "part")
@@ -190,6 +197,8 @@ def test_sigint_after_an_epoch_keeps_it_as_interrupted_not_default(trained_home,
 
 
 def test_rm_asks_on_a_terminal_and_removing_the_default_clears_it(trained_home, invoke, monkeypatch):
+    import pty
+
     import namelang.cli.models as models_cli
 
     folder = trained_home / "models" / "tiny"
@@ -200,9 +209,19 @@ def test_rm_asks_on_a_terminal_and_removing_the_default_clears_it(trained_home, 
     monkeypatch.setattr(models_cli, "_stdin_is_terminal", lambda: True)
     declined = invoke("models", "rm", "tiny", "--home", trained_home, input="n\n")
     assert declined.exit_code == 1 and "(the default model)" in declined.stderr and folder.is_dir()
-    accepted = invoke("models", "rm", "tiny", "--home", trained_home, input="y\n")
-    assert accepted.exit_code == 0, accepted.output
-    assert "pretrained model serves again" in accepted.stderr and not folder.exists()
+
+    # A real terminal: the question goes to stderr, the answer comes from the terminal.
+    controller, terminal = pty.openpty()
+    proc = _namelang(
+        "models", "rm", "tiny", "--home", str(trained_home), stdin=terminal, stderr=subprocess.PIPE
+    )
+    os.close(terminal)
+    asked = proc.stderr.read(len("remove 'tiny'"))
+    os.write(controller, b"y\n")
+    _, said = proc.communicate(timeout=60)
+    os.close(controller)
+    assert proc.returncode == 0 and asked == "remove 'tiny'", asked + said
+    assert "pretrained model serves again" in said and not folder.exists()
     store = ModelStore(trained_home)
     assert store.default() is None and store.load().is_pretrained
 

@@ -27,7 +27,7 @@ def test_registry_lists_every_architecture_in_help(invoke):
         assert arch in result.stdout
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(a for a in ARCHITECTURES if a != "ngram"))
 def test_every_architecture_masks_padding(arch):
     """A name's logits must not change when the batch around it has longer names (more padding)."""
     spec = spec_from(arch, hidden=8, embedding_dim=4) if arch != "rnn-classic" else spec_from(arch, hidden=8)
@@ -66,7 +66,7 @@ def test_absent_device_is_one_line(tiny_home, invoke):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(a for a in ARCHITECTURES if a != "ngram"))
 def test_every_architecture_trains_and_is_stored(arch, tiny_home, invoke):
     extra = () if arch == "rnn-classic" else ("--layers", "2", "--bidirectional", "--dropout", "0.1")
     args = ["train", "--arch", arch, "--name", f"m-{arch}", "--home", tiny_home, *TINY_MODEL, *extra]
@@ -89,7 +89,7 @@ def test_every_architecture_trains_and_is_stored(arch, tiny_home, invoke):
     assert (folder / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(folder / "history.csv") as handle:
         assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2]
-    assert "epoch   1" in result.stderr and "device: cpu" in result.stderr
+    assert "epoch   1" in result.stderr and "training on cpu: epochs 1 to 2" in result.stderr
     assert ModelStore(tiny_home).default() == f"m-{arch}"
     loaded = ModelStore(tiny_home).load(f"m-{arch}").torch_module()
     assert sum(p.numel() for p in loaded.parameters()) == meta["parameters"]

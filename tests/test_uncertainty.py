@@ -201,3 +201,128 @@ def test_prior_files_are_normalised_and_keywords_parsed(tmp_path):
         parse_prior("unifrom", LABELS)
     with pytest.raises(NamelangError, match="no prior file"):
         parse_prior(str(tmp_path / "missing.json"), LABELS)
+
+
+def test_evaluate_under_another_prior(invoke, tiny_trained, tmp_path):
+    import json as json_
+
+    skewed = tmp_path / "skewed.json"
+    skewed.write_text('{"Russian": 8, "Greek": 1, "Arabic": 1}')
+    reports = {}
+    for prior in ("train", "uniform", "estimate", str(skewed)):
+        result = invoke("evaluate", "--prior", prior, "--format", "json", "--home", tiny_trained)
+        assert result.exit_code == 0, result.output
+        reports[prior] = json_.loads(result.stdout)
+        assert reports[prior]["prior"] == prior and reports[prior]["n"] == reports["train"]["n"]
+    # Chinese and Japanese get no share: the skewed prior never predicts them, so recall falls.
+    assert reports[str(skewed)]["per_label"]["Japanese"]["recall"] == 0
+    assert reports["train"]["per_label"]["Japanese"]["recall"] > 0
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [('{"Klingon": 1}', "unknown language"), ('{"Greek": -1}', "negative"), ("{", "not valid JSON")],
+)
+def test_evaluate_refuses_a_bad_prior_file_in_one_line(invoke, tiny_trained, tmp_path, content, words):
+    from tests.conftest import assert_user_error
+
+    path = tmp_path / "prior.json"
+    path.write_text(content)
+    assert_user_error(invoke("evaluate", "--prior", path, "--home", tiny_trained), words)
+
+
+def test_train_stores_the_prior_and_conformal_thresholds(tiny_trained):
+    from namelang import Classifier
+    from namelang.data.split import read_split
+
+    clf = Classifier.load("tiny", home=tiny_trained)
+    names, labels, _ = read_split(tiny_trained, "val")
+    assert clf.card.conformal["n"] == len(names) and clf.card.conformal["method"] == "lac"
+    assert list(clf.card.prior) == clf.labels and sum(clf.card.prior.values()) == pytest.approx(1)
+    index = {label: i for i, label in enumerate(clf.labels)}
+    refit = fit_conformal(clf.predict_proba(names), np.array([index[lb] for lb in labels]))
+    for level in ("0.5", "0.8", "0.9"):
+        assert clf.card.conformal["thresholds"][level] == pytest.approx(refit["thresholds"][level], abs=1e-5)
+
+
+@pytest.fixture
+def table_file(tmp_path):
+    names = ["Ivanov", "Tanaka", "Haddad", "", "Papadopoulos", "Ivanov", "Wong", "Tanaka", "Ivanov"]
+    path = tmp_path / "people.csv"
+    path.write_text("id,surname\n" + "".join(f"{i},{n}\n" for i, n in enumerate(names)), encoding="utf-8")
+    return path
+
+
+def test_predict_summary_on_a_piped_file(invoke, tiny_trained, table_file):
+    import json as json_
+
+    result = invoke("predict", "--input", table_file, "--column", "surname", "--summary",
+                    "--bootstrap", "30", "--home", tiny_trained)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    mix = json_.loads(result.stdout)  # piped: JSON, and no rows
+    assert mix["rows"] == 8 and mix["distinct_names"] == 5 and mix["bootstrap_resamples"] == 30
+    tagged = invoke("predict", "--input", table_file, "--column", "surname", "-k", "1", "--format", "json",
+                    "--home", tiny_trained)  # fmt: skip
+    tops = [r["predictions"][0]["label"] for r in json_.loads(tagged.stdout) if r["predictions"]]
+    assert {lb: v["top1_count"] for lb, v in mix["languages"].items() if v["top1_count"]} == {
+        lb: tops.count(lb) for lb in set(tops)
+    }
+    assert sum(v["em_share"] for v in mix["languages"].values()) == pytest.approx(1)
+
+
+def test_predict_summary_beside_tagged_rows(invoke, tiny_trained, table_file, tmp_path):
+    import json as json_
+
+    out, summary = tmp_path / "out.csv", tmp_path / "mix.json"
+    args = ("predict", "--input", table_file, "--column", "surname", "--output", out, "--home", tiny_trained)
+    result = invoke(*args, "--summary", "--bootstrap", "20")
+    assert result.exit_code == 0, result.output
+    assert "mix of 8 names" in result.stderr and result.stdout == ""
+    assert len(out.read_text().splitlines()) == 10
+    result = invoke(*args, "--summary-output", summary, "--bootstrap", "20")
+    assert result.exit_code == 0, result.output
+    assert json_.loads(summary.read_text())["rows"] == 8
+
+
+def test_predict_coverage_and_prior(invoke, tiny_trained, table_file, tmp_path):
+    import csv
+
+    from namelang import Classifier
+    from namelang.uncertainty import ModelUncertainty
+
+    out = tmp_path / "out.csv"
+    result = invoke("predict", "--input", table_file, "--column", "surname", "--coverage", "0.8",
+                    "--prior", "uniform", "-o", out, "--home", tiny_trained)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    clf = Classifier.load(None, home=tiny_trained)
+    model = ModelUncertainty.of(clf)
+    probs = clf.predict_proba([r["surname"] for r in rows])
+    assert [r["prediction_set"] for r in rows] == model.sets(probs, model.threshold(0.8))
+    moved = model.reweighted(probs, model.parse("uniform"))
+    assert [r["prediction"] for r in rows if r["surname"]] == [
+        clf.labels[i] for i, r in zip(moved.argmax(axis=1), rows) if r["surname"]
+    ]
+
+
+def test_predict_prior_estimate_reads_stdin_like_a_file(invoke, tiny_trained, table_file):
+    args = ("predict", "--column", "surname", "--prior", "estimate", "-f", "csv", "--home", tiny_trained)
+    from_file = invoke(*args, "--input", table_file)
+    from_stdin = invoke(*args, "--input", "-", input=table_file.read_text())
+    assert from_file.exit_code == 0 and from_stdin.exit_code == 0, from_stdin.output
+    assert from_file.stdout == from_stdin.stdout
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (("--coverage", "0.925"), "not one the model was calibrated for"),
+        (("--prior", "nope.json"), "no prior file"),
+        (("--prior", "uniform", "--engine", "dask"), "--engine local"),
+    ],
+)
+def test_predict_refuses_in_one_line(invoke, tiny_trained, table_file, extra, words):
+    from tests.conftest import assert_user_error
+
+    result = invoke("predict", "--input", table_file, "--column", "surname", *extra, "--home", tiny_trained)
+    assert_user_error(result, words)

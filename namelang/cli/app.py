@@ -109,6 +109,7 @@ def root(
 
 from namelang.cli import confusion as _confusion  # noqa: E402
 from namelang.cli import download as _download  # noqa: E402
+from namelang.cli import ensemble as _ensemble  # noqa: E402
 from namelang.cli import evaluate as _evaluate  # noqa: E402
 from namelang.cli import models as _models  # noqa: E402
 from namelang.cli import predict as _predict  # noqa: E402
@@ -116,7 +117,7 @@ from namelang.cli import prepare as _prepare  # noqa: E402
 from namelang.cli import serve as _serve  # noqa: E402
 from namelang.cli import train as _train  # noqa: E402
 
-for _command in (_download, _prepare, _train, _evaluate, _confusion, _predict, _models, _serve):
+for _command in (_download, _prepare, _train, _evaluate, _confusion, _predict, _models, _serve, _ensemble):
     _command.register(app)
 
 

@@ -17,6 +17,7 @@ ROWS = [
     ("macro_f1", "macro-F1", True),
     ("weighted_f1", "weighted F1", True),
     ("balanced_accuracy", "balanced accuracy", True),
+    ("mean_language_recall", "mean per-language recall", True),
     ("top3_accuracy", "top-3 accuracy", True),
     ("log_loss", "log-loss", False),
     ("ece", "ECE (15 bins)", False),
@@ -52,6 +53,7 @@ def flat_record(report: dict) -> dict:
     """One CSV row per model: its name and every headline metric (the per-label report is JSON's)."""
     return {
         "model": report["model"],
+        "prior": report.get("prior"),
         **{k: report.get(k) for k, _, _ in ROWS},
         "majority_label": report.get("majority_label"),
     }
@@ -72,6 +74,21 @@ def per_label_table(report: dict):
     return render.table(f"per label — {report['model']}", columns, rows)
 
 
+def prior_step(clf, prior: str):
+    """A step re-weighting a Scored's probabilities to `prior` (estimate: EM over the split's names);
+    the prior is read and checked now, before any scoring."""
+    from namelang.uncertainty import ModelUncertainty
+
+    model = ModelUncertainty.of(clf)
+    chosen = model.parse(prior)
+
+    def step(scored):
+        scored.probs, scored.prior = model.reweighted(scored.probs, chosen), prior
+        return scored
+
+    return step
+
+
 def evaluate_cmd(
     model: Annotated[
         list[str] | None,
@@ -80,6 +97,13 @@ def evaluate_cmd(
         ),
     ] = None,
     split: options.Split = "test",
+    prior: Annotated[
+        str,
+        typer.Option(
+            "--prior",
+            help="Score under this label prior: train, uniform, estimate (EM over the split's names) or FILE.json.",
+        ),
+    ] = "train",
     fmt: EvaluateFormat = Format.auto,
     device: options.Device = "auto",
     home: options.Home = None,
@@ -87,8 +111,8 @@ def evaluate_cmd(
     verbose: options.Verbose = False,
 ) -> None:
     """Score models on a labelled split: accuracy, macro-F1, top-3, log-loss, calibration, per label."""
-    from namelang.data.split import read_split
-    from namelang.evaluation import metrics, score
+    from namelang.data.split import read_split, read_split_sources
+    from namelang.evaluation import metrics, score, source_reports
     from namelang.inference import Classifier
 
     home = options.start(home, quiet, verbose)
@@ -97,7 +121,12 @@ def evaluate_cmd(
     for ref in model or [None]:
         clf = Classifier.load(ref, home, device)
         render.model_in_use(clf)
-        reports.append(metrics(score(clf, names, labels, source=str(path))))
+        reweight = prior_step(clf, prior)
+        scored = reweight(score(clf, names, labels, source=str(path)))
+        reports.append(metrics(scored))
+        # Each source's rows of the split too (a split `prepare` made from several sources).
+        kept = [tag for tag, n in zip(read_split_sources(path), clf.normalize(names)) if n]
+        reports[-1]["sources"] = source_reports(scored, kept)
     fmt = out.resolve(fmt, Format.json)
     if fmt is Format.json:
         out.json(reports[0] if len(reports) == 1 else reports)
@@ -106,9 +135,14 @@ def evaluate_cmd(
     elif fmt is Format.csv:
         out.records([flat_record(r) for r in reports], fmt)
     else:
-        out.show(comparison_table(reports, f"{path} ({reports[0]['n']:,} names)"))
+        under = "" if prior == "train" else f", prior {prior}"
+        out.show(comparison_table(reports, f"{path} ({reports[0]['n']:,} names{under})"))
         if len(reports) == 1:
             out.show(per_label_table(reports[0]))
+        for report in reports:
+            if report["sources"]:
+                out.show(comparison_table([{**r, "model": tag} for tag, r in report["sources"].items()],
+                                          f"{report['model']}: each source's rows"))  # fmt: skip
     for report in reports:
         if report["skipped_blank"]:
             render.warn(f"{report['skipped_blank']:,} blank names skipped")

@@ -6,9 +6,11 @@ this module parses the options, calls one of them and renders what comes back.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -37,25 +39,66 @@ class Engine(str, enum.Enum):
 class TableSink:
     """Keeps the scored chunks for one Rich table on the terminal (few rows: names typed by hand)."""
 
-    def __init__(self, position: int, column: str, added: list[str]):
-        self.position, self.column, self.added, self.rows = position, column, added, []
+    def __init__(self, position: int, column: str, added: list[str], extra: list[str] = ()):
+        self.position, self.column, self.added, self.extra, self.rows = (
+            position,
+            column,
+            added,
+            list(extra),
+            [],
+        )
 
     def write(self, chunk) -> None:
         from namelang.tagging import to_frame
 
         frame = to_frame(chunk)
-        shown = frame.iloc[:, [self.position, *range(frame.shape[1] - len(self.added), frame.shape[1])]]
-        for row in shown.itertuples(index=False, name=None):
+        end = frame.shape[1] - len(self.extra)
+        shown = frame.iloc[:, [self.position, *range(end - len(self.added), end)]]
+        sets = frame.iloc[:, end:].itertuples(index=False, name=None)
+        for row, extra in zip(shown.itertuples(index=False, name=None), sets):
             cells = [str(row[0])]
             for label, prob in zip(row[1::2], row[2::2]):
                 cells += [label or "", "" if prob != prob else f"{prob:.3f}"]
-            self.rows.append(cells)
+            self.rows.append(cells + [cell or "" for cell in extra])
 
     def close(self) -> None:
         headings = [(self.column, "left")]
         for rank in range(1, len(self.added) // 2 + 1):
             headings += [(f"#{rank}", "left"), ("prob", "right")]
+        headings += [("set", "left") for _ in self.extra]
         render.out.show(render.table(None, headings, self.rows))
+
+
+class NoRows:
+    """A sink that keeps no rows: `--summary` without `--output` prints the mix only."""
+
+    def write(self, chunk) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def mix_table(mix):
+    """The table's mix, most common language (by the EM estimate) first."""
+    rows = []
+    for label, m in sorted(mix["languages"].items(), key=lambda kv: -kv[1]["em_share"]):
+        interval = f"{m['em_low']:.1%}–{m['em_high']:.1%}" if "em_low" in m else ""
+        rows.append(
+            [label, f"{m['top1_count']:,}", f"{m['top1_share']:.1%}", f"{m['probability_sum']:,.1f}",
+             f"{m['probability_share']:.1%}", f"{m['em_share']:.1%}", interval]
+        )  # fmt: skip
+    columns = [("language", "left"), ("top-1", "right"), ("share", "right"), ("prob. sum", "right")]
+    columns += [("share", "right"), ("EM", "right"), (f"{mix['interval']:.0%} interval", "right")]
+    title = (
+        f"mix of {mix['rows']:,} names ({mix['distinct_names']:,} distinct), prior {mix['prior']}, "
+        f"{mix['bootstrap_resamples']} bootstrap resamples"
+    )
+    return render.table(title, columns, rows)
+
+
+def _mix_records(mix) -> list[dict]:
+    return [{"language": label, **m} for label, m in mix["languages"].items()]
 
 
 def _progress_callback(progress, task, started: float):
@@ -147,6 +190,39 @@ def predict_cmd(
     blocksize: Annotated[
         str, typer.Option("--blocksize", help="With --engine dask: bytes of CSV per partition (e.g. 64MB).")
     ] = "64MB",
+    prior: Annotated[
+        str,
+        typer.Option(
+            "--prior",
+            help="Re-weight to this label prior: train (the model's own), uniform, estimate (the input's own "
+            "mix, by EM; reads the input twice) or FILE.json of language -> share.",
+        ),
+    ] = "train",
+    coverage: Annotated[
+        float | None,
+        typer.Option(
+            "--coverage",
+            min=0.5,
+            max=0.999,
+            help="Add prediction_set: the languages of a conformal set holding the true one for this "
+            "share of names on average (0.5-0.99 by 0.01, 0.995, 0.999).",
+        ),
+    ] = None,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="The input's language mix: top-1 counts, probability sums, EM estimate with an interval. "
+            "Alone it replaces the rows; with --output it goes to stderr or --summary-output.",
+        ),
+    ] = False,
+    summary_output: Annotated[
+        Path | None, typer.Option("--summary-output", help="Write the --summary as JSON to this file.")
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, max=100_000, help="Resamples for the --summary's interval.")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the --summary's bootstrap.")] = 0,
     model: options.Model = None,
     device: options.Device = "auto",
     home: options.Home = None,
@@ -164,7 +240,10 @@ def predict_cmd(
         raise NamelangError(
             "--format table is for the terminal; use csv, tsv, json, jsonl or parquet with --output"
         )
+    extras = Extras(prior, coverage, summary or summary_output is not None, summary_output, bootstrap, seed)
     if engine is Engine.dask:
+        if extras.active:
+            raise NamelangError("--prior, --coverage and --summary run with --engine local")
         if input_ in (None, "<lines>", "-"):
             raise NamelangError("--engine dask reads files: pass --input FILE, a glob or a folder")
         _predict_dask(
@@ -173,27 +252,67 @@ def predict_cmd(
         return
     if scheduler is not None:
         raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
-    _predict_local(
-        names, input_, output, column, top_k, fmt, min_prob, prefix, batch_size, encoding, model, device, home
-    )
+    with _spooled(input_, extras) as input_:
+        _predict_local(
+            names, input_, output, column, top_k, fmt, min_prob, prefix, batch_size, encoding, model, device,
+            home, extras,
+        )  # fmt: skip
+
+
+@dataclass
+class Extras:
+    """--prior, --coverage and --summary as given."""
+
+    prior: str = "train"
+    coverage: float | None = None
+    summary: bool = False
+    summary_output: Path | None = None
+    bootstrap: int = 200
+    seed: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.prior != "train" or self.coverage is not None or self.summary
+
+
+@contextlib.contextmanager
+def _spooled(input_, extras: Extras):
+    """stdin copied to a temporary file when --prior estimate must read it twice; else as given."""
+    if extras.prior != "estimate" or input_ not in ("-", "<lines>"):
+        yield input_
+        return
+    import shutil
+    import tempfile
+
+    suffix = ".txt" if input_ == "<lines>" else ".csv"
+    with tempfile.TemporaryDirectory(prefix="namelang-stdin-") as folder:
+        path = Path(folder) / f"stdin{suffix}"
+        with open(path, "wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        yield str(path)
 
 
 def _predict_local(
-    names, input_, output, column, top_k, fmt, min_prob, prefix, batch_size, encoding, model, device, home
-) -> None:
+    names, input_, output, column, top_k, fmt, min_prob, prefix, batch_size, encoding, model, device, home,
+    extras: Extras,
+) -> None:  # fmt: skip
     from namelang.inference import Classifier
     from namelang.tagging import check_output, resolve_column, tag_file
 
     table = _open(names, input_, encoding)
     check_output(output)
+    check_output(extras.summary_output)
     position = resolve_column(table.header, column, table.label)
     clf = Classifier.load(model, home, device)
     sink = None
-    if fmt is Format.table:
+    if extras.summary and output is None:
+        sink = NoRows()
+    elif fmt is Format.table:
         k = min(top_k, len(clf.labels))
         from namelang.inference import prediction_columns
 
-        sink = TableSink(position, table.header[position], prediction_columns(k, prefix))
+        sets = [f"{prefix}prediction_set"] if extras.coverage is not None else []
+        sink = TableSink(position, table.header[position], prediction_columns(k, prefix), sets)
     started = time.perf_counter()
     with render.rows_progress() as progress:
         task = progress.add_task(f"{clf.name}", total=None, status="")
@@ -210,8 +329,34 @@ def _predict_local(
             batch_size=batch_size,
             sink=sink,
             progress=_progress_callback(progress, task, started),
+            prior=extras.prior,
+            coverage=extras.coverage,
+            summary=extras.summary,
+            resamples=extras.bootstrap,
+            seed=extras.seed,
         )
     render.out.info(_summary(summary, clf))
+    if summary.mix is not None:
+        _show_mix(summary.mix.as_dict(), extras, output, fmt)
+
+
+def _show_mix(mix: dict, extras: Extras, output, fmt) -> None:
+    """The --summary: to its file (JSON), else to stdout when the rows went nowhere, else to stderr."""
+    if extras.summary_output is not None:
+        from namelang.workspace import write_json
+
+        write_json(extras.summary_output, mix)
+        render.out.info(f"summary written to {extras.summary_output}")
+    elif output is not None:
+        render.out.summary(mix_table(mix))
+    elif fmt is Format.table:
+        render.out.show(mix_table(mix))
+    elif fmt in (Format.csv, Format.tsv, Format.jsonl):
+        render.out.records(
+            _mix_records(mix), render.Format.jsonl if fmt is Format.jsonl else render.Format.csv
+        )
+    else:
+        render.out.json(mix)
 
 
 def _predict_dask(

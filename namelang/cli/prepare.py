@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,10 +10,12 @@ from namelang.cli import options, render
 
 
 def prepare_cmd(
-    source: Annotated[
-        Path | None,
+    sources: Annotated[
+        list[str] | None,
         typer.Argument(
-            help="Folder of <Label>.txt files or a CSV/TSV of (name, label) rows \\[default: <home>/raw/]."
+            help="Sources, one or several: a folder of <Label>.txt files, a CSV/TSV of (name, label) rows, "
+            "`archive` (<home>/raw/) or `mimesis` (the mimesis package's surname lists) \\[default: archive].",
+            show_default=False,
         ),
     ] = None,
     name_column: Annotated[
@@ -35,21 +36,23 @@ def prepare_cmd(
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Normalise, deduplicate and split names into train/val/test tables with a manifest."""
-    from namelang.data.corpus import read_corpus
+    """Normalise, deduplicate and group-split names from one or several sources into train/val/test
+    tables with a manifest (each row tagged with its source; a name never lands in two splits)."""
     from namelang.data.download import raw_dir
-    from namelang.data.split import SPLITS, check_fractions, prepare
+    from namelang.data.sources import ARCHIVE, read_sources
+    from namelang.data.split import check_fractions, prepare
     from namelang.errors import NamelangError
 
     home = options.start(home, quiet, verbose)
     check_fractions(val, test)
-    if source is None:
-        source = raw_dir(home)
-        if not source.exists():
-            raise NamelangError(f"nothing to prepare: {source} does not exist; run `namelang download` first")
-    corpus = read_corpus(source, name_column, label_column)
+    if not sources:
+        if not raw_dir(home).exists():
+            raise NamelangError(
+                f"nothing to prepare: {raw_dir(home)} does not exist; run `namelang download` first"
+            )
+        sources = [ARCHIVE]
     result = prepare(
-        corpus,
+        read_sources(sources, home, name_column, label_column),
         home,
         val=val,
         test=test,
@@ -59,17 +62,34 @@ def prepare_cmd(
     )
     for message in result.warnings:
         render.warn(message)
+    show_summary(result)
+
+
+def show_summary(result) -> None:
+    from namelang.data.split import SPLITS
+
     m = result.manifest
-    rows = [(label, *(f"{m['counts'][s][label]:,}" for s in SPLITS)) for label in m["labels"]]
-    footer = ["total", *(f"{m['totals'][s]:,}" for s in SPLITS)]
+    rows = [(label, *(f"{m.counts[s][label]:,}" for s in SPLITS)) for label in m.labels]
+    footer = ["total", *(f"{m.totals[s]:,}" for s in SPLITS)]
     columns = [("label", "left")] + [(s, "right") for s in SPLITS]
     render.out.summary(render.table(f"{result.folder}", columns, rows, footer))
+    for source in m.sources:
+        sizes = "/".join(f"{sum(source.rows[s].values()):,}" for s in SPLITS)
+        render.info(
+            f"{source.name}: {source.rows_read:,} rows read, {sizes} train/val/test ({source.licence})"
+        )
     render.info(
-        f"{m['rows_read']:,} rows read, {m['blank_rows_dropped']:,} blank dropped, "
-        f"{m['duplicates_dropped']:,} duplicates dropped, {m['distinct_names']:,} distinct names "
-        f"({m['names_with_several_labels']['count']:,} with several labels), "
-        f"{len(m['labels'])} labels, {len(m['alphabet'])} characters"
+        f"{m.rows_read:,} rows read, {m.blank_rows_dropped:,} blank dropped, "
+        f"{m.duplicates_dropped:,} duplicates dropped, {m.distinct_names:,} distinct names "
+        f"({m.names_with_several_labels['count']:,} with several labels), "
+        f"{len(m.labels)} labels, {len(m.alphabet)} characters"
     )
+    if m.gave_way or m.kept_out_of_train:
+        kept = ", ".join(f"{n:,} {script}" for script, n in m.kept_out_of_train.items())
+        render.info(
+            f"{m.gave_way:,} rows of mixed lists gave way to another list's label; "
+            f"kept out of train (scored by script rules): {kept or 'none'}"
+        )
 
 
 def register(app: typer.Typer) -> None:

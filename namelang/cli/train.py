@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import fields
 from typing import Annotated
 
 import typer
@@ -19,8 +20,9 @@ _ARCH_HELP = "; ".join(f"{name}: {cls.summary}" for name, cls in ARCHITECTURES.i
 class _Progress:
     """Rich epoch and batch bars on stderr, and one line per finished epoch."""
 
-    def __init__(self, progress):
+    def __init__(self, progress, device: str):
         self.progress = progress
+        self.device = device
         self.epochs = progress.add_task("epochs", total=None, status="")
         self.batches = progress.add_task("batches", total=None, status="")
         self.started = False
@@ -29,7 +31,7 @@ class _Progress:
         if not self.started:  # once, as training begins: a log then shows where a run started
             self.started = True
             self.progress.console.print(
-                f"training epochs {epoch} to {epochs}, {batches:,} batch{'es' if batches != 1 else ''} each",
+                f"training on {self.device}: epochs {epoch} to {epochs}, {batches:,} batch{'es' if batches != 1 else ''} each",
                 highlight=False,
             )
         self.progress.update(self.epochs, total=epochs, completed=epoch - 1, description=f"epoch {epoch}")
@@ -53,6 +55,7 @@ def epoch_line(r) -> str:
     )
 
 
+_ARCH_OPTIONS = ("hidden", "layers", "bidirectional", "dropout", "embedding_dim")
 # What `--resume` may be given besides the allowed changes: the place and the output, not the run.
 _NOT_RUN_OPTIONS = {"resume", "home", "quiet", "verbose", "make_default"}
 
@@ -123,6 +126,13 @@ def train_cmd(
         bool,
         typer.Option("--force", help="Replace a model of the same name, once the new run has finished."),
     ] = False,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher",
+            help="Distil this model (e.g. an ensemble): learn its softened probabilities beside the labels.",
+        ),
+    ] = None,
     seed: options.Seed = _DEFAULTS.seed,
     device: options.Device = "auto",
     home: options.Home = None,
@@ -137,29 +147,18 @@ def train_cmd(
 
     workspace = Workspace(options.start(home, quiet, verbose))
     try:  # Ctrl-C anywhere in the command: exit 130 with one line saying what was kept
-        if resume is None:
-            spec = spec_from(
-                arch.value,
-                hidden=hidden,
-                layers=layers,
-                bidirectional=bidirectional,
-                dropout=dropout,
-                embedding_dim=embedding_dim,
-            )
+        if resume is None:  # the options as the user gave them (None: the architecture's default)
+            spec = spec_from(arch.value, **{k: ctx.params[k] for k in _ARCH_OPTIONS})
             config = TrainConfig(
-                epochs=epochs,
-                batch_size=batch_size,
-                lr=lr,
-                weight_decay=weight_decay,
-                patience=patience,
-                balance=balance,
-                char_dropout=char_dropout,
-                seed=seed,
+                **{f.name: ctx.params[f.name] for f in fields(TrainConfig) if f.name in ctx.params}
             )
         torch_device = resolve_device(device)
-        render.info(f"device: {describe(torch_device)}")
         with render.count_progress() as progress:
-            common = dict(device=torch_device, callbacks=_Progress(progress), make_default=make_default)
+            common = dict(
+                device=torch_device,
+                callbacks=_Progress(progress, describe(torch_device)),
+                make_default=make_default,
+            )
             if resume is None:
                 result = runs.start_run(workspace, spec, config, name=name, force=force, **common)
             else:
@@ -178,7 +177,7 @@ def _report(result) -> None:
     best = card.best
     if result.fit.interrupted:
         render.warn(
-            f"interrupted after {card.epochs_run} epochs: kept the best so far (epoch {best.epoch}) as "
+            f"interrupted after {card.epochs_run} epoch{'s' if card.epochs_run != 1 else ''}: kept the best so far (epoch {best.epoch}) as "
             f"{result.name!r}, not made the default; continue it with "
             f"`namelang train --resume {result.name} --epochs {card.training['epochs']}`"
         )

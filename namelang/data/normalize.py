@@ -20,9 +20,14 @@ def unicode_to_ascii(text: str) -> str:
     )
 
 
-def normalize_name(text: str, ascii_only: bool = False) -> str:
-    """NFC, strip, collapse inner whitespace; with `ascii_only`, the tutorial's unicodeToAscii too."""
+def normalize_name(text: str, ascii_only: bool = False, transliterate: bool = True) -> str:
+    """NFC, strip, collapse inner whitespace; Cyrillic and Greek in Latin (`transliterate`, see
+    data/scripts.py); with `ascii_only`, the tutorial's unicodeToAscii too."""
     text = _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    if transliterate:
+        from namelang.data.scripts import transliterate as to_latin
+
+        text = to_latin(text)
     if ascii_only:
         text = _SPACES.sub(" ", unicode_to_ascii(text)).strip()
     return text

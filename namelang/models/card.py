@@ -76,6 +76,10 @@ class ModelCard:
     created: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     weights_sha256: str | None = None
+    # Fitted on the validation split (uncertainty.card_fields): the label prior the probabilities carry
+    # ({language: share}) and the conformal thresholds ({method, split, n, thresholds: {level: p}}).
+    prior: dict[str, float] | None = None
+    conformal: dict[str, Any] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     # --- reading and writing -------------------------------------------------------------------

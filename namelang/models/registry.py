@@ -27,14 +27,27 @@ def register(name: str):
 
 
 @dataclass
-class ArchSpec:
+class Spec:
+    """What every registered kind of model shares (a network or the n-gram baseline): its options."""
+
+    arch: ClassVar[str]
+    summary: ClassVar[str] = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def options(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+
+@dataclass
+class ArchSpec(Spec):
     """Hyper-parameters of one architecture; field defaults are that architecture's defaults.
 
     A spec holds only the options its architecture uses: any other option is refused for it.
     """
 
-    arch: ClassVar[str]
-    summary: ClassVar[str] = ""
     hidden: int = 128
 
     def build(self, n_chars: int, n_labels: int):
@@ -44,13 +57,6 @@ class ArchSpec:
     def numpy_engine(self, state: dict, n_chars: int, n_labels: int):
         """The same network for CPU inference without torch (`numpy_engine.py`)."""
         raise NotImplementedError
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def options(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
 
     def check(self) -> None:
         if self.hidden < 1:
@@ -145,3 +151,6 @@ def spec_from(arch: str, **options) -> ArchSpec:
     spec = cls(**given)
     spec.check()
     return spec
+
+
+from namelang.models import ngram as _ngram  # noqa: E402, F401  (registers "ngram")

@@ -156,10 +156,12 @@ class ModelStore:
         card: ModelCard,
         history_csv: str,
         plot: Callable[[Path], None] | None = None,
+        files: dict[str, str] | None = None,
     ) -> StoredModel:
         """Write a model folder whole (replacing one of that name only once it is complete).
 
-        `state`: torch tensors or numpy arrays by name; `plot(path)` draws the loss curve.
+        `state`: torch tensors or numpy arrays by name; `plot(path)` draws the loss curve; `files`:
+        other text files of the model by name (an n-gram model's vocabulary.json).
         """
         target = self.path_of(name)
         with atomic_dir(target) as tmp:
@@ -168,6 +170,8 @@ class ModelStore:
             card.weights_sha256 = sha256_file(tmp / WEIGHTS)
             write_text(tmp / CARD, card.to_json())
             write_text(tmp / HISTORY, history_csv)
+            for file_name, text in (files or {}).items():
+                write_text(tmp / file_name, text)
             if plot is not None:
                 plot(tmp / LOSS_PLOT)
         return self.load(name)

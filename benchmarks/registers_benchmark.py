@@ -1,0 +1,323 @@
+"""Union (archive + Mimesis) vs archive only, per source, per language, per script, and out of scope.
+
+    python benchmarks/registers_benchmark.py [--archive ../shared/data/names.zip] [--seed 0] [--json out.json]
+
+One group split of the union (`prepare archive mimesis`); every model below is trained on rows of
+that split's train part and scored on the same test rows, in the same run:
+  - union:         all train rows, the out-of-scope lists as a label of their own (`unknown`)
+  - union-no-oos:  the same without the out-of-scope rows (for the score-threshold alternative)
+  - archive-only:  the train rows the archive holds (the tutorial model)
+each as a default `gru` and as the char n-gram baseline (TF-IDF char_wb 1-5 + LogisticRegression, C on
+validation macro-F1, as in train_benchmark.py). Native-script names are fed in their own script
+(Cyrillic and Greek from Mimesis's ru/el lists, Han, Kana, Hangul, Arabic) through the Classifier.
+The out-of-scope choice is made on the validation split; the test split only reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "names.zip"
+THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+MAX_LOSS = 0.02  # in-scope accuracy the out-of-scope flag may cost (the issue's target)
+
+
+@dataclasses.dataclass
+class Split:
+    names: list[str]
+    labels: list[str]
+    sources: list[str]
+
+    def where(self, keep) -> Split:
+        rows = [r for r in zip(self.names, self.labels, self.sources) if keep(*r)]
+        return Split(*(list(c) for c in zip(*rows))) if rows else Split([], [], [])
+
+
+def read(home: Path, split: str) -> Split:
+    from namelang.data.split import prepared_dir, read_split, read_split_sources
+
+    names, labels, path = read_split(home, split)
+    return Split(names, labels, read_split_sources(prepared_dir(home) / f"{split}.csv"))
+
+
+def derive(union: Path, target: Path, keep) -> None:
+    """A prepared folder holding the union's rows that `keep` accepts (same groups, same test rows)."""
+    from collections import Counter
+
+    from namelang.data.alphabet import Alphabet
+    from namelang.data.split import SPLITS, Row, read_manifest, rows_to_csv
+    from namelang.workspace import write_json, write_text
+
+    manifest = read_manifest(union)
+    splits = {s: read(union, s).where(keep) for s in SPLITS}
+    labels = sorted({lb for s in splits.values() for lb in s.labels})
+    for s, data in splits.items():
+        rows = [
+            Row(n, lb, tuple(src.split(";"))) for n, lb, src in zip(data.names, data.labels, data.sources)
+        ]
+        write_text(target / "prepared" / f"{s}.csv", rows_to_csv(rows))
+    counts = {s: Counter(d.labels) for s, d in splits.items()}
+    derived = dataclasses.replace(
+        manifest,
+        labels=labels,
+        alphabet=Alphabet.from_names(splits["train"].names).chars,
+        counts={s: {lb: counts[s][lb] for lb in labels} for s in SPLITS},
+        totals={s: len(d.names) for s, d in splits.items()},
+    )
+    write_json(target / "prepared" / "manifest.json", derived.to_json())
+
+
+def fit_ngram(train: Split, val: Split):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True)
+    x_train, x_val = vectorizer.fit_transform(train.names), vectorizer.transform(val.names)
+    best = None
+    for c in (1.0, 10.0, 100.0):
+        model = LogisticRegression(C=c, max_iter=3000).fit(x_train, train.labels)
+        f1 = f1_score(val.labels, model.predict(x_val), average="macro")
+        if best is None or f1 > best[0]:
+            best = (f1, model)
+    model = best[1]
+    labels = list(model.classes_)
+    return labels, lambda names: model.predict_proba(vectorizer.transform(names))
+
+
+def gru_predictor(home: Path, seed: int, name: str):
+    from namelang.config import TrainConfig
+    from namelang.inference import Classifier
+    from namelang.models.registry import spec_from
+    from namelang.runs import start_run
+
+    run = start_run(home, spec_from("gru"), TrainConfig(seed=seed), name=name, make_default=False, force=True)
+    clf = Classifier.load(run.path, device="cpu")
+    return clf.labels, clf.predict_proba, clf.card.training_seconds
+
+
+def accuracy_and_recall(labels: list[str], probs: np.ndarray, truth: list[str]) -> dict:
+    from namelang.evaluation import mean_language_recall
+
+    index = {lb: i for i, lb in enumerate(labels)}
+    y = np.array([index.get(lb, -1) for lb in truth])
+    p = probs.argmax(axis=1)
+    per_label = {lb: float(np.mean(p[y == i] == i)) for lb, i in index.items() if (y == i).any()}
+    return {
+        "n": len(truth),
+        "accuracy": float(np.mean(p == y)) if len(y) else float("nan"),
+        "mean_recall": mean_language_recall(y, p, labels) if len(y) else float("nan"),
+        "per_label": per_label,
+    }
+
+
+def in_scope_mask(labels: list[str]) -> np.ndarray:
+    from namelang.data.sources import OUT_OF_SCOPE
+
+    return np.array([lb != OUT_OF_SCOPE for lb in labels])
+
+
+def oos_curve(labels, probs: np.ndarray, truth: list[str]) -> list[dict]:
+    """Share of out-of-scope names flagged vs in-scope accuracy lost, per threshold on the top score.
+
+    A name is flagged when the model says `unknown` or its top in-scope score is under the threshold;
+    the loss is measured against the same model with no flag at all (its `unknown` column ignored).
+    """
+    from namelang.data.sources import OUT_OF_SCOPE
+
+    scope = in_scope_mask(labels)
+    oos_rows = np.array([t == OUT_OF_SCOPE for t in truth])
+    index = {lb: i for i, lb in enumerate(labels)}
+    y = np.array([index.get(t, -1) for t in truth])
+    in_scope_probs = np.where(scope, probs, -1.0)
+    plain = in_scope_probs.argmax(axis=1)
+    said_unknown = probs.argmax(axis=1) != plain
+    reference = float(np.mean(plain[~oos_rows] == y[~oos_rows]))
+    curve = []
+    for threshold in THRESHOLDS:
+        flagged = said_unknown | (in_scope_probs.max(axis=1) < threshold)
+        kept_right = (plain == y) & ~flagged
+        curve.append(
+            {
+                "threshold": threshold,
+                "oos_flagged": float(np.mean(flagged[oos_rows])) if oos_rows.any() else float("nan"),
+                "in_scope_accuracy": float(np.mean(kept_right[~oos_rows])),
+                "accuracy_lost": reference - float(np.mean(kept_right[~oos_rows])),
+            }
+        )
+    return curve
+
+
+def native_names(test: Split) -> dict[str, tuple[list[str], list[str]]]:
+    """{script: (names in their own script, labels)} for the union's test rows from Mimesis."""
+    from namelang.data.normalize import normalize_name
+    from namelang.data.scripts import script_of
+    from namelang.data.sources import OUT_OF_SCOPE, read_mimesis
+
+    mimesis = read_mimesis()
+    original: dict[tuple[str, str], str] = {}
+    for raw, label in zip(mimesis.names, mimesis.labels):
+        original.setdefault((normalize_name(raw), label), normalize_name(raw, transliterate=False))
+    by_script: dict[str, tuple[list, list]] = {}
+    for name, label, source in zip(test.names, test.labels, test.sources):
+        if "mimesis" not in source.split(";") or label == OUT_OF_SCOPE:
+            continue
+        raw = original.get((name, label), name)
+        script = script_of(raw)
+        if script != "Latin":
+            by_script.setdefault(script, ([], []))
+            by_script[script][0].append(raw)
+            by_script[script][1].append(label)
+    return dict(sorted(by_script.items()))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--work", type=Path, default=None, help="workspace (default: a temporary folder)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-gru", action="store_true", help="the n-gram baselines only")
+    parser.add_argument("--skip-ngram", action="store_true", help="the GRUs only")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--markdown", type=Path, nargs="+", help="only print the tables of these JSON results"
+    )
+    args = parser.parse_args(argv)
+    if args.markdown:
+        merged = {"models": {}}
+        for path in args.markdown:
+            merged["models"].update(json.loads(path.read_text())["models"])
+        print(markdown(merged))
+        return 0
+    results = run(args)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def run(args) -> dict:
+    from namelang.data.download import download
+    from namelang.data.scripts import RULED, script_of
+    from namelang.data.sources import OUT_OF_SCOPE, read_sources
+    from namelang.data.split import prepare
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="namelang-registers-"))
+    union = work / "union"
+    download(union, url=str(args.archive))
+    print(f"workspace {work}", file=sys.stderr)
+    manifest = prepare(read_sources(["archive", "mimesis"], union), union, seed=args.seed).manifest
+    derive(union, work / "union-no-oos", lambda n, lb, s: lb != OUT_OF_SCOPE)
+    derive(union, work / "archive-only", lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE)
+    val, test = read(union, "val"), read(union, "test")
+    model_path = lambda n, lb, s: script_of(n) not in RULED  # noqa: E731
+    subsets = {
+        "archive test": test.where(lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE),
+        "mimesis test": test.where(lambda n, lb, s: "mimesis" in s.split(";") and lb != OUT_OF_SCOPE),
+        "mimesis test (Latin + transliterated)": test.where(
+            lambda n, lb, s: "mimesis" in s.split(";") and lb != OUT_OF_SCOPE and model_path(n, lb, s)
+        ),
+    }
+    natives = native_names(test)
+    results = {"seed": args.seed, "sizes": {s.name: s.rows for s in manifest.sources}, "models": {}}
+    for variant in ("union", "union-no-oos", "archive-only"):
+        home = union if variant == "union" else work / variant
+        train_rows, val_rows = read(home, "train"), read(home, "val")
+        kinds = [] if args.skip_ngram else [("ngram", *fit_ngram(train_rows, val_rows), None)]
+        if not args.skip_gru:
+            kinds.append(("gru", *gru_predictor(home, args.seed, f"bench-{variant}")))
+        for kind, labels, predict, seconds in kinds:
+            started = time.perf_counter()
+            entry = {"train_seconds": seconds}
+            for title, subset in subsets.items():
+                entry[title] = accuracy_and_recall(labels, predict(subset.names), subset.labels)
+            entry["scripts"] = {
+                script: accuracy_and_recall(labels, predict(names), truth)
+                for script, (names, truth) in natives.items()
+            }
+            entry["oos_val"] = oos_curve(labels, predict(val.names), val.labels)
+            entry["oos_test"] = oos_curve(labels, predict(test.names), test.labels)
+            entry["score_seconds"] = time.perf_counter() - started
+            results["models"][f"{kind} {variant}"] = entry
+            print(f"{kind} {variant}: {summary(entry)}", file=sys.stderr)
+    results["oos_choice"] = choose_oos(results["models"])
+    return results
+
+
+def markdown(results: dict) -> str:
+    """The README's tables: per subset, per language (Mimesis test), per script, out of scope."""
+    models = results["models"]
+    subsets = [
+        t
+        for t in next(iter(models.values()))
+        if "test" in t and isinstance(next(iter(models.values()))[t], dict)
+    ]
+    lines = ["| model | " + " | ".join(f"{t} acc / mean recall" for t in subsets) + " |"]
+    lines.append("| --- |" + " --- |" * len(subsets))
+    for name, entry in models.items():
+        cells = [
+            f"{entry[t]['accuracy']:.3f} / {entry[t]['mean_recall']:.3f} (n={entry[t]['n']:,})"
+            for t in subsets
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    languages = sorted({lb for e in models.values() for lb in e["mimesis test"]["per_label"]})
+    lines += ["", "| Mimesis test, recall | " + " | ".join(models) + " |", "| --- |" + " --- |" * len(models)]
+    for lb in languages:
+        cells = [f"{e['mimesis test']['per_label'].get(lb, float('nan')):.3f}" for e in models.values()]
+        lines.append(f"| {lb} | " + " | ".join(cells) + " |")
+    scripts = sorted({s for e in models.values() for s in e["scripts"]})
+    lines += [
+        "",
+        "| script (own spelling) | " + " | ".join(models) + " |",
+        "| --- |" + " --- |" * len(models),
+    ]
+    for script in scripts:
+        cells = [
+            f"{e['scripts'][script]['accuracy']:.3f} (n={e['scripts'][script]['n']})" for e in models.values()
+        ]
+        lines.append(f"| {script} | " + " | ".join(cells) + " |")
+    lines += ["", "| model | threshold | val: OOS flagged | val: accuracy lost | test: OOS flagged | test: accuracy lost |",
+              "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for name, entry in models.items():
+        if "archive-only" in name:
+            continue
+        for v, t in zip(entry["oos_val"], entry["oos_test"]):
+            lines.append(f"| {name} | {v['threshold']:.1f} | {v['oos_flagged']:.3f} | {v['accuracy_lost']:+.3f} | "
+                         f"{t['oos_flagged']:.3f} | {t['accuracy_lost']:+.3f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def summary(entry: dict) -> str:
+    parts = [
+        f"{t}: {entry[t]['accuracy']:.3f}/{entry[t]['mean_recall']:.3f}" for t in entry if t.endswith(" test")
+    ]
+    return "; ".join(parts)
+
+
+def choose_oos(models: dict) -> dict:
+    """On validation: the model and threshold flagging the most out-of-scope names within MAX_LOSS."""
+    best = None
+    for name, entry in models.items():
+        if "archive-only" in name:
+            continue
+        for point in entry["oos_val"]:
+            if point["accuracy_lost"] <= MAX_LOSS and (
+                best is None or point["oos_flagged"] > best[1]["oos_flagged"]
+            ):
+                best = (name, point)
+    return {"model": best[0], **best[1]} if best else {}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

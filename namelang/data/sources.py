@@ -1,0 +1,215 @@
+"""Where labelled names come from: the archive, folders, CSV/TSV files and Mimesis's surname lists.
+
+Each source is read into a `Source`: its rows, the label each row maps to, and what the manifest must
+record about it (where it came from, its licence, its checksum, how its labels were mapped). Rows from a
+*weak* source give way when a stronger source gives the same name another label: the en-gb list of
+Mimesis is a US-census-like mix (Garcia, Jensen, Le), so its Garcia yields to the Spanish lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from namelang.data import corpus as corpora
+from namelang.data.corpus import Corpus
+from namelang.errors import NamelangError
+
+# Names of languages outside the 18: a label of its own (chosen on validation, see README).
+OUT_OF_SCOPE = "unknown"
+ARCHIVE = "archive"
+MIMESIS = "mimesis"
+MIMESIS_EXTRA = "pip install 'namelang[mimesis]'"
+ARCHIVE_LICENCE = "BSD-3-Clause (PyTorch tutorials: NLP From Scratch, data.zip)"
+
+
+@dataclass
+class Source:
+    """Rows of one source, with what the manifest records about it."""
+
+    name: str  # the tag written in the split files' `source` column
+    kind: str  # folder, table or mimesis
+    location: str
+    sha256: str
+    licence: str
+    provenance: str
+    names: list[str]
+    labels: list[str]
+    weak: list[bool]
+    label_map: dict[str, str] = field(default_factory=dict)  # raw label -> label, where they differ
+    left_out: dict[str, str] = field(default_factory=dict)  # raw label -> why its rows were not used
+    dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows dropped while reading
+
+    @classmethod
+    def from_corpus(cls, corpus: Corpus, name: str, licence: str, provenance: str) -> Source:
+        kind = "folder" if corpus.source.is_dir() else "table"
+        rows = len(corpus.names)
+        return cls(name, kind, str(corpus.source), corpus.sha256, licence, provenance, corpus.names,
+                   corpus.labels, [False] * rows)  # fmt: skip
+
+
+# Mimesis locale -> (label, weak). Weak lists are country registers that mix origins; their names give
+# way to a pure list's label. Every locale was read before it was trusted (README, "What it was trained on").
+MIMESIS_LOCALES: dict[str, tuple[str, bool]] = {
+    "cs": ("Czech", False),
+    "de": ("German", False),
+    "de-at": ("German", True),  # Austrian register: Pogorzelski, Stoutjesdijk, Walton
+    "de-ch": ("German", True),  # Swiss register: French- and Italian-Swiss names too (Chappuis, Rizzi)
+    "nl": ("Dutch", False),
+    "nl-be": ("Dutch", False),
+    "en-gb": ("English", True),  # US-census-like: Garcia, Acevedo, Jensen, Le, Schultz
+    "fr": ("French", True),  # Canadian names too: Clarke, Davis, Taylor
+    "it": ("Italian", False),
+    "pl": ("Polish", False),
+    "pt": ("Portuguese", False),
+    "pt-br": ("Portuguese", True),  # Brazilian register: Italian, German, Danish names too
+    "es": ("Spanish", False),
+    "es-mx": ("Spanish", True),  # Mexican: mostly Spanish-origin, some not (Koenig, Kadar)
+    "ru": ("Russian", False),
+    "el": ("Greek", False),
+    "ja": ("Japanese", False),
+    "zh": ("Chinese", False),
+    "ko": ("Korean", False),
+}
+MIMESIS_ARABIC_PREFIX = "ar"  # ar and every ar-XX locale -> Arabic
+# Languages outside the 18. Weak: a name some in-scope list also holds keeps only the in-scope label.
+MIMESIS_OUT_OF_SCOPE = ("fi", "sv", "no", "da", "hu", "tr", "et", "sk", "hr", "is", "az", "fa")
+MIMESIS_LEFT_OUT = {
+    "en": "the same list as en-gb",
+    "en-au": "the same list as en-gb",
+    "en-ca": "the same list as en-gb",
+    "uk": "the archive files Ukrainian names under Russian (283 -enko names): neither label would be consistent",
+    "kk": "the archive files Kazakh names under Russian (Abdrakhmanov): neither label would be consistent",
+}
+# Entries that are not surnames.
+MIMESIS_JUNK = {("es", "Name")}
+# The `ar` list spells each surname with every kinship prefix and title; the bare surname is kept.
+ARABIC_PREFIXES = ("بن", "بني", "أبو", "ولد", "آل")
+ARABIC_TITLES = ("باشا", "باي", "خوجة", "قارة")
+
+
+def mimesis_datasets() -> Path:
+    """The installed package's datasets folder, found without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mimesis")
+    if spec is None or not spec.submodule_search_locations:
+        raise NamelangError(f"the mimesis source needs the mimesis package: {MIMESIS_EXTRA}")
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets"
+
+
+def _surnames(path: Path) -> list[str]:
+    surnames = json.loads(path.read_text(encoding="utf-8")).get("surnames", [])
+    if isinstance(surnames, dict):  # {male: [...], female: [...]}: Russian and Greek female forms differ
+        surnames = [name for names in surnames.values() for name in names]
+    return list(surnames)
+
+
+def bare_arabic(names: list[str]) -> tuple[list[str], int]:
+    """Drop 'بن X', 'X باشا' … when the bare X is in the list too; return (kept, dropped)."""
+    collapsed = [" ".join(n.split()) for n in names]
+    present = set(collapsed)
+    kept = []
+    for name in collapsed:
+        words = name.split(" ")
+        if len(words) > 1 and words[0] in ARABIC_PREFIXES and " ".join(words[1:]) in present:
+            continue
+        if len(words) > 1 and words[-1] in ARABIC_TITLES and " ".join(words[:-1]) in present:
+            continue
+        kept.append(name)
+    return kept, len(names) - len(kept)
+
+
+def mimesis_mapping(locale: str) -> tuple[str, bool] | None:
+    """(label, weak) for a locale, or None when it is left out."""
+    if locale in MIMESIS_LOCALES:
+        return MIMESIS_LOCALES[locale]
+    if locale == MIMESIS_ARABIC_PREFIX or locale.startswith(MIMESIS_ARABIC_PREFIX + "-"):
+        return "Arabic", False
+    if locale in MIMESIS_OUT_OF_SCOPE:
+        return OUT_OF_SCOPE, True
+    return None
+
+
+def read_mimesis() -> Source:
+    """Every mapped locale's surnames from the installed mimesis package (no network)."""
+    from importlib import metadata
+
+    root = mimesis_datasets()
+    version = metadata.version("mimesis")
+    licence = metadata.metadata("mimesis").get("License") or "MIT"
+    digest = hashlib.sha256()
+    names: list[str] = []
+    labels: list[str] = []
+    weak: list[bool] = []
+    label_map: dict[str, str] = {}
+    left_out: dict[str, str] = {}
+    dropped: dict[str, int] = {}
+    for path in sorted(root.glob("*/person.json")):
+        locale = path.parent.name
+        mapping = mimesis_mapping(locale)
+        if mapping is None:
+            left_out[locale] = MIMESIS_LEFT_OUT.get(locale, "not mapped to one of the labels")
+            continue
+        label, is_weak = mapping
+        data = path.read_bytes()
+        digest.update(locale.encode() + b"\0" + hashlib.sha256(data).digest())
+        surnames = [n for n in _surnames(path) if (locale, n) not in MIMESIS_JUNK]
+        if locale == MIMESIS_ARABIC_PREFIX:
+            surnames, affixed = bare_arabic(surnames)
+            dropped["ar: affixed forms of a listed surname"] = affixed
+        label_map[locale] = label
+        names += surnames
+        labels += [label] * len(surnames)
+        weak += [is_weak] * len(surnames)
+    if not names:
+        raise NamelangError(f"no surname lists found under {root}")
+    provenance = f"mimesis {version}: datasets/<locale>/person.json, key 'surnames' (read from {root})"
+    return Source(MIMESIS, MIMESIS, f"mimesis=={version}", digest.hexdigest(), licence, provenance,
+                  names, labels, weak, label_map, left_out, dropped)  # fmt: skip
+
+
+def _archive_provenance(raw: Path) -> str:
+    record = raw / "download.json"
+    if record.is_file():
+        info = json.loads(record.read_text(encoding="utf-8"))
+        return f"downloaded from {info.get('url', '?')} (sha256 {info.get('sha256', '?')})"
+    return f"the folder {raw}"
+
+
+def read_source(spec: str, home: Path, name_column: str = "name", label_column: str = "label") -> Source:
+    """`archive` (<home>/raw/), `mimesis`, or a path to a folder of <Label>.txt files or a CSV/TSV."""
+    from namelang.data.download import raw_dir
+
+    if spec == MIMESIS:
+        return read_mimesis()
+    if spec == ARCHIVE:
+        raw = raw_dir(home)
+        if not raw.exists():
+            raise NamelangError(f"no archive at {raw}; run `namelang download` first")
+        return Source.from_corpus(
+            corpora.read_corpus(raw), ARCHIVE, ARCHIVE_LICENCE, _archive_provenance(raw)
+        )
+    path = Path(spec)
+    if not path.exists():
+        raise NamelangError(
+            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}` or `{MIMESIS}`)"
+        )
+    corpus = corpora.read_corpus(path, name_column, label_column)
+    return Source.from_corpus(corpus, path.stem or path.name, "unknown (a local file)", f"local {path}")
+
+
+def read_sources(specs: list[str], home: Path, name_column: str = "name", label_column: str = "label"):
+    """Read every source; two sources with the same tag are refused (the tag names its test split)."""
+    sources = [read_source(spec, home, name_column, label_column) for spec in specs]
+    seen: dict[str, str] = {}
+    for source in sources:
+        if source.name in seen:
+            raise NamelangError(
+                f"two sources are both named {source.name!r} ({seen[source.name]} and {source.location}); "
+                "rename one of them"
+            )
+        seen[source.name] = source.location
+    return sources

@@ -1,0 +1,118 @@
+"""Ensembles as models, and distillation of a teacher into one network, on tiny data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import TINY_MODEL, assert_user_error
+
+from namelang import Classifier
+from namelang.data.split import read_split
+from namelang.models.ensemble import combine, fit_weights
+
+
+@pytest.fixture(scope="module")
+def members_home(tiny_prepared, tmp_path_factory):
+    """The tiny split with two tiny GRUs (seeds 0, 1) and the n-gram model."""
+    from typer.testing import CliRunner
+
+    from namelang.cli.app import app
+
+    home = tmp_path_factory.mktemp("ensemble") / "home"
+    shutil.copytree(tiny_prepared, home)
+    for args in (
+        ["--name", "g0", "--seed", "0", *TINY_MODEL],
+        ["--name", "g1", "--seed", "1", *TINY_MODEL],
+        ["--arch", "ngram", "--name", "ng"],
+    ):
+        result = CliRunner().invoke(app, ["train", "--home", str(home), "-q", *args])
+        assert result.exit_code == 0, result.output
+    return home
+
+
+def test_fit_weights_prefers_the_informative_member():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, size=400)
+    good = np.full((400, 4), 0.1)
+    good[np.arange(400), y] = 0.7
+    noise = rng.dirichlet(np.ones(4), size=400)
+    weights, temperature = fit_weights(np.log(np.stack([good, noise])), y)
+    assert weights.sum() == pytest.approx(1.0) and weights[0] > 0.9 and temperature > 0
+    probs = combine(np.log(np.stack([good, noise])), weights, temperature)
+    assert np.allclose(probs.sum(axis=1), 1.0) and (probs.argmax(axis=1) == y).all()
+
+
+def test_ensemble_is_a_model_everywhere(members_home, invoke, tmp_path):
+    home = members_home
+    result = invoke("ensemble", "g0", "g1", "ng", "--name", "E", "--home", home)
+    assert result.exit_code == 0, result.output
+    assert "saved ensemble 'E'" in result.stderr
+    folder = home / "models" / "E"
+    meta = json.loads((folder / "model.json").read_text())
+    assert meta["arch"] == "ensemble" and [m["name"] for m in meta["members"]] == ["g0", "g1", "ng"]
+    assert sum(m["weight"] for m in meta["members"]) == pytest.approx(1.0)
+
+    # Its probabilities are the weighted mean of the members' log-probabilities, at its temperature.
+    names = read_split(home, "test")[0]
+    members = [Classifier.load(m, home=home) for m in ("g0", "g1", "ng")]
+    log_probs = np.stack([np.log(np.clip(c.predict_proba(names), 1e-12, None)) for c in members])
+    weights = np.array([m["weight"] for m in meta["members"]])
+    expected = np.exp(np.tensordot(weights, log_probs, axes=1) / meta["temperature"])
+    expected /= expected.sum(axis=1, keepdims=True)
+    clf = Classifier.load("E", home=home)
+    assert np.allclose(clf.predict_proba(names), expected, atol=1e-9)
+    assert clf.predict(["", "Satoshi"])[0] == [] and len(clf.predict(["Satoshi"])[0]) == 3
+
+    # It holds copies of its members: removing one from the store leaves the ensemble whole.
+    shutil.copytree(home / "models" / "g1", tmp_path / "g1")
+    assert invoke("models", "rm", "g1", "--yes", "--home", home).exit_code == 0
+    assert np.allclose(Classifier.load("E", home=home).predict_proba(names), expected, atol=1e-9)
+    shutil.copytree(tmp_path / "g1", home / "models" / "g1")
+
+    listed = json.loads(invoke("models", "--format", "json", "--home", home).stdout)
+    assert {"name": "E", "arch": "ensemble"}.items() <= next(r for r in listed if r["name"] == "E").items()
+    result = invoke("predict", "-m", "E", "Satoshi", "Ivanov", "--format", "json", "--home", home)
+    assert result.exit_code == 0, result.output
+    assert [row["predictions"][0]["label"] for row in json.loads(result.stdout)] == [
+        clf.labels[i] for i in clf.predict_proba(["Satoshi", "Ivanov"]).argmax(axis=1)
+    ]
+    result = invoke("evaluate", "-m", "E", "-m", "g0", "-m", "ng", "--split", "test", "--home", home)
+    assert result.exit_code == 0, result.output
+    assert [r["model"] for r in json.loads(result.stdout)] == ["E", "g0", "ng"]
+    csv_out = tmp_path / "confusion.csv"
+    result = invoke("confusion", "-m", "E", "--split", "test", "--csv", csv_out, "--home", home)
+    assert result.exit_code == 0, result.output and csv_out.is_file()
+
+
+def test_ensemble_refusals(members_home, invoke, tmp_path):
+    home = members_home
+    assert_user_error(invoke("ensemble", "g0", "--name", "one", "--home", home), "at least two")
+    assert_user_error(invoke("ensemble", "g0", "g0", "--name", "twice", "--home", home), "twice")
+    assert_user_error(invoke("ensemble", "g0", "nope", "--name", "x", "--home", home), "unknown model")
+    assert_user_error(invoke("ensemble", "g0", "pretrained", "--name", "x", "--home", home), "same labels")
+    # A model trained on another split: fitting weights on its training names would flatter it.
+    other = tmp_path / "other"
+    shutil.copytree(home / "models" / "g1", other)
+    card = json.loads((other / "model.json").read_text())
+    card["data"]["manifest_sha256"] = "0" * 64
+    (other / "model.json").write_text(json.dumps(card))
+    assert_user_error(invoke("ensemble", "g0", other, "--name", "x", "--home", home), "not trained")
+    assert invoke("ensemble", "g0", "g1", "--name", "E2", "--home", home, "-q").exit_code == 0
+    assert_user_error(invoke("ensemble", "g0", "g1", "--name", "E2", "--home", home), "--force")
+    assert invoke("ensemble", "g0", "ng", "--name", "E2", "--force", "--home", home, "-q").exit_code == 0
+
+
+def test_distilled_student(members_home, invoke, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(members_home, home)
+    assert invoke("ensemble", "g0", "g1", "ng", "--name", "T", "--home", home, "-q").exit_code == 0
+    result = invoke("train", "--teacher", "T", "--name", "student", "--home", home, *TINY_MODEL)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((home / "models" / "student" / "model.json").read_text())
+    assert meta["arch"] == "gru" and meta["training"]["teacher"] == "T"
+    # The training set is the names plus one perturbed copy of each, all labelled by the teacher.
+    assert meta["data"]["train_rows"] == 2 * len(read_split(home, "train")[0])
+    assert_user_error(invoke("train", "--teacher", "nope", "--home", home, *TINY_MODEL), "unknown model")

@@ -1,0 +1,99 @@
+"""Unicode scripts: detection, Cyrillic/Greek transliteration, the script rules, and the Classifier's paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from namelang.data.normalize import normalize_name
+from namelang.data.scripts import path_of, rule_for, rule_probabilities, script_of, transliterate
+
+PAIRS = [
+    ("Смирнов", "Smirnov"),
+    ("Смирнова", "Smirnova"),
+    ("Кузнецова", "Kuznetsova"),
+    ("Достоевский", "Dostoevsky"),
+    ("Васильев", "Vasiliev"),
+    ("Хрущёв", "Khrushchev"),
+    ("Жуков", "Zhukov"),
+    ("Цветаева", "Tsvetaeva"),
+    ("Юсупов", "Yusupov"),
+    ("Яковлев", "Yakovlev"),
+    ("Римский-Корсаков", "Rimsky-Korsakov"),
+    ("ЩУКИН", "SHCHUKIN"),
+    ("Παπαδόπουλος", "Papadopoulos"),
+    ("Παπαδοπούλου", "Papadopoulou"),
+    ("Αγγελίδης", "Angelidis"),
+    ("Χριστοδούλου", "Christodoulou"),
+    ("Χαριτόπουλος", "Haritopoulos"),
+    ("Γεωργίου", "Georgiou"),
+    ("Οικονόμου", "Oikonomou"),
+    ("Μπακογιάννης", "Bakogiannis"),
+    ("Ευαγγέλου", "Evangelou"),
+    ("Müller", "Müller"),
+    ("山田", "山田"),
+]
+
+
+@pytest.mark.parametrize("native, latin", PAIRS)
+def test_transliteration_pairs(native, latin):
+    assert transliterate(native) == latin
+    assert normalize_name(f"  {native} ") == latin
+    assert normalize_name(native, transliterate=False) == native
+
+
+@pytest.mark.parametrize(
+    "name, script",
+    [
+        ("Smith", "Latin"),
+        ("Dvořák", "Latin"),
+        ("Смирнова", "Cyrillic"),
+        ("Абраменко", "Cyrillic"),
+        ("Παπαδόπουλος", "Greek"),
+        ("山田", "Han"),
+        ("佐々木", "Han"),
+        ("一ノ瀬", "Kana"),  # any Kana: Japanese writing
+        ("やまだ", "Kana"),
+        ("김", "Hangul"),
+        ("عبد الله", "Arabic"),
+        ("שפירא", "Other"),
+        ("123", "Other"),
+    ],
+)
+def test_script_detection(name, script):
+    assert script_of(name) == script
+
+
+def test_rules_and_paths():
+    assert rule_for("김", "Hangul").label == "Korean"
+    assert rule_for("スズキ", "Kana").label == "Japanese"
+    assert rule_for("王", "Han").label == "Chinese" and rule_for("山田", "Han").label == "Japanese"
+    assert rule_for("الأحمدي", "Arabic").label == "Arabic"
+    assert rule_for("آشتیانی", "Arabic").label is None  # Persian letters: out of scope
+    assert rule_for("Smith", "Latin") is None
+    assert path_of("Smith") == "model" and path_of("Смирнов") == "transliterated"
+    assert path_of("김").startswith("rule: Hangul")
+
+
+def test_rule_probabilities_only_for_labels_the_model_has():
+    labels = ["Chinese", "English", "Korean", "unknown"]
+    rows, probs = rule_probabilities(["Smith", "김", "王", "山田", "آشتیانی"], labels, "unknown")
+    assert rows.tolist() == [1, 2, 4]  # Japanese is not a label here: 山田 is left to the model
+    assert np.array_equal(probs.argmax(axis=1), [2, 0, 3]) and np.allclose(probs.sum(axis=1), 1)
+    rows, _ = rule_probabilities(["آشتیانی"], labels[:3], None)
+    assert rows.tolist() == []  # no out-of-scope label: the model decides
+
+
+def test_classifier_paths_and_rules(tiny_trained):
+    from namelang.inference import Classifier
+
+    clf = Classifier.load(home=tiny_trained)
+    names = ["Smirnova", "Смирнова", "김", "", None]
+    paths = clf.script_paths(names)
+    assert paths[:2] == ["model", "transliterated"] and paths[3:] == ["", ""]
+    probs = clf.predict_proba(names)
+    assert np.allclose(probs[0], probs[1])  # the Cyrillic spelling scores as its Latin one
+    if "Korean" in clf.labels:
+        assert paths[2] == "rule: Hangul -> Korean" and probs[2].argmax() == clf.labels.index("Korean")
+    else:
+        assert paths[2].startswith("rule:")  # the rule has no label to give: the model decides
