@@ -299,7 +299,9 @@ def markdown(results: dict) -> str:
 
 
 def summary(entry: dict) -> str:
-    parts = [f"{t}: {entry[t]['accuracy']:.3f}/{entry[t]['mean_recall']:.3f}" for t in entry if "test" in t]
+    parts = [
+        f"{t}: {entry[t]['accuracy']:.3f}/{entry[t]['mean_recall']:.3f}" for t in entry if t.endswith(" test")
+    ]
     return "; ".join(parts)
 
 
