@@ -9,7 +9,7 @@ that nearly every name is new. Each is written as CSV and as Parquet (row groups
 Configurations (median wall of `--repeat` runs each):
 - local: `namelang predict --input … --output …` in a child process, numpy's BLAS held to one thread
   (OMP/OPENBLAS/MKL_NUM_THREADS=1) unless the row says otherwise; peak RSS of that process;
-- cache off: the same through `namelang.tag_file(cache_size=0)` beside `tag_file()` with its cache;
+- cache off: on sampled names, `namelang.tag_file(cache_size=0)` beside `tag_file()` with its cache;
 - dask: `namelang.distributed.tag_dataset` on a LocalCluster of `--workers` single-threaded worker
   processes started once (its start-up is reported apart), BLAS held to one thread in each; peak RSS
   of each worker (its lifetime peak) and of this client process.
@@ -58,6 +58,7 @@ def run_child(command: list[str], threads: dict | None, repeat: int) -> dict:
     """Median wall and peak RSS of `repeat` runs of a child process, with `threads` in its environment."""
     env = {k: v for k, v in os.environ.items() if k not in ONE_THREAD}
     runs = [timed(command, env={**env, **(threads or {})}) for _ in range(repeat)]
+    print("done:", " ".join(command[-6:]), [round(w, 1) for w, _ in runs], flush=True)
     return {"walls": [round(w, 2) for w, _ in runs], "wall": statistics.median(w for w, _ in runs),
             "rss_mb": [max(r for _, r in runs)]}  # fmt: skip
 
@@ -76,7 +77,7 @@ def local_runs(files: dict, repeat: int, model: str) -> dict:
             results[f"local csv->csv {kind}, BLAS threads unset"] = run_child(
                 [*predict, "-i", str(csv_in), "-o", str(out / "o.csv")], None, repeat
             )
-        for size in (None, 0):
+        for size in (None, 0) if kind == "sampled" else ():  # the cache matters where names repeat
             cache = "" if size is None else f", cache_size={size}"
             code = f"import namelang; namelang.tag_file({str(csv_in)!r}, {str(out / 'c.csv')!r}, column='surname', model={model!r}{cache})"
             label = "cache on" if size is None else "cache off"
@@ -111,6 +112,7 @@ def dask_runs(files: dict, repeat: int, model: str, workers: int) -> tuple[dict,
                                 blocksize=block)  # fmt: skip
                     walls.append(time.perf_counter() - began)
                     shutil.rmtree(target)
+                print("done: dask", label, kind, [round(w, 1) for w in walls], flush=True)
                 worker_rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
                 results[f"dask {workers}x1 {label} {kind}"] = {
                     "walls": [round(w, 2) for w in walls],

@@ -7,6 +7,7 @@ columns added out), used as well by the Dask engine (`distributed.py`) on each p
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import sys
@@ -74,10 +75,16 @@ class NameCache:
 
     def proba(self, names) -> np.ndarray:
         """Like `Classifier.predict_proba`, through the cache."""
-        normalized = np.array(self.classifier.normalize(names), dtype=object)
-        if len(normalized) == 0:
+        import pandas as pd
+
+        if len(names) == 0:
             return np.zeros((0, len(self.classifier.labels)), dtype=np.float32)
-        unique, inverse = np.unique(normalized, return_inverse=True)
+        # Hash, not sort: each distinct raw name is normalised once, each distinct normal form looked
+        # up once; a missing value (code -1) takes the '' appended last.
+        raw_codes, raw = pd.factorize(np.asarray(names, dtype=object))
+        normalized = np.array([*self.classifier.normalize(list(raw)), ""], dtype=object)
+        codes, unique = pd.factorize(normalized)
+        inverse = codes[raw_codes]
         slots = np.fromiter((self.slots.get(n, -1) for n in unique), dtype=np.int64, count=len(unique))
         missing = slots < 0
         probs = np.empty((len(unique), len(self.classifier.labels)), dtype=np.float32)
@@ -88,7 +95,7 @@ class NameCache:
             self._remember(unique[missing], fresh)
         self.hits += int((~missing).sum())
         self.scored += int(missing.sum())
-        return probs[inverse.reshape(-1)]
+        return probs[inverse]
 
     def _remember(self, names, probs) -> None:
         if len(self.slots) + len(names) > self.max_names:
@@ -208,6 +215,21 @@ def _plain(value):
     return None if pd.api.types.is_scalar(value) and pd.isna(value) else value
 
 
+def _csv_cells(column) -> list | None:
+    """A column's CSV cells (missing values empty), or None when only pandas knows how to write it."""
+    import pandas as pd
+
+    kind = column.dtype.kind
+    if kind == "f":  # each distinct value formatted once (probabilities repeat with their names)
+        codes, distinct = pd.factorize(column.to_numpy())
+        texts = np.array([*(f"{v:.6f}" for v in distinct.tolist()), ""], dtype=object)
+        return texts[codes].tolist()
+    if kind in "OU" or str(column.dtype) in ("str", "string"):
+        values = column.tolist()
+        return ["" if v is None or v != v else v for v in values] if column.hasnans else values
+    return None
+
+
 def to_frame(chunk):
     return chunk if hasattr(chunk, "iloc") else chunk.to_pandas()
 
@@ -223,14 +245,7 @@ class TextSink:
     def write(self, chunk) -> None:
         frame = to_frame(chunk)
         if self.fmt in ("csv", "tsv"):
-            frame.to_csv(
-                self.handle,
-                index=False,
-                header=self.header if self.first else False,
-                sep="\t" if self.fmt == "tsv" else ",",
-                float_format="%.6f",
-                lineterminator="\n",
-            )
+            self._csv(frame, "\t" if self.fmt == "tsv" else ",")
         else:
             for record in _json_records(frame, self.added):
                 text = json.dumps(record, ensure_ascii=False, default=str)
@@ -240,6 +255,19 @@ class TextSink:
                     self.handle.write(("[\n  " if self.first else ",\n  ") + text)
                     self.first = False
         self.first = False
+
+    def _csv(self, frame, sep: str) -> None:
+        """pandas' `to_csv` output, through the same csv.writer, without its per-cell Python formatting
+        (two thirds of the time of a 65,536-row chunk): strings pass through, floats are `%.6f`."""
+        columns = [_csv_cells(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        if any(c is None for c in columns):  # other types (ints, dates) as pandas writes them
+            frame.to_csv(self.handle, index=False, header=self.header if self.first else False, sep=sep,
+                         float_format="%.6f", lineterminator="\n")  # fmt: skip
+            return
+        writer = csv.writer(self.handle, delimiter=sep, lineterminator="\n")
+        if self.first:
+            writer.writerow(self.header)
+        writer.writerows(zip(*columns))
 
     def close(self) -> None:
         if self.fmt == "json":
