@@ -169,3 +169,10 @@ def test_failed_first_download_leaves_no_empty_home(server, tmp_path, invoke):
     existing.mkdir()
     assert_user_error(invoke("download", "--url", url, "--home", existing), "404")
     assert existing.is_dir() and list(existing.iterdir()) == []  # a folder the user had stays
+
+
+def test_a_malformed_sha256_is_a_usage_error(invoke, tmp_path):
+    result = invoke("download", "--url", "/nonexistent.zip", "--sha256", "xyz", "--home", tmp_path / "h")
+    assert result.exit_code == 2, result.output
+    assert "64 hexadecimal digits" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "h").exists()

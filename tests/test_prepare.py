@@ -162,3 +162,19 @@ def test_fraction_out_of_range(tmp_path, invoke, args):
     source = _toy(tmp_path / "src")
     assert_user_error(invoke("prepare", source, *args, "--home", tmp_path), "--", alone=True)
     assert not (tmp_path / "prepared").exists()
+
+
+def test_prepare_reads_another_encoding_and_suggests_it(invoke, tmp_path):
+    source = tmp_path / "latin.csv"
+    rows = ["name,label"] + [f"Müller{i},German" for i in range(10)] + [f"Dvořák{i},Czech" for i in range(10)]
+    source.write_bytes("\n".join(rows).replace("ř", "r").encode("latin-1") + b"\n")
+    home = tmp_path / "home"
+    line = assert_user_error(invoke("prepare", source, "--home", home), "line 2", "--encoding")
+    assert "UTF-8" in line and not (home / "prepared").exists()
+    result = invoke("prepare", source, "--encoding", "latin-1", "--home", home)
+    assert result.exit_code == 0, result.output
+    prepared = "".join(
+        (home / "prepared" / f"{s}.csv").read_text(encoding="utf-8") for s in ("train", "val", "test")
+    )
+    assert "Müller0" in prepared
+    assert_user_error(invoke("prepare", source, "--encoding", "klingon", "--home", home), "klingon")

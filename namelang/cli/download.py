@@ -10,11 +10,22 @@ from namelang.cli import options, render
 from namelang.data import DEFAULT_URL
 
 
+def _hex_digest(value: str | None) -> str | None:
+    """A malformed checksum is a usage mistake (exit 2), caught before anything is fetched."""
+    if value is not None:
+        value = value.strip().lower()
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise typer.BadParameter(f"must be 64 hexadecimal digits, got {value!r}")
+    return value
+
+
 def download_cmd(
     url: Annotated[
         str, typer.Option("--url", help="http(s):// or file:// URL, or a path to a local .zip.")
     ] = DEFAULT_URL,
-    sha256: Annotated[str | None, typer.Option("--sha256", help="Expected SHA-256 of the archive.")] = None,
+    sha256: Annotated[
+        str | None, typer.Option("--sha256", help="Expected SHA-256 of the archive.", callback=_hex_digest)
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Download again even if <home>/raw/ exists.")
     ] = False,

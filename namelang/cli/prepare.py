@@ -24,6 +24,10 @@ def prepare_cmd(
     label_column: Annotated[
         str, typer.Option("--label-column", help="Label column of a CSV/TSV source.")
     ] = "label",
+    encoding: Annotated[
+        str,
+        typer.Option("--encoding", help="Text encoding of your own source files (utf-8, latin-1, cp1252 …)."),
+    ] = "utf-8",
     val: Annotated[float, typer.Option("--val", help="Fraction of distinct names for validation.")] = 0.1,
     test: Annotated[
         float, typer.Option("--test", help="Fraction of distinct names for the test split.")
@@ -52,7 +56,7 @@ def prepare_cmd(
             )
         sources = [ARCHIVE]
     result = prepare(
-        read_sources(sources, home, name_column, label_column),
+        read_sources(sources, home, name_column, label_column, encoding),
         home,
         val=val,
         test=test,

@@ -30,13 +30,28 @@ class LabelCount:
     distinct: int
 
 
-def decode_utf8(data: bytes, path: Path) -> str:
-    """Decode strictly, naming the file and line of the first bad byte."""
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name; an unknown one is the user's mistake."""
+    import codecs
+
     try:
-        return data.decode("utf-8-sig")
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise NamelangError(f"unknown --encoding {encoding!r}; e.g. utf-8, latin-1, cp1252") from None
+
+
+def decode_utf8(data: bytes, path: Path, encoding: str = "utf-8") -> str:
+    """Decode strictly (a UTF-8 BOM is dropped), naming the file and line of the first bad byte."""
+    codec = check_encoding(encoding)
+    try:
+        return data.decode("utf-8-sig" if codec == "utf-8" else codec)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise NamelangError(f"{path}: line {line} is not valid UTF-8") from exc
+        if codec == "utf-8":
+            hint = "UTF-8; pass --encoding (e.g. latin-1 or cp1252) if the file is in another encoding"
+        else:
+            hint = encoding
+        raise NamelangError(f"{path}: line {line} is not valid {hint}") from exc
 
 
 def find_names_folder(root: Path) -> Path:
@@ -50,7 +65,7 @@ def find_names_folder(root: Path) -> Path:
     return max(candidates, key=lambda p: len(list(p.glob(f"*{TEXT_SUFFIX}"))))
 
 
-def read_folder(folder: Path) -> Corpus:
+def read_folder(folder: Path, encoding: str = "utf-8") -> Corpus:
     files = sorted(Path(folder).glob(f"*{TEXT_SUFFIX}"))
     if not files:
         raise NamelangError(f"no <Label>{TEXT_SUFFIX} files in {folder}")
@@ -60,7 +75,7 @@ def read_folder(folder: Path) -> Corpus:
     for path in files:
         data = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
-        for line in decode_utf8(data, path).splitlines():
+        for line in decode_utf8(data, path, encoding).splitlines():
             names.append(line)
             labels.append(path.stem)
     return Corpus(names, labels, Path(folder), digest.hexdigest())
@@ -76,13 +91,15 @@ def sniff_delimiter(sample: str, path: Path) -> str:
         return ","
 
 
-def read_table(path: Path, name_column: str = "name", label_column: str = "label") -> Corpus:
+def read_table(
+    path: Path, name_column: str = "name", label_column: str = "label", encoding: str = "utf-8"
+) -> Corpus:
     import io
 
     import pandas as pd
 
     data = Path(path).read_bytes()
-    text = decode_utf8(data, path)
+    text = decode_utf8(data, path, encoding)
     if not text.strip():
         raise NamelangError(f"{path} is empty")
     sep = sniff_delimiter(text[:65536], Path(path))
@@ -103,14 +120,16 @@ def read_table(path: Path, name_column: str = "name", label_column: str = "label
     )
 
 
-def read_corpus(source: Path, name_column: str = "name", label_column: str = "label") -> Corpus:
+def read_corpus(
+    source: Path, name_column: str = "name", label_column: str = "label", encoding: str = "utf-8"
+) -> Corpus:
     source = Path(source)
     if not source.exists():
         raise NamelangError(f"no such file or folder: {source}")
     if source.is_dir():
-        return read_folder(find_names_folder(source))
+        return read_folder(find_names_folder(source), encoding)
     if source.suffix.lower() in TABLE_SUFFIXES or source.suffix == "":
-        return read_table(source, name_column, label_column)
+        return read_table(source, name_column, label_column, encoding)
     raise NamelangError(f"{source}: expected a folder of <Label>.txt files or a .csv/.tsv file")
 
 

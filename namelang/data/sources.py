@@ -179,8 +179,13 @@ def _archive_provenance(raw: Path) -> str:
     return f"the folder {raw}"
 
 
-def read_source(spec: str, home: Path, name_column: str = "name", label_column: str = "label") -> Source:
-    """`archive` (<home>/raw/), `mimesis`, or a path to a folder of <Label>.txt files or a CSV/TSV."""
+def read_source(
+    spec: str, home: Path, name_column: str = "name", label_column: str = "label", encoding: str = "utf-8"
+) -> Source:
+    """`archive` (<home>/raw/), `mimesis`, or a path to a folder of <Label>.txt files or a CSV/TSV.
+
+    `encoding` applies to the user's own files; the archive and Mimesis are UTF-8.
+    """
     from namelang.data.download import raw_dir
 
     if spec == MIMESIS:
@@ -197,13 +202,19 @@ def read_source(spec: str, home: Path, name_column: str = "name", label_column: 
         raise NamelangError(
             f"no such file or folder: {path} (a source is a path, `{ARCHIVE}` or `{MIMESIS}`)"
         )
-    corpus = corpora.read_corpus(path, name_column, label_column)
+    corpus = corpora.read_corpus(path, name_column, label_column, encoding)
     return Source.from_corpus(corpus, path.stem or path.name, "unknown (a local file)", f"local {path}")
 
 
-def read_sources(specs: list[str], home: Path, name_column: str = "name", label_column: str = "label"):
+def read_sources(
+    specs: list[str],
+    home: Path,
+    name_column: str = "name",
+    label_column: str = "label",
+    encoding: str = "utf-8",
+):
     """Read every source; two sources with the same tag are refused (the tag names its test split)."""
-    sources = [read_source(spec, home, name_column, label_column) for spec in specs]
+    sources = [read_source(spec, home, name_column, label_column, encoding) for spec in specs]
     seen: dict[str, str] = {}
     for source in sources:
         if source.name in seen:
