@@ -193,7 +193,7 @@ def test_pretrained_model_works_without_a_workspace(tmp_path, invoke):
     assert result.stderr == "2 rows scored by pretrained (gru, cpu)\n"
     assert not (tmp_path / "empty").exists()  # predicting writes nothing into the workspace
     clf = Classifier.load(home=tmp_path / "empty")
-    assert clf.name == "pretrained" and len(clf.labels) == 18
+    assert clf.name == "pretrained" and {"Japanese", "Russian"} <= set(clf.labels)
 
 
 def test_architecture_without_numpy_engine_runs_on_torch(tiny_trained, monkeypatch):

@@ -88,7 +88,8 @@ def test_mix_of_names(api, model):
     shares = mix["languages"]
     assert sum(v["top1_count"] for v in shares.values()) == 5
     assert sum(v["em_share"] for v in shares.values()) == pytest.approx(1)
-    assert all(v["em_low"] <= v["em_share"] + 1e-9 <= v["em_high"] + 2e-9 for v in shares.values())
+    # EM stops at a tolerance of 1e-5: a near-zero share and its interval agree only to that.
+    assert all(v["em_low"] - 1e-5 <= v["em_share"] <= v["em_high"] + 1e-5 for v in shares.values())
     probs = clf.predict_proba([n for n in names if n])
     assert [shares[lb]["probability_sum"] for lb in clf.labels] == pytest.approx(probs.sum(axis=0), abs=1e-4)
     assert (
