@@ -233,6 +233,7 @@ def predict_cmd(
     from namelang.errors import NamelangError
 
     home = options.start(home, quiet, verbose)
+    options.one_blas_thread()
     input_ = _check_usage(names, input_)
     if fmt in (None, Format.auto):
         fmt = Format.table if output is None and render.out.is_terminal() else None

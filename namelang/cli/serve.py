@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -38,10 +37,7 @@ def serve_cmd(
         import uvicorn  # noqa: F401
     except ImportError:
         raise NamelangError(INSTALL_HINT) from None  # render.error escapes markup itself
-    # One BLAS thread per process, set before numpy loads: the scoring thread shares the cores with the
-    # event loop, and OpenBLAS's spinning helper threads made a batch 3-8x slower on a busy 2-core machine.
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(variable, "1")
+    options.one_blas_thread()  # the scoring thread shares the cores with the event loop
     from namelang import server
     from namelang.inference import Classifier
 
