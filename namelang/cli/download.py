@@ -12,11 +12,13 @@ from namelang.data import DEFAULT_URL
 
 def _hex_digest(value: str | None) -> str | None:
     """A malformed checksum is a usage mistake (exit 2), caught before anything is fetched."""
-    if value is not None:
-        value = value.strip().lower()
-        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-            raise typer.BadParameter(f"must be 64 hexadecimal digits, got {value!r}")
-    return value
+    from namelang.data.download import check_sha256
+    from namelang.errors import NamelangError
+
+    try:
+        return None if value is None else check_sha256(value)
+    except NamelangError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--sha256 ")) from None
 
 
 def download_cmd(

@@ -49,6 +49,14 @@ def raw_dir(home: Path) -> Path:
     return Path(home) / "raw"
 
 
+def check_sha256(value: str) -> str:
+    """A SHA-256 as 64 lower-case hexadecimal digits; anything else is the caller's mistake."""
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise NamelangError(f"--sha256 must be 64 hexadecimal digits, got {value!r}")
+    return value
+
+
 def download(
     home: Path,
     url: str = DEFAULT_URL,
@@ -66,9 +74,7 @@ def download(
         info = json.loads(record.read_text(encoding="utf-8"))
         return DownloadResult(target, info.get("url", ""), info.get("sha256", ""), info.get("size", 0), True)
     if sha256 is not None:
-        sha256 = sha256.strip().lower()
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise NamelangError(f"--sha256 must be 64 hexadecimal digits, got {sha256!r}")
+        sha256 = check_sha256(sha256)
 
     with _made_for_now(Path(home)), tempfile.TemporaryDirectory(prefix=".download-", dir=home) as tmp:
         archive = Path(tmp) / "archive.zip"
