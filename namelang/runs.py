@@ -23,7 +23,7 @@ from typing import Any
 from namelang import __version__
 from namelang.config import TrainConfig
 from namelang.data.alphabet import MAX_LENGTH, Alphabet
-from namelang.data.split import MANIFEST, load_manifest, prepared_dir, read_split
+from namelang.data.split import MANIFEST, load_manifest, prepared_dir, read_split, read_split_sources
 from namelang.errors import NamelangError
 from namelang.models.card import Best, DataInfo, ModelCard, Normalization
 from namelang.models.registry import ARCHITECTURES, ArchSpec, flag, spec_from
@@ -214,7 +214,6 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
 
     from namelang.calibration import fit_temperature
     from namelang.models.forward import batched_logits, softmax, torch_runner
-    from namelang.uncertainty import uncertainty_fields
 
     labels = run.manifest["labels"]
     train_data, val_data = (_encoded(store.workspace, s, run.alphabet, labels) for s in ("train", "val"))
@@ -245,7 +244,7 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
     val_logits = batched_logits(runner, val_data.ids, val_data.lengths)
     temperature = fit_temperature(val_logits, val_data.labels)
     card = _card(run, result, temperature, str(device or "cpu"), len(train_data), len(val_data))
-    card.prior, card.conformal = uncertainty_fields(card, softmax(val_logits / temperature), val_data.labels)
+    fit_uncertainty(card, store.workspace.home, softmax(val_logits / temperature), val_data.labels)
     rows = [asdict(r) for r in result.history]
     stored = store.save(
         run.name,
@@ -258,6 +257,23 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
         store.set_default(run.name)
         stored.is_default = True
     return RunResult(stored, result)
+
+
+def fit_uncertainty(card: ModelCard, home: Path, val_probs, y_val) -> None:
+    """The card's prior and conformal thresholds (fitted on the validation split's probabilities) and
+    each training source's label shares on the train split (`--prior SOURCE`)."""
+    from namelang.uncertainty import uncertainty_fields
+
+    card.prior, card.conformal = uncertainty_fields(card, val_probs, y_val)
+    card.source_priors = train_source_priors(home, card.labels)
+
+
+def train_source_priors(home: Path, labels: list[str]) -> dict[str, dict[str, float]] | None:
+    """Each source's label shares on the workspace's prepared train split (uncertainty.source_priors)."""
+    from namelang.uncertainty import source_priors
+
+    _, split_labels, path = read_split(home, "train")
+    return source_priors(split_labels, read_split_sources(path), labels)
 
 
 def _encoded(workspace: Workspace, split: str, alphabet: Alphabet, labels: list[str]) -> Encoded:
@@ -309,7 +325,6 @@ def fit_ngram_run(
     from namelang.calibration import fit_temperature
     from namelang.models.forward import softmax
     from namelang.models.ngram import VOCABULARY, fit_ngram, n_parameters
-    from namelang.uncertainty import uncertainty_fields
 
     labels = manifest["labels"]
     train_split, val_split = (read_split(store.workspace.home, s)[:2] for s in ("train", "val"))
@@ -346,7 +361,7 @@ def fit_ngram_run(
         extras={"c_grid": fitted.grid},
     )
     probs = softmax(fitted.val_logits / card.temperature)
-    card.prior, card.conformal = uncertainty_fields(card, probs, y_val)
+    fit_uncertainty(card, store.workspace.home, probs, y_val)
     vocabulary = json.dumps(fitted.vocabulary, ensure_ascii=False) + "\n"
     stored = store.save(name, fitted.state, card, "epoch\n", files={VOCABULARY: vocabulary})
     if make_default:

@@ -58,10 +58,11 @@ class ScoringOptions(BaseModel):
     min_prob: float = Field(
         0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="Below this top probability: 'unknown'."
     )
-    prior: Literal["train", "uniform", "estimate"] | dict[str, float] = Field(
+    prior: Literal["train", "uniform", "estimate"] | str | dict[str, float] = Field(
         "train",
         description="Re-weight the probabilities to this label prior: the model's own (train), uniform, "
-        "the request's own mix estimated by EM over its names (estimate), or {language: share}.",
+        "the request's own mix estimated by EM over its names (estimate), a source the model was trained "
+        "on (its card's source_priors, e.g. archive), or {language: share}.",
     )
     coverage: float | None = Field(
         None,
@@ -99,7 +100,7 @@ class NamePrediction(BaseModel):
 
 class MixRequest(BaseModel):
     names: list[str] = Field(min_length=1, description="The table's names (blank ones are left out).")
-    prior: Literal["train", "uniform", "estimate"] | dict[str, float] = Field(
+    prior: Literal["train", "uniform", "estimate"] | str | dict[str, float] = Field(
         "train", description="The prior the top-1 counts and probability sums are taken under."
     )
     bootstrap: int = Field(200, ge=0, le=2000, description="Resamples for the EM estimate's 95% interval.")
@@ -165,7 +166,7 @@ def adjusted_records(clf: Classifier, names: list[str], options: ScoringOptions)
     Scored as one table (EM estimates the prior over the whole request), on the scoring thread.
     """
     model = ModelUncertainty.of(clf)
-    prior = model.parse(options.prior)
+    prior = model.parse(options.prior, files=False)
     threshold = None if options.coverage is None else model.threshold(options.coverage)
     probs = clf.predict_proba(names)
     texts = record_texts(clf, names, model.reweighted(probs, prior), options.top_k, options.min_prob)
@@ -182,7 +183,7 @@ def adjusted_records(clf: Classifier, names: list[str], options: ScoringOptions)
 def names_mix(clf: Classifier, request: MixRequest) -> dict:
     """The language mix of the request's names (`namelang predict --summary`'s JSON)."""
     model = ModelUncertainty.of(clf)
-    prior = model.parse(request.prior)
+    prior = model.parse(request.prior, files=False)
     seen = DistinctNames(len(clf.labels))
     seen.add(clf.normalize(request.names), clf.predict_proba(request.names))
     probs, counts = seen.arrays()

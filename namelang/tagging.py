@@ -393,7 +393,7 @@ def tag_file(
     already opened table (`data.table.open_table`) instead of `source`; `sink`: an object whose
     `write(chunk)`/`close()` receive the scored chunks instead of `output`.
 
-    `prior` (train, uniform, estimate, a JSON file or a dict) re-weights the probabilities; with
+    `prior` (train, uniform, estimate, a training source's name, a JSON file or a dict) re-weights; with
     `estimate` the input is read twice (stdin cannot be). `coverage` adds `prediction_set`; `summary`
     returns the table's mix (`TagSummary.mix`, bootstrap of `resamples` with `seed`). See uncertainty.py.
     """

@@ -51,6 +51,18 @@ def test_card_reads_a_format_1_card_and_round_trips():
     assert again == card and json.loads(again.to_json()) == {**raw, "format": FORMAT}
 
 
+def test_source_priors_round_trip_and_a_card_without_them_has_none():
+    base = {"arch": "ngram", "labels": ["a", "b"], "format": FORMAT, "label_prior": [1]}
+    assert ModelCard.from_dict(base).source_priors is None  # written before namelang stored them
+    shares = {"archive": {"a": 0.75, "b": 0.25}, "mimesis": {"a": 0.5, "b": 0.5}}
+    card = ModelCard.from_dict({**base, "source_priors": shares})
+    assert card.source_priors == shares and card.extras == {"label_prior": [1]}
+    assert json.loads(card.to_json())["source_priors"] == shares
+    shipped = ModelCard.from_json((PRETRAINED_DIR / "model.json").read_text())
+    assert set(shipped.source_priors) == {"archive", "mimesis"}
+    assert all(sum(s.values()) == pytest.approx(1) for s in shipped.source_priors.values())
+
+
 def test_card_keeps_unknown_fields_and_refuses_bad_ones():
     base = {"arch": "ngram", "labels": ["a", "b"], "format": FORMAT}
     card = ModelCard.from_dict({**base, "label_prior": [0.5, 0.5], "data": {"sources": ["archive"]}})
@@ -65,6 +77,8 @@ def test_card_keeps_unknown_fields_and_refuses_bad_ones():
         ({**base, "labels": []}, "labels"),
         ({**base, "temperature": -1}, "temperature"),
         ({**base, "best": "high"}, "bad field"),
+        ({**base, "source_priors": ["archive"]}, "source_priors"),
+        ({**base, "source_priors": {"archive": 0.5}}, "source_priors"),
     ]:
         with pytest.raises(NamelangError, match=words):
             ModelCard.from_dict(bad, "x/model.json")

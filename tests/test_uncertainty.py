@@ -10,6 +10,7 @@ import pytest
 from namelang.errors import NamelangError
 from namelang.uncertainty import (
     DistinctNames,
+    ModelUncertainty,
     apply_prior,
     conformal_threshold,
     estimate_prior,
@@ -19,6 +20,7 @@ from namelang.uncertainty import (
     prediction_sets,
     reweight,
     set_strings,
+    source_priors,
     stored_threshold,
     table_mix,
     training_prior,
@@ -326,3 +328,214 @@ def test_predict_refuses_in_one_line(invoke, tiny_trained, table_file, extra, wo
 
     result = invoke("predict", "--input", table_file, "--column", "surname", *extra, "--home", tiny_trained)
     assert_user_error(result, words)
+
+
+# --- a prior per training source ----------------------------------------------------------------
+
+
+def test_source_priors_count_a_shared_row_for_each_source_and_are_smoothed():
+    priors = source_priors(["A", "A", "B", "C", "C"], ["x", "x;y", "y", "y", "y"], LABELS)
+    # x holds A, A; y holds A, B, C, C: (count + 1) / (rows + 3 labels), every label kept.
+    assert priors["x"] == pytest.approx({"A": 3 / 5, "B": 1 / 5, "C": 1 / 5})
+    assert priors["y"] == pytest.approx({"A": 2 / 7, "B": 2 / 7, "C": 3 / 7})
+    assert list(priors) == ["x", "y"] and list(priors["x"]) == LABELS
+    assert source_priors(["A", "B"], ["", ""], LABELS) is None  # a split without a source column
+
+
+SOURCES = {"archive": {"A": 0.8, "B": 0.1, "C": 0.1}, "uniform": {"A": 1.0}}
+
+
+def test_a_source_name_comes_after_the_keywords_and_before_a_file(tmp_path, monkeypatch):
+    trained = np.array([0.5, 0.3, 0.2])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "archive").write_text('{"C": 1}')  # a file named like a source
+    chosen = parse_prior("archive", LABELS, SOURCES, trained=trained)
+    assert (chosen.kind, chosen.title) == ("source", "archive")
+    assert chosen.shares == pytest.approx([0.8, 0.1, 0.1]) and chosen.carried is trained
+    for path in ("./archive", str(tmp_path / "archive")):  # written as a path, it is the file
+        assert parse_prior(path, LABELS, SOURCES).shares == pytest.approx([0, 0, 1])
+    assert parse_prior("archive", LABELS).kind == "file"  # no stored sources: the file, as before
+    assert parse_prior("uniform", LABELS, SOURCES).shares == pytest.approx([1 / 3] * 3)  # keywords win
+
+
+def test_an_unknown_source_is_one_line_naming_the_models_sources():
+    with pytest.raises(NamelangError) as caught:
+        parse_prior("archiv", LABELS, SOURCES)
+    message = str(caught.value)
+    assert "(archive, uniform)" in message and "'archiv'" in message and "\n" not in message
+    with pytest.raises(NamelangError, match=r"stores no source priors\); no file 'mimesis'"):
+        parse_prior("mimesis", LABELS)
+    with pytest.raises(NamelangError, match="no source '/etc/passwd'"):  # the HTTP API reads no file
+        parse_prior("/etc/passwd", LABELS, SOURCES, files=False)
+
+
+def test_a_source_prior_moves_from_the_training_shares_a_file_from_the_fitted_prior(tmp_path):
+    trained, fitted = np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.4, 0.2])
+    probs, _ = synthetic(np.array([0.8, 0.1, 0.1]), 500, trained, seed=10)
+    model = ModelUncertainty(LABELS, fitted, None, SOURCES, trained)
+    by_source = model.reweighted(probs, model.parse("archive"))
+    assert by_source == pytest.approx(reweight(probs, trained, np.array([0.8, 0.1, 0.1])))
+    path = tmp_path / "archive.json"
+    path.write_text(json.dumps(SOURCES["archive"]))
+    by_file = model.reweighted(probs, model.parse(str(path)))
+    assert by_file == pytest.approx(reweight(probs, fitted, np.array([0.8, 0.1, 0.1])))
+    mix = model.mix(probs, prior=model.parse("archive"), resamples=0)
+    assert mix.prior == "archive" and mix.top1 == pytest.approx(
+        np.bincount(by_source.argmax(1), minlength=3) / 500
+    )
+
+
+@pytest.fixture(scope="module")
+def registers_trained(tmp_path_factory):
+    """Two sources prepared together (tests/fixtures/registers: a `census` folder and a `register` CSV)
+    and two tiny GRUs trained on them, `tiny` (the default) and `g1`."""
+    from namelang.data.sources import read_sources
+    from namelang.data.split import prepare
+    from tests.conftest import TINY_MODEL
+    from tests.test_sources import CENSUS, COLUMNS, REGISTER
+
+    home = tmp_path_factory.mktemp("registers") / "home"
+    prepare(read_sources([str(CENSUS), str(REGISTER)], home, **COLUMNS), home, val=0.2, test=0.2, seed=0)
+    for args in (["--name", "tiny"], ["--name", "g1", "--seed", "1", "--no-default"]):
+        _train(home, *args, *TINY_MODEL)
+    return home
+
+
+def _train(home, *args):
+    from typer.testing import CliRunner
+
+    from namelang.cli.app import app
+
+    result = CliRunner().invoke(app, ["train", "--home", str(home), "-q", *args])
+    assert result.exit_code == 0, result.output
+
+
+def _train_split_counts(home, source: str):
+    import csv
+    from collections import Counter
+
+    with open(home / "prepared" / "train.csv", encoding="utf-8", newline="") as handle:
+        return Counter(r["label"] for r in csv.DictReader(handle) if source in r["source"].split(";"))
+
+
+def test_train_stores_each_sources_shares_of_the_train_split(registers_trained, tiny_home):
+    from namelang import Classifier
+    from namelang.data.split import read_manifest
+
+    recorded = {s.name: s.rows["train"] for s in read_manifest(registers_trained).sources}
+    card = Classifier.load("tiny", home=registers_trained).card
+    assert set(card.source_priors) == {"census", "register"}
+    for source, shares in card.source_priors.items():
+        counts = _train_split_counts(registers_trained, source)
+        assert counts == recorded[source]  # the manifest counts a row both sources hold in each, too
+        total = sum(counts.values()) + len(card.labels)
+        assert shares == pytest.approx({lb: (counts[lb] + 1) / total for lb in card.labels})
+    assert _train_split_counts(registers_trained, "census;register") == {}  # not a source of its own
+    # The n-gram model stores them too; one source (the tiny corpus folder `src`) gives one prior.
+    _train(tiny_home, "--arch", "ngram", "--name", "ng")
+    ng = Classifier.load("ng", home=tiny_home).card
+    counts = _train_split_counts(tiny_home, "src")
+    total = sum(counts.values()) + len(ng.labels)
+    assert list(ng.source_priors) == ["src"]
+    assert ng.source_priors["src"] == pytest.approx({lb: (counts[lb] + 1) / total for lb in ng.labels})
+
+
+NAMES = ["Ivanov", "Novak", "Papadopoulos", "Smirnova", "Kowalski", "Dvorak"]
+
+
+def test_predict_prior_source_reweights_from_the_training_shares(invoke, registers_trained):
+    import json as json_
+
+    from namelang import Classifier
+
+    clf = Classifier.load("tiny", home=registers_trained)
+    k = len(clf.labels)
+    args = ("predict", *NAMES, "--top-k", k, "--format", "json", "--home", registers_trained)
+    result = invoke(*args, "--prior", "census")
+    assert result.exit_code == 0, result.output
+    got = {
+        r["name"]: {p["label"]: p["probability"] for p in r["predictions"]}
+        for r in json_.loads(result.stdout)
+    }
+    trained = np.array([clf.card.data.train_label_counts[lb] for lb in clf.labels], dtype=float)
+    census = np.array([clf.card.source_priors["census"][lb] for lb in clf.labels])
+    want = reweight(clf.predict_proba(NAMES), trained / trained.sum(), census)  # Bayes' rule, by hand
+    for name, row in zip(NAMES, want):
+        assert [got[name][lb] for lb in clf.labels] == pytest.approx(row, abs=2e-6)
+    plain = json_.loads(invoke(*args).stdout)
+    assert plain != json_.loads(result.stdout)  # the prior moved something
+
+
+def test_an_unknown_source_is_one_line_and_exit_1(invoke, registers_trained):
+    from tests.conftest import assert_user_error
+
+    result = invoke("predict", "Ivanov", "--prior", "censsu", "--home", registers_trained)
+    assert_user_error(result, "(census, register)", "'censsu'", alone=True)
+    result = invoke("evaluate", "--prior", "censsu", "--home", registers_trained)
+    assert_user_error(result, "(census, register)", "'censsu'")
+
+
+def test_evaluate_tag_file_and_the_mix_take_a_source_prior(invoke, registers_trained, tmp_path):
+    import json as json_
+
+    import namelang
+    from namelang import Classifier
+
+    report = json_.loads(invoke("evaluate", "--prior", "register", "--split", "val", "--format", "json",
+                                "--home", registers_trained).stdout)  # fmt: skip
+    assert report["prior"] == "register"
+    table = tmp_path / "people.csv"
+    table.write_text("surname\n" + "\n".join(NAMES) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    clf = Classifier.load("tiny", home=registers_trained)
+    summary = namelang.tag_file(
+        table, out, classifier=clf, prior="register", top_k=1, summary=True, resamples=0
+    )
+    model = ModelUncertainty.of(clf)
+    moved = model.reweighted(clf.predict_proba(NAMES), model.parse("register"))
+    assert [line.split(",")[1] for line in out.read_text().splitlines()[1:]] == [
+        clf.labels[i] for i in moved.argmax(axis=1)
+    ]
+    assert summary.mix.prior == "register"
+
+
+def test_an_ensemble_carries_its_members_source_priors(invoke, registers_trained):
+    from namelang import Classifier
+
+    result = invoke("ensemble", "tiny", "g1", "--name", "ens", "--home", registers_trained)
+    assert result.exit_code == 0, result.output
+    ensemble = Classifier.load("ens", home=registers_trained)
+    assert ensemble.card.source_priors == Classifier.load("tiny", home=registers_trained).card.source_priors
+    result = invoke("predict", "Novak", "--prior", "register", "--model", "ens", "--home", registers_trained)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_model_trained_before_source_priors_loads_and_says_it_has_none(invoke, registers_trained, tmp_path):
+    import json as json_
+    import shutil
+
+    from tests.conftest import assert_user_error
+
+    old = tmp_path / "old"
+    shutil.copytree(registers_trained / "models" / "tiny", old)
+    card = json_.loads((old / "model.json").read_text())
+    del card["source_priors"]
+    (old / "model.json").write_text(json_.dumps(card))
+    shown = json_.loads(invoke("models", "show", old, "--home", registers_trained).stdout)
+    assert shown["source_priors"] is None
+    assert (
+        invoke(
+            "predict", "Novak", "--model", old, "--prior", "uniform", "--home", registers_trained
+        ).exit_code
+        == 0
+    )
+    result = invoke("predict", "Novak", "--model", old, "--prior", "census", "--home", registers_trained)
+    assert_user_error(result, "this model stores no source priors", "'census'", alone=True)
+
+
+def test_models_show_lists_the_source_priors(invoke, registers_trained):
+    import json as json_
+
+    shown = json_.loads(invoke("models", "show", "tiny", "--home", registers_trained).stdout)
+    assert set(shown["source_priors"]) == {"census", "register"}
+    assert sum(shown["source_priors"]["census"].values()) == pytest.approx(1)

@@ -37,7 +37,9 @@ def top_labels(records):
     return [r["predictions"][0]["label"] if r["predictions"] else None for r in records]
 
 
-@pytest.mark.parametrize("prior", ["uniform", "estimate", {"English": 0.6, "Irish": 0.2, "Scottish": 0.2}])
+@pytest.mark.parametrize(
+    "prior", ["uniform", "estimate", "archive", {"English": 0.6, "Irish": 0.2, "Scottish": 0.2}]
+)
 def test_prior_reweights_like_the_library(api, model, prior):
     clf, unc = model
     got = api.post("/v1/predict", json={"names": NAMES, "prior": prior, "top_k": 2})
@@ -69,6 +71,7 @@ def test_coverage_adds_prediction_sets_from_the_models_own_probabilities(api, mo
         ({"prior": {"Klingon": 1.0}}, "Klingon"),
         ({"prior": {"English": -1.0}}, "negative"),
         ({"prior": "/etc/passwd"}, "prior"),
+        ({"prior": "archiv"}, "a source the model was trained on (archive, mimesis)"),
         ({"coverage": 0.925}, "not one the model was calibrated for"),
         ({"coverage": 1.5}, "coverage"),
     ],
@@ -97,3 +100,5 @@ def test_mix_of_names(api, model):
         == np.bincount(probs.argmax(axis=1), minlength=len(clf.labels)).argmax()
     )
     assert api.post("/v1/mix", json={"names": names, "prior": {"Klingon": 1}}).status_code == 422
+    by_source = api.post("/v1/mix", json={**body, "prior": "archive"}).json()
+    assert by_source["prior"] == "archive" and by_source["languages"] != shares

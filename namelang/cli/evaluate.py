@@ -101,7 +101,8 @@ def evaluate_cmd(
         str,
         typer.Option(
             "--prior",
-            help="Score under this label prior: train, uniform, estimate (EM over the split's names) or FILE.json.",
+            help="Score under this label prior: train, uniform, estimate (EM over the split's names), SOURCE "
+            "(a training source's mix, e.g. archive) or FILE.json.",
         ),
     ] = "train",
     fmt: EvaluateFormat = Format.auto,

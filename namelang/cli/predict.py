@@ -195,7 +195,7 @@ def predict_cmd(
         typer.Option(
             "--prior",
             help="Re-weight to this label prior: train (the model's own), uniform, estimate (the input's own "
-            "mix, by EM; reads the input twice) or FILE.json of language -> share.",
+            "mix, by EM; reads the input twice), SOURCE (a training source's mix, e.g. archive) or FILE.json.",
         ),
     ] = "train",
     coverage: Annotated[

@@ -76,10 +76,13 @@ class ModelCard:
     created: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     weights_sha256: str | None = None
-    # Fitted on the validation split (uncertainty.card_fields): the label prior the probabilities carry
+    # Fitted on the validation split (uncertainty.uncertainty_fields): the label prior the probabilities carry
     # ({language: share}) and the conformal thresholds ({method, split, n, thresholds: {level: p}}).
     prior: dict[str, float] | None = None
     conformal: dict[str, Any] | None = None
+    # Each training source's label shares on the train split ({source: {language: share}}, add-one
+    # smoothed), for `--prior SOURCE` (uncertainty.source_priors). None: not stored (older models).
+    source_priors: dict[str, dict[str, float]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     # --- reading and writing -------------------------------------------------------------------
@@ -134,6 +137,11 @@ class ModelCard:
             problems.append("max_length must be a positive integer")
         if not isinstance(self.temperature, int | float) or not self.temperature > 0:
             problems.append("temperature must be a positive number")
+        if self.source_priors is not None and not (
+            isinstance(self.source_priors, dict)
+            and all(isinstance(shares, dict) for shares in self.source_priors.values())
+        ):
+            problems.append("source_priors must be an object of source -> {language: share}")
         if problems:
             raise NamelangError(f"{source}: {'; '.join(problems)}")
 

@@ -175,6 +175,7 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
         temperature=temperature,
         normalization=first.normalization,
         data=first.data,
+        source_priors=first.source_priors,  # members share the prepared split, so its sources' mixes
         parameters=sum(m.card.parameters for m in found),
         best=Best(0, float(accuracy_score(y, predicted)), float(f1_score(y, predicted, average="macro"))),
         versions={"namelang": __version__},
