@@ -10,7 +10,10 @@ that split's train part and scored on the same test rows, in the same run:
 each as a default `gru` and as the char n-gram baseline (TF-IDF char_wb 1-5 + LogisticRegression, C on
 validation macro-F1, as in train_benchmark.py). Native-script names are fed in their own script
 (Cyrillic and Greek from Mimesis's ru/el lists, Han, Kana, Hangul, Arabic) through the Classifier.
-The out-of-scope choice is made on the validation split; the test split only reports it.
+The out-of-scope choice is made on the validation split; the test split only reports it. Each
+source's test rows are also scored re-weighted to that source's label shares on the union's
+train split, as `predict --prior archive` / `--prior mimesis` does ("… with --prior archive"): from
+the model's training label shares (for the n-gram, scikit-learn's probabilities carry them too).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -95,14 +99,25 @@ def fit_ngram(train: Split, val: Split):
 
 
 def gru_predictor(home: Path, seed: int, name: str):
+    """(labels, predict, train seconds, its training split's label shares: what `--prior SOURCE` moves from)."""
     from namelang.config import TrainConfig
     from namelang.inference import Classifier
     from namelang.models.registry import spec_from
     from namelang.runs import start_run
+    from namelang.uncertainty import card_training_prior
 
     run = start_run(home, spec_from("gru"), TrainConfig(seed=seed), name=name, make_default=False, force=True)
     clf = Classifier.load(run.path, device="cpu")
-    return clf.labels, clf.predict_proba, clf.card.training_seconds
+    return clf.labels, clf.predict_proba, clf.card.training_seconds, card_training_prior(clf.card, clf.labels)
+
+
+def under_source(probs, labels: list[str], carried: np.ndarray, priors: dict, source: str) -> np.ndarray:
+    """`probs` re-weighted from `carried` (the training split's label shares) to `source`'s train-split
+    label shares, as `--prior SOURCE` does (restricted to `labels`: the archive-only models lack `unknown`)."""
+    from namelang.uncertainty import prior_from_mapping, reweight
+
+    target = prior_from_mapping({lb: p for lb, p in priors[source].items() if lb in labels}, labels, source)
+    return reweight(probs, carried, target)
 
 
 def accuracy_and_recall(labels: list[str], probs: np.ndarray, truth: list[str]) -> dict:
@@ -118,6 +133,19 @@ def accuracy_and_recall(labels: list[str], probs: np.ndarray, truth: list[str]) 
         "mean_recall": mean_language_recall(y, p, labels) if len(y) else float("nan"),
         "per_label": per_label,
     }
+
+
+def score_subsets(labels, predict, carried: np.ndarray, subsets: dict, priors: dict) -> dict:
+    """Each subset ("archive test", …) as predicted, and re-weighted to its source's train-split prior
+    ("archive test with --prior archive")."""
+    scores = {}
+    for title, subset in subsets.items():
+        probs = predict(subset.names)
+        scores[title] = accuracy_and_recall(labels, probs, subset.labels)
+        source = title.split()[0]  # "archive test" -> archive
+        moved = under_source(probs, labels, carried, priors, source)
+        scores[f"{title} with --prior {source}"] = accuracy_and_recall(labels, moved, subset.labels)
+    return scores
 
 
 def in_scope_mask(labels: list[str]) -> np.ndarray:
@@ -212,6 +240,8 @@ def run(args) -> dict:
     from namelang.data.scripts import RULED, script_of
     from namelang.data.sources import OUT_OF_SCOPE, read_sources
     from namelang.data.split import prepare
+    from namelang.runs import train_source_priors
+    from namelang.uncertainty import training_prior
 
     work = args.work or Path(tempfile.mkdtemp(prefix="namelang-registers-"))
     union = work / "union"
@@ -230,18 +260,21 @@ def run(args) -> dict:
         ),
     }
     natives = native_names(test)
+    priors = train_source_priors(union, manifest.labels)
     results = {"seed": args.seed, "sizes": {s.name: s.rows for s in manifest.sources}, "models": {}}
+    results["source_priors"] = priors
     for variant in ("union", "union-no-oos", "archive-only"):
         home = union if variant == "union" else work / variant
         train_rows, val_rows = read(home, "train"), read(home, "val")
-        kinds = [] if args.skip_ngram else [("ngram", *fit_ngram(train_rows, val_rows), None)]
+        kinds = []
+        if not args.skip_ngram:  # scikit-learn's probabilities carry the training rows' label shares
+            labels, predict = fit_ngram(train_rows, val_rows)
+            kinds.append(("ngram", labels, predict, None, training_prior(Counter(train_rows.labels), labels)))
         if not args.skip_gru:
             kinds.append(("gru", *gru_predictor(home, args.seed, f"bench-{variant}")))
-        for kind, labels, predict, seconds in kinds:
+        for kind, labels, predict, seconds, carried in kinds:
             started = time.perf_counter()
-            entry = {"train_seconds": seconds}
-            for title, subset in subsets.items():
-                entry[title] = accuracy_and_recall(labels, predict(subset.names), subset.labels)
+            entry = {"train_seconds": seconds, **score_subsets(labels, predict, carried, subsets, priors)}
             entry["scripts"] = {
                 script: accuracy_and_recall(labels, predict(names), truth)
                 for script, (names, truth) in natives.items()

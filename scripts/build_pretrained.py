@@ -12,8 +12,12 @@
 3. The shipped model is the candidate of one model's cost (a single gru or the student) with the best
    union validation accuracy; the ensemble is reported but not shipped (it costs one pass per member).
 4. Every model is scored on the union's test split: the archive's rows, Mimesis's rows (accuracy, recall
-   per language, mean recall), and the out-of-scope trade-off (threshold chosen on validation).
-5. The chosen folder is copied into the package with metrics.json and MODEL_CARD.md.
+   per language, mean recall), and the out-of-scope trade-off (threshold chosen on validation). The
+   archive's and Mimesis's rows are scored twice: with the model's own probabilities, and re-weighted
+   to that source's label shares on the union's train split (`--prior archive`, `--prior mimesis`;
+   for a model without a label, the shares of the labels it has).
+5. The chosen folder is copied into the package, with each source's train-split prior in its card
+   (`source_priors`), metrics.json and MODEL_CARD.md.
 The test split only scores: every choice is made on validation.
 """
 
@@ -35,6 +39,7 @@ from train_benchmark import STUDENT, Trained, _from_card, make_ensemble, train_m
 
 SHIPPED = ("weights.safetensors", "model.json", "history.csv", "loss.png")
 TITLES = {"archive": "archive test", "mimesis": "mimesis test"}
+WITH_PRIOR = " with --prior "  # "archive test with --prior archive": that subset under its source's prior
 
 
 def log(message: str) -> None:
@@ -86,8 +91,9 @@ def test_subsets(union: Path) -> dict:
     }
 
 
-def score(model: Trained, union: Path, subsets: dict) -> dict:
-    """Test metrics on each source's rows, and the out-of-scope curve on validation and test."""
+def score(model: Trained, union: Path, subsets: dict, priors: dict) -> dict:
+    """Test metrics on each source's rows, as they are and under that source's train-split prior
+    (`priors`: {source: {label: share}}), and the out-of-scope curve on validation and test."""
     from registers_benchmark import oos_curve, read
 
     from namelang.evaluation import mean_language_recall, metrics
@@ -96,15 +102,34 @@ def score(model: Trained, union: Path, subsets: dict) -> dict:
 
     clf = Classifier.load(model.path, device="cpu")
     report = {}
-    for title, subset in subsets.items():
+    for source, title in TITLES.items():
+        subset = subsets[title]
         known = [(n, lb) for n, lb in zip(subset.names, subset.labels) if lb in clf.labels]
         scored = score_rows(clf, [n for n, _ in known], [lb for _, lb in known], source=title)
-        report[title] = metrics(scored)
-        report[title]["mean_recall"] = mean_language_recall(scored.y_true, scored.y_pred, clf.labels)
+        for key, reading in (
+            (title, scored),
+            (title + WITH_PRIOR + source, under(clf, scored, priors, source)),
+        ):
+            report[key] = metrics(reading)
+            report[key]["mean_recall"] = mean_language_recall(reading.y_true, reading.y_pred, clf.labels)
     for split in ("val", "test"):
         rows = read(union, split)
         report[f"oos_{split}"] = oos_curve(clf.labels, clf.predict_proba(rows.names), rows.labels)
     return report
+
+
+def under(clf, scored, priors: dict, source: str):
+    """`scored` re-weighted to `source`'s train-split label shares by the code `--prior SOURCE` runs
+    (restricted to the labels the model has: the archive-only models lack `unknown`)."""
+    import dataclasses
+
+    from namelang.uncertainty import ModelUncertainty
+
+    shares = {lb: share for lb, share in priors[source].items() if lb in clf.labels}
+    model = dataclasses.replace(ModelUncertainty.of(clf), sources={source: shares})
+    return dataclasses.replace(
+        scored, probs=model.reweighted(scored.probs, model.parse(source)), prior=source
+    )
 
 
 def trained(home: Path, arch: str, seed: int, name: str, kind=None, **config) -> Trained:
@@ -182,18 +207,21 @@ def choose(models: list[Trained]) -> Trained:
 
 def ship(model: Trained, union: Path) -> dict:
     """Copy the model into the package as `pretrained`, with the label prior and the conformal
-    thresholds fitted on the validation split (uncertainty.py) when its card has none yet."""
+    thresholds fitted on the validation split (uncertainty.py) and each source's train-split prior when
+    its card has none yet."""
     import numpy as np
 
     from namelang.data.split import read_split
     from namelang.inference import Classifier
     from namelang.models.store import read_card
+    from namelang.runs import train_source_priors
     from namelang.uncertainty import uncertainty_fields
 
     for name in SHIPPED:
         if (model.path / name).is_file():
             shutil.copy2(model.path / name, TARGET / name)
     card = read_card(TARGET)
+    card.source_priors = card.source_priors or train_source_priors(union, card.labels)
     if card.prior is None or card.conformal is None:
         names, labels, _ = read_split(union, "val")
         probs = Classifier.load(model.path, device="cpu").predict_proba(names)
@@ -213,8 +241,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--json", type=Path, help="also write every model's figures here")
     args = parser.parse_args(argv)
+    from namelang.runs import train_source_priors
 
     union, archive_only = prepare_union(args.archive, args.work)
+    manifest = json.loads((union / "prepared" / "manifest.json").read_text())
     models = train_union(union, args.seeds)
     log("archive only: gru and n-gram …")
     beside = [
@@ -222,15 +252,16 @@ def main(argv=None) -> int:
         trained(archive_only, "ngram", 0, "ngram-archive", kind="archive-only ngram"),
     ]
     subsets = test_subsets(union)
+    priors = train_source_priors(union, manifest["labels"])
     for model in models + beside:
         log(f"scoring {model.name} …")
-        model.test = score(model, union, subsets)
+        model.test = score(model, union, subsets, priors)
     chosen = choose(models)
     shipped = ship(chosen, union)
-    manifest = json.loads((union / "prepared" / "manifest.json").read_text())
     figures = {
         "chosen": chosen.name,
         "manifest": {k: manifest[k] for k in ("totals", "seed", "sources") if k in manifest},
+        "source_priors": priors,
         "student": STUDENT,
         "ensemble_members": _ensemble_members(union),
         "models": [m.row() for m in models + beside],
