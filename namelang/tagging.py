@@ -90,7 +90,7 @@ class NameCache:
         probs = np.empty((len(unique), len(self.classifier.labels)), dtype=np.float32)
         probs[~missing] = self.table[slots[~missing]]
         if missing.any():
-            fresh = self.classifier.predict_proba(list(unique[missing]))
+            fresh = self.classifier.distinct_proba(list(unique[missing]))
             probs[missing] = fresh
             self._remember(unique[missing], fresh)
         self.hits += int((~missing).sum())

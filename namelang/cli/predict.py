@@ -225,6 +225,7 @@ def predict_cmd(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the --summary's bootstrap.")] = 0,
     model: options.Model = None,
     device: options.Device = "auto",
+    threads: options.Threads = None,
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -256,7 +257,7 @@ def predict_cmd(
     with _spooled(input_, extras) as input_:
         _predict_local(
             names, input_, output, column, top_k, fmt, min_prob, prefix, batch_size, encoding, model, device,
-            home, extras,
+            home, extras, options.scoring_threads(threads),
         )  # fmt: skip
 
 
@@ -295,7 +296,7 @@ def _spooled(input_, extras: Extras):
 
 def _predict_local(
     names, input_, output, column, top_k, fmt, min_prob, prefix, batch_size, encoding, model, device, home,
-    extras: Extras,
+    extras: Extras, threads: int,
 ) -> None:  # fmt: skip
     from namelang.inference import Classifier
     from namelang.tagging import check_output, resolve_column, tag_file
@@ -305,6 +306,7 @@ def _predict_local(
     check_output(extras.summary_output)
     position = resolve_column(table.header, column, table.label)
     clf = Classifier.load(model, home, device)
+    clf.threads = threads
     sink = None
     if extras.summary and output is None:
         sink = NoRows()
