@@ -73,6 +73,10 @@ def test_rules_and_paths():
     assert rule_for("Smith", "Latin") is None
     assert path_of("Smith") == "model" and path_of("Смирнов") == "transliterated"
     assert path_of("김").startswith("rule: Hangul")
+    # with the model's labels: a rule whose label (or out-of-scope class) it lacks leaves the name to it
+    assert path_of("김", ["Korean"]) == "rule: Hangul -> Korean" and path_of("김", ["Chinese"]) == "model"
+    assert path_of("آشتیانی", ["Arabic", "unknown"], "unknown").startswith("rule: Persian")
+    assert path_of("آشتیانی", ["Arabic"], None) == "model"
 
 
 def test_rule_probabilities_only_for_labels_the_model_has():
@@ -96,4 +100,4 @@ def test_classifier_paths_and_rules(tiny_trained):
     if "Korean" in clf.labels:
         assert paths[2] == "rule: Hangul -> Korean" and probs[2].argmax() == clf.labels.index("Korean")
     else:
-        assert paths[2].startswith("rule:")  # the rule has no label to give: the model decides
+        assert paths[2] == "model"  # the rule has no label to give: the model decides, and says so
