@@ -42,6 +42,21 @@ def test_transliteration_pairs(native, latin):
     assert normalize_name(native, transliterate=False) == native
 
 
+# Names of the archive's Greek.txt (Latin) in Greek script: written back exactly as the archive spells
+# them (χ -> h, χρ -> chr, φ -> f, β and αυ/ευ before a voiced sound -> v, υ -> y, initial μπ -> b, τζ -> tz).
+ARCHIVE_GREEK = ["Βλάχος Vlahos", "Καραχάλιος Karahalios", "Σταυρόπουλος Stavropoulos",
+                 "Παρασκευόπουλος Paraskevopoulos", "Θεοφιλόπουλος Theofilopoulos",
+                 "Χρυσανθόπουλος Chrysanthopoulos", "Φωτόπουλος Fotopoulos", "Καλόξυλος Kaloxylos",
+                 "Αυγερινός Avgerinos", "Πολυμενάκου Polymenakou", "Μπρισιμιτζάκης Brisimitzakis",
+                 "Σπυρίδης Spyridis", "Αγγελόπουλος Angelopoulos"]  # fmt: skip
+
+
+@pytest.mark.parametrize("pair", ARCHIVE_GREEK)
+def test_greek_as_the_archive_spells_it(pair):
+    native, latin = pair.split()
+    assert transliterate(native) == latin
+
+
 @pytest.mark.parametrize(
     "name, script",
     [
