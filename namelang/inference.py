@@ -122,7 +122,9 @@ class Classifier:
     def script_paths(self, names) -> list[str]:
         """How each name is scored: 'model', 'transliterated' or 'rule: …' (for `predict --explain`)."""
         return [
-            path_of(normalize_name(n, transliterate=False)) if isinstance(n, str) and n.strip() else ""
+            path_of(normalize_name(n, transliterate=False), self.labels, OUT_OF_SCOPE)
+            if isinstance(n, str) and n.strip()
+            else ""
             for n in names
         ]
 
