@@ -1,6 +1,6 @@
 """End-to-end batch prediction: read CSV -> write CSV through `namelang predict`, names/s and peak RSS.
 
-    python benchmarks/predict_benchmark.py [--rows 1000000] [--model pretrained] [--repeat 3]
+    python benchmarks/predict_benchmark.py [--rows 1000000] [--model pretrained] [--repeat 3] [--threads 1 auto]
 
 Two inputs of `--rows` rows each (columns id, surname, city): "archive" samples surnames from the shared
 archive, so names repeat as they do in real files; "distinct" appends three random letters to each,
@@ -70,6 +70,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--threads",
+        nargs="+",
+        default=["auto"],
+        help="predict --threads values to compare (auto: its default)",
+    )
     args = parser.parse_args(argv)
 
     exe = [sys.executable, "-m", "namelang"]
@@ -80,47 +86,36 @@ def main(argv=None) -> int:
         for kind in ("archive", "distinct"):
             source, target = Path(tmp) / f"{kind}.csv", Path(tmp) / f"{kind}-out.csv"
             write_input(source, args.rows, names, distinct=kind == "distinct")
-            runs = []
-            for _ in range(args.repeat):
-                runs.append(
-                    timed(
-                        [
-                            *exe,
-                            "predict",
-                            "--input",
-                            str(source),
-                            "--column",
-                            "surname",
-                            "--output",
-                            str(target),
-                            "--model",
-                            args.model,
-                            "-q",
-                            *home,
-                        ]
+            runs: dict[str, list] = {t: [] for t in args.threads}
+            for _ in range(args.repeat):  # thread counts interleaved, so that load drifts hit both alike
+                for threads in args.threads:
+                    command = [*exe, "predict", "--input", str(source), "--column", "surname"]
+                    command += ["--output", str(target), "--model", args.model, "-q", *home]
+                    runs[threads].append(
+                        timed(command + ([] if threads == "auto" else ["--threads", threads]))
                     )
-                )
-            with open(target, encoding="utf-8") as handle:
-                lines = sum(1 for _ in handle)
-            assert lines == args.rows + 1, f"{lines} lines written for {args.rows} rows"
-            wall = statistics.median(w for w, _ in runs)
-            results["batch"][kind] = {
-                "wall_seconds_median": round(wall, 2),
-                "wall_seconds_runs": [round(w, 2) for w, _ in runs],
-                "names_per_second": round(args.rows / wall),
-                "peak_rss_mb": max(r for _, r in runs),
-                "input_mb": round(source.stat().st_size / 2**20, 1),
-            }
+                    with open(target, encoding="utf-8") as handle:
+                        lines = sum(1 for _ in handle)
+                    assert lines == args.rows + 1, f"{lines} lines written for {args.rows} rows"
+            for threads, timings in runs.items():
+                wall = statistics.median(w for w, _ in timings)
+                results["batch"][f"{kind}, threads {threads}"] = {
+                    "wall_seconds_median": round(wall, 2),
+                    "wall_seconds_runs": [round(w, 2) for w, _ in timings],
+                    "names_per_second": round(args.rows / wall),
+                    "peak_rss_mb": max(r for _, r in timings),
+                    "input_mb": round(source.stat().st_size / 2**20, 1),
+                }
     cold = [timed([*exe, "predict", "Dovesky", "Satoshi", "--model", args.model, *home]) for _ in range(5)]
     results["cold_start"] = {
         "wall_seconds_median": round(statistics.median(w for w, _ in cold), 2),
         "wall_seconds_runs": [round(w, 2) for w, _ in cold],
         "peak_rss_mb": max(r for _, r in cold),
     }
-    print(f"{'input':<10} {'rows':>10} {'median s':>9} {'names/s':>10} {'peak RSS MB':>12}")
+    print(f"{'input':<22} {'rows':>10} {'median s':>9} {'names/s':>10} {'peak RSS MB':>12}")
     for kind, r in results["batch"].items():
         print(
-            f"{kind:<10} {args.rows:>10,} {r['wall_seconds_median']:>9.2f} {r['names_per_second']:>10,} "
+            f"{kind:<22} {args.rows:>10,} {r['wall_seconds_median']:>9.2f} {r['names_per_second']:>10,} "
             f"{r['peak_rss_mb']:>12,}"
         )
     c = results["cold_start"]

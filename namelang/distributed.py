@@ -86,16 +86,17 @@ def classifier_from(payload: ModelPayload):
 
 
 def tag_partition(frame, payload: ModelPayload, position: int, top_k: int, prefix: str, min_prob: float,
-                  nulls: bool):  # fmt: skip
+                  nulls: bool, explain: bool = False):  # fmt: skip
     """One partition, tagged on a worker: the same `Tagger` step as the one-process engine."""
     from namelang.tagging import Tagger
 
-    key = (payload.digest, position, top_k, prefix, min_prob, nulls)
+    key = (payload.digest, position, top_k, prefix, min_prob, nulls, explain)
     taggers = getattr(_taggers, "by_key", None)
     if taggers is None:
         taggers = _taggers.by_key = {}
     if key not in taggers:
-        taggers[key] = Tagger(classifier_from(payload), position, top_k, prefix, min_prob, nulls=nulls)
+        clf = classifier_from(payload)
+        taggers[key] = Tagger(clf, position, top_k, prefix, min_prob, nulls=nulls, explain=explain)
     return taggers[key].frame(frame)
 
 
@@ -251,7 +252,7 @@ def _watch(client, futures, progress: Callable[[int, int], None] | None) -> None
     client.gather(futures)
 
 
-def _meta(empty, added: list[str]):
+def _meta(empty, added: list[str], extra: list[str]):
     """The empty frame Dask is told a tagged partition looks like (what `Tagger.frame` returns)."""
     import numpy as np
     import pandas as pd
@@ -259,17 +260,20 @@ def _meta(empty, added: list[str]):
     out = empty.copy()
     for i, column in enumerate(added):
         out[column] = pd.Series([], dtype=object if i % 2 == 0 else np.float64)
+    for column in extra:
+        out[column] = pd.Series([], dtype=object)
     return out
 
 
-def _arrow_schema(plan: Plan, columns: list[str], added: list[str]):
+def _arrow_schema(plan: Plan, columns: list[str], added: list[str], extra: list[str]):
     import pyarrow as pa
 
     from namelang.tagging import text_schema
 
     if not plan.parquet:
-        return text_schema(columns, added)
+        return text_schema(columns, added, extra)
     typed = [pa.field(c, pa.string() if i % 2 == 0 else pa.float64()) for i, c in enumerate(added)]
+    typed += [pa.field(c, pa.string()) for c in extra]
     return pa.schema(list(plan.schema) + typed, metadata=plan.schema.metadata)
 
 
@@ -361,6 +365,7 @@ def tag_dataset(
     workers: int | None = None,
     on_connect: Callable[[str | None, int], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    explain: bool = False,
 ) -> DaskSummary:
     """Tag a file, a glob or a folder of CSV/Parquet parts on a Dask cluster; write parts or one file.
 
@@ -368,13 +373,14 @@ def tag_dataset(
     per core) single-threaded worker processes. Input and output paths must be reachable by the
     workers; the model is sent to them. `on_connect(dashboard, workers)` is called once connected,
     `progress(tasks done, tasks)` while it runs. Nothing appears under `output` unless it all succeeded.
+    `explain` adds `script_path`, as `tagging.tag_file` does.
     """
     import_dask()
     import dask
 
     from namelang.data.table import check_encoding
     from namelang.inference import prediction_columns
-    from namelang.tagging import check_clash, resolve_column
+    from namelang.tagging import SCRIPT_PATH, check_clash, resolve_column
 
     encoding = check_encoding(encoding)
     plan = plan_input(source, encoding)
@@ -383,7 +389,8 @@ def tag_dataset(
     payload = payload or ModelPayload.load(model, home)
     k = max(1, min(top_k, len(payload.card.labels)))
     added = prediction_columns(k, prefix)
-    check_clash(plan.header, added)
+    extra = [f"{prefix}{SCRIPT_PATH}"] if explain else []
+    check_clash(plan.header, added + extra)
     started = time.perf_counter()
     cluster = Cluster(scheduler, workers)
     try:
@@ -391,9 +398,10 @@ def tag_dataset(
             on_connect(cluster.dashboard, cluster.workers)
         frames = read_dataframe(plan, encoding, blocksize)
         tagged = frames.map_partitions(tag_partition, dask.delayed(payload), position, k, prefix, min_prob,
-                                       fmt == "parquet", meta=_meta(frames._meta, added))  # fmt: skip
-        schema = _arrow_schema(plan, list(frames.columns), added)
-        written = _run(cluster.client, tagged, target, fmt, single, [*plan.header, *added], schema, progress)
+                                       fmt == "parquet", explain, meta=_meta(frames._meta, added, extra))  # fmt: skip
+        schema = _arrow_schema(plan, list(frames.columns), added, extra)
+        header = [*plan.header, *added, *extra]
+        written = _run(cluster.client, tagged, target, fmt, single, header, schema, progress)
         workers_seen = cluster.workers
     finally:
         cluster.close()

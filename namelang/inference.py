@@ -46,6 +46,9 @@ class Classifier:
         self.ascii_only = card.normalization.ascii
         # Fitted on the validation split at training time (calibration.py); 1 leaves logits as they are.
         self.temperature = float(card.temperature)
+        # Batches scored side by side (`forward.batched_logits`): 1 where processes already share the
+        # cores (Dask workers, the server's pool); `namelang predict` sets it to the cores it may use.
+        self.threads = 1
 
     def __repr__(self) -> str:
         return (
@@ -97,19 +100,31 @@ class Classifier:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         # Real files repeat surnames a lot: score each distinct name once.
         unique, inverse = np.unique(np.array(normalized, dtype=object), return_inverse=True)
-        ids, lengths = self.alphabet.encode(list(unique), self.max_length)
-        probs = softmax(batched_logits(self.run, ids, lengths, batch_size) / self.temperature)
+        return self.distinct_proba(list(unique), batch_size)[inverse.reshape(-1)]
+
+    def distinct_proba(self, normalized: list[str], batch_size: int = BATCH) -> np.ndarray:
+        """`predict_proba` of names already through `normalize`, each once (what a cache of names calls)."""
+        ids, lengths = self.alphabet.encode(normalized, self.max_length)
+        logits = batched_logits(self.run, ids, lengths, batch_size, self.threads)
+        probs = softmax(logits / self.temperature)
         if probs.shape[1] == 0:
-            probs = np.zeros((len(unique), len(self.labels)), dtype=np.float32)
-        ruled, ruled_probs = rule_probabilities(list(unique), self.labels, OUT_OF_SCOPE)
-        probs[ruled] = ruled_probs  # Han, Kana, Hangul, Arabic script: data/scripts.py
+            probs = np.zeros((len(normalized), len(self.labels)), dtype=np.float32)
+        # Han, Kana, Hangul and Arabic script take a rule (data/scripts.py); an ASCII name never does.
+        others = np.array([i for i, name in enumerate(normalized) if not name.isascii()], dtype=np.int64)
+        if len(others):
+            ruled, ruled_probs = rule_probabilities(
+                [normalized[i] for i in others], self.labels, OUT_OF_SCOPE
+            )
+            probs[others[ruled]] = ruled_probs
         probs[lengths == 0] = np.nan
-        return probs[inverse.reshape(-1)]
+        return probs
 
     def script_paths(self, names) -> list[str]:
         """How each name is scored: 'model', 'transliterated' or 'rule: …' (for `predict --explain`)."""
         return [
-            path_of(normalize_name(n, transliterate=False)) if isinstance(n, str) and n.strip() else ""
+            path_of(normalize_name(n, transliterate=False), self.labels, OUT_OF_SCOPE)
+            if isinstance(n, str) and n.strip()
+            else ""
             for n in names
         ]
 

@@ -71,6 +71,11 @@ class ScoringOptions(BaseModel):
         description="Add `prediction_set`: the languages of a split-conformal set holding the true one "
         "for this share of names on average (0.5-0.99 by 0.01, 0.995, 0.999).",
     )
+    explain: bool = Field(
+        False,
+        description="Add `script_path`: how each name was scored: 'model', 'transliterated' (Cyrillic, "
+        "Greek, then the model) or 'rule: …' (Han, Kana, Hangul, Arabic script).",
+    )
 
     @property
     def plain(self) -> bool:
@@ -96,6 +101,7 @@ class NamePrediction(BaseModel):
     name: str
     predictions: list[LabelProbability]
     prediction_set: list[str] | None = Field(None, description="With `coverage`: most probable first.")
+    script_path: str | None = Field(None, description="With `explain`: '' for a blank name.")
 
 
 class MixRequest(BaseModel):
@@ -138,16 +144,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # ---- scoring ----
 
 
-def record_texts(clf: Classifier, names: list[str], probs: np.ndarray, top_k: int, min_prob: float):
-    """One JSON record of `namelang predict --format json` per name, as text.
+def record_texts(
+    clf: Classifier, names: list[str], probs: np.ndarray, top_k: int, min_prob: float, explain: bool = False
+):
+    """One JSON record of `namelang predict --format json` per name, as text (`explain`: with `script_path`).
 
     Written directly: building dicts for json.dumps took most of the time of a batch of cached names.
     """
     order, top = clf.rank(probs, top_k)
     labels = [encode_basestring(label) for label in clf.labels]
     unknown = encode_basestring(UNKNOWN_LABEL)
+    paths = clf.script_paths(names) if explain else [None] * len(names)
     records = []
-    for name, row_i, row_p in zip(names, order.tolist(), top.astype(np.float64).tolist()):
+    for name, row_i, row_p, path in zip(names, order.tolist(), top.astype(np.float64).tolist(), paths):
         cells = []
         if row_p[0] == row_p[0]:  # not NaN, which marks a blank name
             # repr() of the rounded float is exactly what json.dumps writes for it.
@@ -156,7 +165,8 @@ def record_texts(clf: Classifier, names: list[str], probs: np.ndarray, top_k: in
             ]
             if row_p[0] < min_prob:
                 cells[0] = f'{{"label": {unknown}, "probability": {round(row_p[0], 6)!r}}}'
-        records.append(f'{{"name": {encode_basestring(name)}, "predictions": [{", ".join(cells)}]}}')
+        tail = "" if path is None else f', "script_path": {encode_basestring(path if cells else "")}'
+        records.append(f'{{"name": {encode_basestring(name)}, "predictions": [{", ".join(cells)}]{tail}}}')
     return records
 
 
@@ -169,7 +179,8 @@ def adjusted_records(clf: Classifier, names: list[str], options: ScoringOptions)
     prior = model.parse(options.prior, files=False)
     threshold = None if options.coverage is None else model.threshold(options.coverage)
     probs = clf.predict_proba(names)
-    texts = record_texts(clf, names, model.reweighted(probs, prior), options.top_k, options.min_prob)
+    scored = model.reweighted(probs, prior)
+    texts = record_texts(clf, names, scored, options.top_k, options.min_prob, options.explain)
     if threshold is not None:
         labels = [encode_basestring(label) for label in clf.labels]
         sets = prediction_sets(probs, threshold)
@@ -195,10 +206,11 @@ class _Job:
     names: list[str]
     top_k: int
     min_prob: float
+    explain: bool
     result: asyncio.Future
 
     def keys(self) -> list[tuple]:
-        return [(name, self.top_k, self.min_prob) for name in self.names]
+        return [(name, self.top_k, self.min_prob, self.explain) for name in self.names]
 
 
 class BatchScorer:
@@ -227,12 +239,13 @@ class BatchScorer:
             await asyncio.gather(self._task, return_exceptions=True)
         self._executor.shutdown(wait=True)
 
-    async def predict(self, names: list[str], top_k: int, min_prob: float) -> bytes:
+    async def predict(self, names: list[str], top_k: int, min_prob: float, explain: bool = False) -> bytes:
         """The JSON array of predictions; a long list goes in one batch at a time, in order."""
         loop = asyncio.get_running_loop()
         parts = []
         for start in range(0, len(names), self.batch_size):
-            job = _Job(names[start : start + self.batch_size], top_k, min_prob, loop.create_future())
+            batch = names[start : start + self.batch_size]
+            job = _Job(batch, top_k, min_prob, explain, loop.create_future())
             self._pending.append(job)
             self._wakeup.set()
             parts.append(await job.result)
@@ -374,7 +387,7 @@ async def _predict(request: Request, names: list[str], options: ScoringOptions) 
     state = request.app.state
     _check_size(state, names)
     if options.plain:
-        body = await state.scorer.predict(names, options.top_k, options.min_prob)
+        body = await state.scorer.predict(names, options.top_k, options.min_prob, options.explain)
     else:
         body = await _user_errors(state.scorer.call(adjusted_records, state.classifier, names, options))
     return Response(body, media_type="application/json")

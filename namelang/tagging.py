@@ -34,6 +34,7 @@ FORMATS = ("csv", "tsv", "json", "jsonl", "parquet")
 # Distinct names whose probabilities are kept across chunks: 200,000 x 18 labels x 4 bytes = 14 MB.
 DEFAULT_CACHE = 200_000
 DEFAULT_CHUNK = 65536
+SCRIPT_PATH = "script_path"  # the column `explain` adds (after the prefix)
 
 
 @dataclass
@@ -90,7 +91,7 @@ class NameCache:
         probs = np.empty((len(unique), len(self.classifier.labels)), dtype=np.float32)
         probs[~missing] = self.table[slots[~missing]]
         if missing.any():
-            fresh = self.classifier.predict_proba(list(unique[missing]))
+            fresh = self.classifier.distinct_proba(list(unique[missing]))
             probs[missing] = fresh
             self._remember(unique[missing], fresh)
         self.hits += int((~missing).sum())
@@ -139,6 +140,7 @@ class Tagger:
         cache_size: int = DEFAULT_CACHE,
         nulls: bool = False,
         adjust=None,
+        explain: bool = False,
     ):
         self.classifier = classifier
         self.column = column
@@ -147,8 +149,10 @@ class Tagger:
         self.added = prediction_columns(self.k, prefix)
         self.cache = NameCache(classifier, cache_size)
         self.adjust = adjust  # uncertainty.TableAdjuster: --prior, --coverage, --summary
-        with_sets = adjust is not None and adjust.threshold is not None
-        self.extra = [f"{prefix}prediction_set"] if with_sets else []
+        self.with_sets = adjust is not None and adjust.threshold is not None
+        self.extra = [f"{prefix}prediction_set"] if self.with_sets else []
+        self.explain = explain
+        self.extra += [f"{prefix}{SCRIPT_PATH}"] if explain else []
 
     def check_header(self, header: list[str]) -> None:
         check_clash(header, self.added + self.extra)
@@ -166,8 +170,12 @@ class Tagger:
         out = self.classifier.predict_frame(
             frame, column, top_k=self.k, prefix=self.prefix, min_prob=self.min_prob, proba=proba
         )
-        if self.extra:
+        if self.with_sets:
             out[self.extra[0]] = self.adjust.sets()
+        if self.explain:
+            out[self.extra[-1]] = script_path_column(
+                self.classifier, frame[column], out[self.added[1]].isna()
+            )
         if self.nulls:
             blank = out[self.added[1]].isna()
             for label in self.added[::2] + self.extra:
@@ -193,6 +201,17 @@ class Tagger:
 
     def __call__(self, chunk):
         return self.frame(chunk) if hasattr(chunk, "iloc") else self.batch(chunk)
+
+
+def script_path_column(classifier, names, blank):
+    """`--explain`: how each name was scored (`Classifier.script_paths`), worked out once per distinct
+    name of the chunk; empty where the name is blank (no prediction)."""
+    import pandas as pd
+
+    codes, distinct = pd.factorize(np.asarray(names, dtype=object))
+    paths = np.array([*classifier.script_paths(list(distinct)), ""], dtype=object)[codes]
+    paths[np.asarray(blank, dtype=bool)] = ""
+    return pd.array(paths, dtype=object)
 
 
 def _json_records(frame, added: list[str]):
@@ -383,6 +402,7 @@ def tag_file(
     summary: bool = False,
     resamples: int = 200,
     seed: int = 0,
+    explain: bool = False,
 ) -> TagSummary:
     """Tag every row of `source` (a CSV/TSV/text/Parquet path, or '-' for stdin) and write `output`.
 
@@ -396,6 +416,7 @@ def tag_file(
     `prior` (train, uniform, estimate, a training source's name, a JSON file or a dict) re-weights; with
     `estimate` the input is read twice (stdin cannot be). `coverage` adds `prediction_set`; `summary`
     returns the table's mix (`TagSummary.mix`, bootstrap of `resamples` with `seed`). See uncertainty.py.
+    `explain` adds `script_path`: 'model', 'transliterated' or 'rule: …' (data/scripts.py).
     """
     from namelang.inference import Classifier
 
@@ -411,7 +432,7 @@ def tag_file(
         from namelang.uncertainty import TableAdjuster
 
         adjust = TableAdjuster(clf, prior, coverage, summary)
-    tagger = Tagger(clf, index, top_k, prefix, min_prob, cache_size, nulls=fmt == "parquet", adjust=adjust)
+    tagger = Tagger(clf, index, top_k, prefix, min_prob, cache_size, fmt == "parquet", adjust, explain)
     tagger.check_header(table.header)
     started = time.perf_counter()
     if adjust is not None and adjust.two_passes:

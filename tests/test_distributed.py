@@ -44,15 +44,16 @@ def cluster(tmp_path_factory):
         with Client(scheduler_file=str(file)) as client:
             client.wait_for_workers(2, timeout=60)
             yield client.scheduler.address
-    finally:
-        for process in [*workers, scheduler]:
-            process.terminate()
-        for process in [*workers, scheduler]:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    finally:  # the workers first: one that loses its scheduler while closing waits for it to come back
+        for group in (workers, [scheduler]):
+            for process in group:
+                process.terminate()
+            for process in group:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def write_people(path: Path, names=ODD, repeat: int = 30) -> Path:
@@ -116,6 +117,27 @@ def test_dask_parquet_equals_local(cluster, tiny_trained, tmp_path, invoke):
         assert got.schema.equals(expected.schema, check_metadata=False)
         assert got.equals(expected)
     assert expected.column("prediction").null_count == blank
+
+
+def test_dask_explain_equals_local(cluster, tiny_trained, tmp_path, invoke):
+    import pyarrow.parquet as pq
+
+    scripts = ["Смирнова", "Παπαδόπουλος", "スズキ", "김"]
+    src = write_people(tmp_path / "people.csv", names=ODD + scripts, repeat=10)
+    args = ("-i", src, "--explain", "--home", tiny_trained)
+    on_dask = ("--engine", "dask", "--scheduler", cluster, "--blocksize", "1kB")
+    for suffix in ("csv", "parquet"):
+        local = invoke("predict", *args, "-o", tmp_path / f"local.{suffix}")
+        assert local.exit_code == 0, local.output
+        result = invoke("predict", *args, "-o", tmp_path / f"dask.{suffix}", *on_dask)
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert pq.read_table(tmp_path / "dask.parquet").equals(pq.read_table(tmp_path / "local.parquet"))
+    out = pd.read_csv(tmp_path / "dask.csv", dtype=str, keep_default_na=False)
+    paths = dict(zip(out["name"], out["script_path"]))
+    assert [paths[n] for n in ["Tanaka", "", *scripts]] == [
+        "model", "", "transliterated", "transliterated", "rule: Kana -> Japanese", "model"  # no Korean label
+    ]  # fmt: skip
 
 
 def test_a_worker_without_the_model_folder_scores_it(cluster, tiny_trained, tmp_path):

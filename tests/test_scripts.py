@@ -42,6 +42,21 @@ def test_transliteration_pairs(native, latin):
     assert normalize_name(native, transliterate=False) == native
 
 
+# Names of the archive's Greek.txt (Latin) in Greek script: written back exactly as the archive spells
+# them (χ -> h, χρ -> chr, φ -> f, β and αυ/ευ before a voiced sound -> v, υ -> y, initial μπ -> b, τζ -> tz).
+ARCHIVE_GREEK = ["Βλάχος Vlahos", "Καραχάλιος Karahalios", "Σταυρόπουλος Stavropoulos",
+                 "Παρασκευόπουλος Paraskevopoulos", "Θεοφιλόπουλος Theofilopoulos",
+                 "Χρυσανθόπουλος Chrysanthopoulos", "Φωτόπουλος Fotopoulos", "Καλόξυλος Kaloxylos",
+                 "Αυγερινός Avgerinos", "Πολυμενάκου Polymenakou", "Μπρισιμιτζάκης Brisimitzakis",
+                 "Σπυρίδης Spyridis", "Αγγελόπουλος Angelopoulos"]  # fmt: skip
+
+
+@pytest.mark.parametrize("pair", ARCHIVE_GREEK)
+def test_greek_as_the_archive_spells_it(pair):
+    native, latin = pair.split()
+    assert transliterate(native) == latin
+
+
 @pytest.mark.parametrize(
     "name, script",
     [
@@ -73,6 +88,10 @@ def test_rules_and_paths():
     assert rule_for("Smith", "Latin") is None
     assert path_of("Smith") == "model" and path_of("Смирнов") == "transliterated"
     assert path_of("김").startswith("rule: Hangul")
+    # with the model's labels: a rule whose label (or out-of-scope class) it lacks leaves the name to it
+    assert path_of("김", ["Korean"]) == "rule: Hangul -> Korean" and path_of("김", ["Chinese"]) == "model"
+    assert path_of("آشتیانی", ["Arabic", "unknown"], "unknown").startswith("rule: Persian")
+    assert path_of("آشتیانی", ["Arabic"], None) == "model"
 
 
 def test_rule_probabilities_only_for_labels_the_model_has():
@@ -96,4 +115,4 @@ def test_classifier_paths_and_rules(tiny_trained):
     if "Korean" in clf.labels:
         assert paths[2] == "rule: Hangul -> Korean" and probs[2].argmax() == clf.labels.index("Korean")
     else:
-        assert paths[2].startswith("rule:")  # the rule has no label to give: the model decides
+        assert paths[2] == "model"  # the rule has no label to give: the model decides, and says so

@@ -169,6 +169,22 @@ def test_same_json_as_predict_command(api, invoke, empty_home):
     assert [sorted(r) for r in response.json()] == [sorted(r) for r in json.loads(result.stdout)]
 
 
+def test_explain_adds_the_script_path(api, clf, invoke, empty_home):
+    names = ["Smirnova", "Смирнова", "Παπαδόπουλος", "김", "", "Smirnova"]
+    want = ["model", "transliterated", "transliterated", "rule: Hangul -> Korean", "", "model"]
+    plain = api.post("/v1/predict", json={"names": names}).json()
+    assert all("script_path" not in record for record in plain)
+    got = api.post("/v1/predict", json={"names": names, "explain": True}).json()
+    assert [r["script_path"] for r in got] == want
+    assert [r["predictions"] for r in got] == [r["predictions"] for r in plain]  # cached apart, the same
+    one = api.get("/v1/predict", params={"name": "Смирнова", "explain": "true"}).json()
+    assert one[0]["script_path"] == "transliterated"
+    sets = api.post("/v1/predict", json={"names": names, "explain": True, "coverage": 0.9}).json()
+    assert [r["script_path"] for r in sets] == want and all("prediction_set" in r for r in sets)
+    result = invoke("predict", *names, "--format", "json", "--explain", "--home", empty_home)
+    assert [r["script_path"] for r in json.loads(result.stdout)] == want  # as the command says it
+
+
 def test_min_prob_says_unknown(api, clf):
     top = clf.predict(["Zhang"], top_k=1)[0][0][1]
     got = api.get("/v1/predict", params={"name": "Zhang", "min_prob": min(1.0, top + 1e-3)}).json()
@@ -214,6 +230,8 @@ BAD_REQUESTS = {
     "min_prob over 1": (422, "GET", {"params": {"name": "a", "min_prob": 1.5}}),
     "min_prob nan": (422, "GET", {"params": {"name": "a", "min_prob": "nan"}}),
     "GET without name": (422, "GET", {}),
+    "explain not a bool (POST)": (422, "POST", {"json": {"names": ["a"], "explain": "maybe"}}),
+    "explain not a bool (GET)": (422, "GET", {"params": {"name": "a", "explain": "maybe"}}),
     "too many names (POST)": (413, "POST", {"json": {"names": ["a"] * (MAX_NAMES + 1)}}),
     "too many names (GET)": (413, "GET", {"params": [("name", "a")] * (MAX_NAMES + 1)}),
     "body over the bound": (413, "POST", {"json": {"names": ["a" * 200_000]}}),

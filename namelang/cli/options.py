@@ -32,9 +32,31 @@ Model = Annotated[
         help="Model name in the store, a model folder, or 'pretrained' \\[default: the default].",
     ),
 ]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        envvar="NAMELANG_THREADS",
+        help="Batches scored at once \\[default: the CPU cores this process may use].",
+        show_default=False,
+    ),
+]
 Split = Annotated[
     str, typer.Option("--split", "-s", help="train, val, test, or a CSV with name,label columns.")
 ]
+
+
+def scoring_threads(threads: int | None) -> int:
+    """--threads, else the cores this process may run on (a container's or taskset's share)."""
+    import os
+
+    if threads is not None:
+        return threads
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity mask
+        return os.cpu_count() or 1
 
 
 def start(home: Path | None, quiet: bool, verbose: bool) -> Path:

@@ -37,7 +37,10 @@ class Engine(str, enum.Enum):
 
 
 class TableSink:
-    """Keeps the scored chunks for one Rich table on the terminal (few rows: names typed by hand)."""
+    """Keeps the scored chunks for one Rich table on the terminal (few rows: names typed by hand).
+
+    `extra`: the headings of the columns after the predictions (`set`, `script path`).
+    """
 
     def __init__(self, position: int, column: str, added: list[str], extra: list[str] = ()):
         self.position, self.column, self.added, self.extra, self.rows = (
@@ -65,7 +68,7 @@ class TableSink:
         headings = [(self.column, "left")]
         for rank in range(1, len(self.added) // 2 + 1):
             headings += [(f"#{rank}", "left"), ("prob", "right")]
-        headings += [("set", "left") for _ in self.extra]
+        headings += [(heading, "left") for heading in self.extra]
         render.out.show(render.table(None, headings, self.rows))
 
 
@@ -223,8 +226,17 @@ def predict_cmd(
         int, typer.Option("--bootstrap", min=0, max=100_000, help="Resamples for the --summary's interval.")
     ] = 200,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the --summary's bootstrap.")] = 0,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add script_path: how each name was scored: model, transliterated (Cyrillic, Greek) "
+            "or rule: … (Han, Kana, Hangul, Arabic script).",
+        ),
+    ] = False,
     model: options.Model = None,
     device: options.Device = "auto",
+    threads: options.Threads = None,
     home: options.Home = None,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -241,28 +253,31 @@ def predict_cmd(
         raise NamelangError(
             "--format table is for the terminal; use csv, tsv, json, jsonl or parquet with --output"
         )
-    extras = Extras(prior, coverage, summary or summary_output is not None, summary_output, bootstrap, seed)
+    extras = Extras(
+        prior, coverage, summary or summary_output is not None, summary_output, bootstrap, seed, explain
+    )
     if engine is Engine.dask:
         if extras.active:
             raise NamelangError("--prior, --coverage and --summary run with --engine local")
         if input_ in (None, "<lines>", "-"):
             raise NamelangError("--engine dask reads files: pass --input FILE, a glob or a folder")
         _predict_dask(
-            input_, output, column, top_k, fmt, min_prob, prefix, encoding, scheduler, blocksize, model, home
-        )
+            input_, output, column, top_k, fmt, min_prob, prefix, encoding, scheduler, blocksize, model, home,
+            explain,
+        )  # fmt: skip
         return
     if scheduler is not None:
         raise typer.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
     with _spooled(input_, extras) as input_:
         _predict_local(
             names, input_, output, column, top_k, fmt, min_prob, prefix, batch_size, encoding, model, device,
-            home, extras,
+            home, extras, options.scoring_threads(threads),
         )  # fmt: skip
 
 
 @dataclass
 class Extras:
-    """--prior, --coverage and --summary as given."""
+    """--prior, --coverage, --summary and --explain as given; `active`: those the Dask engine lacks."""
 
     prior: str = "train"
     coverage: float | None = None
@@ -270,6 +285,7 @@ class Extras:
     summary_output: Path | None = None
     bootstrap: int = 200
     seed: int = 0
+    explain: bool = False
 
     @property
     def active(self) -> bool:
@@ -295,7 +311,7 @@ def _spooled(input_, extras: Extras):
 
 def _predict_local(
     names, input_, output, column, top_k, fmt, min_prob, prefix, batch_size, encoding, model, device, home,
-    extras: Extras,
+    extras: Extras, threads: int,
 ) -> None:  # fmt: skip
     from namelang.inference import Classifier
     from namelang.tagging import check_output, resolve_column, tag_file
@@ -305,6 +321,7 @@ def _predict_local(
     check_output(extras.summary_output)
     position = resolve_column(table.header, column, table.label)
     clf = Classifier.load(model, home, device)
+    clf.threads = threads
     sink = None
     if extras.summary and output is None:
         sink = NoRows()
@@ -312,8 +329,8 @@ def _predict_local(
         k = min(top_k, len(clf.labels))
         from namelang.inference import prediction_columns
 
-        sets = [f"{prefix}prediction_set"] if extras.coverage is not None else []
-        sink = TableSink(position, table.header[position], prediction_columns(k, prefix), sets)
+        headings = ["set"] * (extras.coverage is not None) + ["script path"] * extras.explain
+        sink = TableSink(position, table.header[position], prediction_columns(k, prefix), headings)
     started = time.perf_counter()
     with render.rows_progress() as progress:
         task = progress.add_task(f"{clf.name}", total=None, status="")
@@ -335,6 +352,7 @@ def _predict_local(
             summary=extras.summary,
             resamples=extras.bootstrap,
             seed=extras.seed,
+            explain=extras.explain,
         )
     render.out.info(_summary(summary, clf))
     if summary.mix is not None:
@@ -361,7 +379,7 @@ def _show_mix(mix: dict, extras: Extras, output, fmt) -> None:
 
 
 def _predict_dask(
-    input_, output, column, top_k, fmt, min_prob, prefix, encoding, scheduler, blocksize, model, home
+    input_, output, column, top_k, fmt, min_prob, prefix, encoding, scheduler, blocksize, model, home, explain
 ):
     from namelang.distributed import tag_dataset
 
@@ -379,7 +397,7 @@ def _predict_dask(
         summary = tag_dataset(
             input_, output, model=model, home=home, column=column, top_k=top_k, prefix=prefix,
             min_prob=min_prob, fmt=None if fmt is None else fmt.value, encoding=encoding,
-            scheduler=scheduler, blocksize=blocksize, on_connect=connected, progress=advance,
+            scheduler=scheduler, blocksize=blocksize, on_connect=connected, progress=advance, explain=explain,
         )  # fmt: skip
     rows = "" if summary.rows is None else f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
     blank = f" ({summary.blank:,} blank)" if summary.blank else ""

@@ -23,6 +23,9 @@ def unicode_to_ascii(text: str) -> str:
 def normalize_name(text: str, ascii_only: bool = False, transliterate: bool = True) -> str:
     """NFC, strip, collapse inner whitespace; Cyrillic and Greek in Latin (`transliterate`, see
     data/scripts.py); with `ascii_only`, the tutorial's unicodeToAscii too."""
+    if text.isascii():  # most names: NFC and transliteration leave ASCII as it is
+        text = " ".join(text.split())  # the same whitespace as _SPACES for ASCII (a test checks)
+        return _SPACES.sub(" ", unicode_to_ascii(text)).strip() if ascii_only else text
     text = _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
     if transliterate:
         from namelang.data.scripts import transliterate as to_latin

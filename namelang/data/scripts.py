@@ -183,13 +183,19 @@ def rule_for(name: str, script: str) -> Ruling | None:
     return None
 
 
-def path_of(name: str) -> str:
-    """How a name is scored: 'model', 'transliterated' (then the model) or 'rule: …'."""
+def path_of(name: str, labels: list[str] | None = None, out_of_scope: str | None = None) -> str:
+    """How a name is scored: 'model', 'transliterated' (then the model) or 'rule: …'.
+
+    With the model's `labels`, a rule whose label the model lacks is 'model', as `rule_probabilities`
+    leaves such a name to the model.
+    """
     script = script_of(name)
     if script in TRANSLITERATED:
         return "transliterated"
     ruling = rule_for(name, script)
-    return f"rule: {ruling.rule}" if ruling else "model"
+    if ruling is None or (labels is not None and (ruling.label or out_of_scope) not in labels):
+        return "model"
+    return f"rule: {ruling.rule}"
 
 
 def rule_probabilities(names: list[str], labels: list[str], out_of_scope: str | None = None):

@@ -127,9 +127,21 @@ class EnsembleClassifier(Classifier):
     def normalize(self, names) -> list[str]:
         return self.members[0].normalize(names)
 
+    @property
+    def threads(self) -> int:
+        return self.members[0].threads
+
+    @threads.setter
+    def threads(self, value: int) -> None:
+        for member in self.members:
+            member.threads = value
+
     def predict_proba(self, names, batch_size: int = Classifier.BATCH) -> np.ndarray:
         names = list(names)
         return combine(member_log_probs(self.members, names), self.weights, self.temperature)
+
+    def distinct_proba(self, normalized: list[str], batch_size: int = Classifier.BATCH) -> np.ndarray:
+        return self.predict_proba(normalized, batch_size)  # each member normalises (idempotent) and dedupes
 
 
 def create(home, refs: list[str], name: str, force: bool = False, device: str = "auto"):

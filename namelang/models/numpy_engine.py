@@ -38,6 +38,36 @@ def _active(lengths: np.ndarray, width: int) -> np.ndarray:
     return (lengths[None, :] > np.arange(width)[:, None]).sum(axis=1)
 
 
+def _fold_gate_bias(w_in, b_hh: np.ndarray, n: int):
+    """The r and z gates' recurrent bias added to the input projection (a table or a (weight, bias))."""
+    extra = np.zeros_like(b_hh)
+    extra[: 2 * n] = b_hh[: 2 * n]
+    if isinstance(w_in, tuple):
+        return w_in[0], w_in[1] + extra
+    return w_in + extra
+
+
+def _gru_step(x: np.ndarray, h: np.ndarray, w_hh_t: np.ndarray, b_hn: np.ndarray, n: int) -> np.ndarray:
+    """One GRU step as nn.GRU computes it, in place on fresh buffers: a batch of names is a few
+    hundred rows, so each temporary array the plain formula makes costs as much as the arithmetic."""
+    hh = h @ w_hh_t  # [k, 3n]; r and z biases are already in x
+    rz = hh[:, : 2 * n]
+    rz += x[:, : 2 * n]
+    rz *= 0.5
+    np.tanh(rz, out=rz)  # sigmoid(a) = (tanh(a / 2) + 1) / 2, without exp overflow
+    rz += 1.0
+    rz *= 0.5
+    candidate = hh[:, 2 * n :]
+    candidate += b_hn
+    candidate *= rz[:, :n]
+    candidate += x[:, 2 * n :]
+    np.tanh(candidate, out=candidate)
+    out = h - candidate  # h' = (1 - z) * candidate + z * h = candidate + z * (h - candidate)
+    out *= rz[:, n:]
+    out += candidate
+    return out
+
+
 class NumpyRecurrent:
     """nn.RNN (tanh) / nn.GRU / nn.LSTM with embeddings and a linear head, as in `recurrent.py`."""
 
@@ -68,13 +98,11 @@ class NumpyRecurrent:
                     w_in = (state["embedding.weight"] @ w_ih.T + b_ih).astype(np.float32)
                 else:
                     w_in = (w_ih.T.astype(np.float32), b_ih.astype(np.float32))
-                per_direction.append(
-                    (
-                        w_in,
-                        np.ascontiguousarray(state[f"rnn.weight_hh{suffix}"].T),
-                        state[f"rnn.bias_hh{suffix}"],
-                    )
-                )
+                w_hh_t = np.ascontiguousarray(state[f"rnn.weight_hh{suffix}"].T, dtype=np.float32)
+                b_hh = state[f"rnn.bias_hh{suffix}"].astype(np.float32)
+                if cell == "GRU":  # r and z add b_hh outside the product: fold it into the input side
+                    w_in, b_hh = _fold_gate_bias(w_in, b_hh, h), b_hh[2 * h :].copy()
+                per_direction.append((w_in, w_hh_t, b_hh))
             self.weights.append(per_direction)
         self.head_w = np.ascontiguousarray(state["head.weight"].T)
         self.head_b = state["head.bias"]
@@ -83,15 +111,12 @@ class NumpyRecurrent:
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.directions]
 
     def _step(self, x: np.ndarray, h: np.ndarray, c: np.ndarray | None, w_hh_t, b_hh):
-        hh = h @ w_hh_t + b_hh
         n = self.hidden
+        if self.cell == "GRU":
+            return _gru_step(x, h, w_hh_t, b_hh, n), None
+        hh = h @ w_hh_t + b_hh
         if self.cell == "RNN":
             return np.tanh(x + hh), None
-        if self.cell == "GRU":
-            r = sigmoid(x[:, :n] + hh[:, :n])
-            z = sigmoid(x[:, n : 2 * n] + hh[:, n : 2 * n])
-            candidate = np.tanh(x[:, 2 * n :] + r * hh[:, 2 * n :])
-            return (1.0 - z) * candidate + z * h, None
         gates = x + hh  # LSTM: input, forget, cell, output
         i, f = sigmoid(gates[:, :n]), sigmoid(gates[:, n : 2 * n])
         g, o = np.tanh(gates[:, 2 * n : 3 * n]), sigmoid(gates[:, 3 * n :])

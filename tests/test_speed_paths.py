@@ -1,0 +1,84 @@
+"""The fast paths of scoring give exactly what the plain ones give: encoding, normalising, threads, cache."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from namelang.data.alphabet import UNKNOWN, Alphabet
+from namelang.data.normalize import normalize_name, unicode_to_ascii
+from namelang.inference import Classifier
+from namelang.models.forward import batched_logits
+
+
+def plain_encode(alphabet: Alphabet, names: list[str], max_length: int):
+    """The obvious per-character loop the vectorised `Alphabet.encode` replaces."""
+    index = {c: i + 2 for i, c in enumerate(alphabet.chars)}
+    lengths = np.array([min(len(n), max_length) for n in names], dtype=np.int64)
+    ids = np.zeros((len(names), max(int(lengths.max(initial=0)), 1)), dtype=np.int64)
+    for row, name in enumerate(names):
+        for col, char in enumerate(name[:max_length]):
+            ids[row, col] = index.get(char, UNKNOWN)
+    return ids, lengths
+
+
+@pytest.mark.parametrize("max_length", [3, 64])
+def test_vectorised_encoding_equals_the_per_character_loop(max_length):
+    alphabet = Alphabet("abcéСм山")
+    # unknown characters, a non-BMP one, a lone surrogate (a file read with errors="surrogateescape")
+    names = ["abc", "", "Смx山", "zzzz", "é😀a", "a" * 70, "\udcff", "b"]
+    got_ids, got_lengths = alphabet.encode(names, max_length)
+    want_ids, want_lengths = plain_encode(alphabet, names, max_length)
+    assert got_lengths.tolist() == want_lengths.tolist()
+    assert got_ids.tolist() == want_ids.tolist()
+    assert alphabet.encode([], max_length)[0].shape == (0, 1)
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in range(128)])
+def test_ascii_fast_path_collapses_whitespace_as_the_pattern_does(char):
+    text = f" {char}a{char}{char}b\t{char} "
+    pattern = re.sub(r"\s+", " ", text).strip()
+    assert normalize_name(text) == pattern
+    assert normalize_name(text, ascii_only=True) == re.sub(r"\s+", " ", unicode_to_ascii(pattern)).strip()
+
+
+def test_threads_give_the_same_logits(tiny_trained):
+    clf = Classifier.load(home=tiny_trained)
+    names = clf.normalize([f"Name{'abcdefgh'[i % 8] * (i % 11)}" for i in range(300)])
+    ids, lengths = clf.alphabet.encode(names, clf.max_length)
+    one = batched_logits(clf.run, ids, lengths, batch_size=16, threads=1)
+    two = batched_logits(clf.run, ids, lengths, batch_size=16, threads=3)
+    assert np.array_equal(one, two)
+    assert np.all(one[lengths == 0] == 0) and one.shape == (300, len(clf.labels))
+
+
+def test_distinct_proba_is_predict_proba_of_normal_forms(tiny_trained):
+    clf = Classifier.load(home=tiny_trained)
+    clf.threads = 2
+    raw = ["  Smith ", "Смирнова", "王", "حداد", "Παπαδόπουλος", "", "O'Neil", "Smith"]
+    normal = sorted(set(clf.normalize(raw)))
+    distinct = clf.distinct_proba(normal, batch_size=2)
+    by_name = dict(zip(normal, distinct))
+    whole = clf.predict_proba(raw, batch_size=2)
+    for name, row in zip(clf.normalize(raw), whole):
+        assert np.allclose(row, by_name[name], equal_nan=True)
+    assert np.isnan(by_name[""]).all()
+    # non-ASCII names still reach the script rules: Han (one character) -> Chinese, Arabic script -> Arabic
+    assert by_name["王"][clf.labels.index("Chinese")] == 1.0
+    assert by_name["حداد"][clf.labels.index("Arabic")] == 1.0
+
+
+def test_predict_threads_option_gives_identical_output(tiny_trained, invoke, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("name\n" + "".join(f"Nam{'xyzabc'[i % 6] * (i % 9)}\n" for i in range(2000)))
+    outputs = []
+    for threads in (1, 2):
+        out = tmp_path / f"out{threads}.csv"
+        result = invoke("predict", "-i", source, "-o", out, "--threads", threads, "--batch-size", 500,
+                        "--home", tiny_trained)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] and outputs[0].count(b"\n") == 2001
+    assert invoke("predict", "Smith", "--threads", 0, "--home", tiny_trained).exit_code == 2
