@@ -82,3 +82,63 @@ def test_predict_threads_option_gives_identical_output(tiny_trained, invoke, tmp
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] and outputs[0].count(b"\n") == 2001
     assert invoke("predict", "Smith", "--threads", 0, "--home", tiny_trained).exit_code == 2
+
+
+@pytest.mark.parametrize("arch", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_shared_prefixes_give_the_per_name_logits(arch, bidirectional):
+    """Names from a 3-letter alphabet share most prefixes and suffixes; blocks of 4 rows cross them."""
+    import torch
+
+    from namelang.models import prefix_sharing
+    from namelang.models.forward import torch_runner
+    from namelang.models.registry import spec_from
+
+    torch.manual_seed(0)
+    spec = spec_from(arch, hidden=8, embedding_dim=4, bidirectional=bidirectional)
+    module = spec.build(5, 3).eval()
+    engine = spec.numpy_engine({k: v.numpy().copy() for k, v in module.state_dict().items()}, 5, 3)
+    assert engine.shares_prefixes
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(0, 7, size=200)
+    ids = np.zeros((200, 6), dtype=np.int64)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = rng.integers(2, 5, size=length)
+    plain = batched_logits(lambda i, n: engine(i, n), ids, lengths, batch_size=16)  # no sharing
+    block = prefix_sharing.BLOCK
+    try:
+        prefix_sharing.BLOCK = 4
+        shared = batched_logits(engine, ids, lengths, threads=1)
+        threaded = batched_logits(engine, ids, lengths, threads=3)
+    finally:
+        prefix_sharing.BLOCK = block
+    expected = batched_logits(torch_runner(module, torch.device("cpu")), ids, lengths)
+    assert np.allclose(shared, plain, atol=1e-5) and np.allclose(shared, expected, atol=1e-4)
+    assert np.array_equal(shared, threaded)
+    assert np.all(shared[lengths == 0] == 0)
+
+
+def test_two_layers_do_not_share_prefixes():
+    from namelang.models.registry import spec_from
+
+    spec = spec_from("gru", hidden=4, embedding_dim=2, layers=2, bidirectional=True)
+    state = {k: v.numpy() for k, v in spec.build(5, 3).state_dict().items()}
+    assert not spec.numpy_engine(state, 5, 3).shares_prefixes
+
+
+def test_reversed_names_reverse_each_name_within_its_length():
+    from namelang.models.prefix_sharing import reversed_names
+
+    ids = np.array([[2, 3, 4, 0], [5, 6, 0, 0], [7, 0, 0, 0]])
+    got = reversed_names(ids, np.array([3, 2, 1]))
+    assert got.tolist() == [[4, 3, 2, 0], [6, 5, 0, 0], [7, 0, 0, 0]]
+
+
+def test_delimiter_is_sniffed_from_the_first_lines_of_a_long_quoted_sample():
+    from pathlib import Path
+
+    from namelang.data.corpus import sniff_delimiter
+
+    sample = "id;surname;city\n" + "".join(f'{i};"Name{i}";"Lyon"\n' for i in range(5000))
+    assert sniff_delimiter(sample, Path("big.csv")) == ";"
+    assert sniff_delimiter('"a"|"b"|"c"' * 1000, Path("one-line.csv")) == "|"  # no line end to cut at

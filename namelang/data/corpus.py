@@ -81,10 +81,17 @@ def read_folder(folder: Path, encoding: str = "utf-8") -> Corpus:
     return Corpus(names, labels, Path(folder), digest.hexdigest())
 
 
+SNIFF_CHARS = 4096
+
+
 def sniff_delimiter(sample: str, path: Path) -> str:
     """Tab for .tsv/.tab files; otherwise ask csv.Sniffer, falling back to a comma."""
     if path.suffix.lower() in (".tsv", ".tab"):
         return "\t"
+    # Whole lines of the first 4 KB: csv.Sniffer's quote-finding pattern takes seconds on 64 KB of
+    # quoted cells, and a few dozen lines show the delimiter as well.
+    cut = sample.rfind("\n", 0, SNIFF_CHARS)
+    sample = sample if len(sample) <= SNIFF_CHARS or cut < 0 else sample[:cut]
     try:
         return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
     except csv.Error:

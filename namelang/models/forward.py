@@ -14,37 +14,50 @@ import numpy as np
 Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+# Names per call of a runner that steps shared prefixes once (`prefix_sharing.py`): the more names at
+# once, the more prefixes they share; its memory is about two states per name.
+SHARED_GROUP = 65536
+
+
 def batched_logits(
     run: Runner, ids: np.ndarray, lengths: np.ndarray, batch_size: int = 2048, threads: int = 1
 ) -> np.ndarray:
     """Logits [N, labels] for encoded names, in input order; rows of length 0 are left as zeros.
 
-    `threads` > 1 runs batches side by side: numpy and torch release the GIL inside their kernels, so
-    two threads on two cores score nearly twice the names (the runner must keep no state between calls).
+    `threads` > 1 runs batches (or, for a runner that shares prefixes, the blocks of each step) side by
+    side: numpy and torch release the GIL inside their kernels, so two threads on two cores score nearly
+    twice the names. A runner keeps no state between calls.
     """
     n = len(lengths)
     # Sorting by length makes each batch nearly padding-free, and lets runners skip finished rows.
     order = np.argsort(-lengths, kind="stable")
     order = order[lengths[order] > 0]
-    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    shared = getattr(run, "shares_prefixes", False)
+    size = SHARED_GROUP if shared else batch_size
+    batches = [order[start : start + size] for start in range(0, len(order), size)]
 
-    def one(rows: np.ndarray) -> np.ndarray:
-        width = int(lengths[rows[0]])
-        return run(np.ascontiguousarray(ids[rows, :width]), lengths[rows])
+    def inputs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.ascontiguousarray(ids[rows, : int(lengths[rows[0]])]), lengths[rows]
 
-    out: np.ndarray | None = None
-    if threads > 1 and len(batches) > 1:
+    pool = None
+    if threads > 1 and (shared or len(batches) > 1):
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(threads, len(batches))) as pool:
-            results = list(pool.map(one, batches))
-    else:
-        results = map(one, batches)
-    for rows, logits in zip(batches, results):
-        if out is None:
-            out = np.zeros((n, logits.shape[1]), dtype=np.float32)
-        out[rows] = logits
-    return out if out is not None else np.zeros((n, 0), dtype=np.float32)
+        pool = ThreadPoolExecutor(threads)
+    try:
+        if shared:
+            results = (run.shared_logits(*inputs(rows), pool.map if pool else map) for rows in batches)
+        else:
+            results = (pool.map if pool else map)(lambda rows: run(*inputs(rows)), batches)
+        out = np.zeros((n, 0), dtype=np.float32)
+        for rows, logits in zip(batches, results):
+            if out.shape[1] == 0:
+                out = np.zeros((n, logits.shape[1]), dtype=np.float32)
+            out[rows] = logits
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return out
 
 
 def torch_runner(model, device) -> Runner:

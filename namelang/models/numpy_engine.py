@@ -123,6 +123,27 @@ class NumpyRecurrent:
         c = f * c + i * g
         return o * np.tanh(c), c
 
+    @property
+    def shares_prefixes(self) -> bool:
+        """One layer: its states after t characters depend on those characters only (prefix_sharing.py).
+        A second layer reads the whole first layer, backward direction included, so it cannot."""
+        return self.layers == 1
+
+    def shared_logits(self, ids: np.ndarray, lengths: np.ndarray, map_blocks=map) -> np.ndarray:
+        """`__call__`'s logits, each distinct prefix (and, backward, suffix) stepped once."""
+        from namelang.models.prefix_sharing import final_states, reversed_names
+
+        finals = []
+        for direction, (table, w_hh_t, b_hh) in enumerate(self.weights[0]):
+            names = ids if direction == 0 else reversed_names(ids, lengths)
+
+            def step(x, h, c, w_hh_t=w_hh_t, b_hh=b_hh):
+                return self._step(x, h, c, w_hh_t, b_hh)
+
+            with_cell = self.cell == "LSTM"
+            finals.append(final_states(step, table, names, lengths, self.hidden, with_cell, map_blocks))
+        return np.concatenate(finals, axis=1) @ self.head_w + self.head_b
+
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         batch, width = ids.shape
         active = _active(lengths, width)
