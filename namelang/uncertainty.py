@@ -91,7 +91,8 @@ def fit_model_prior(probs: np.ndarray, y_true: np.ndarray, train_prior: np.ndarr
         moved = probs * weights
         moved /= moved.sum(axis=1, keepdims=True)
         step = np.where(present, shares / np.maximum(moved.mean(axis=0), 1e-300), 1.0)
-        weights = np.clip(weights * step, 1e-12, 1e12)  # a label the model never gives stays finite
+        # A label the model never gives stays finite (and the product never overflows to a warning).
+        weights = np.clip(weights * np.minimum(step, 1e24), 1e-12, 1e12)
         if np.abs(np.log(step)).max() < 1e-9:
             break
     return normalized(train_prior / weights)

@@ -47,6 +47,48 @@ def test_probabilities_equal_scikit_learns(tiny_prepared):
     assert fitted.vocabulary == sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
 
 
+@pytest.mark.parametrize("kept", [2, 3])
+def test_labels_missing_from_train_get_no_probability(tiny_prepared, kept):
+    """A label only validation holds (say, names its script rules keep out of train), and the binary case
+    scikit-learn fits with one row of coefficients: the exported model still equals scikit-learn's."""
+    train, val = read_split(tiny_prepared, "train")[:2], read_split(tiny_prepared, "val")[:2]
+    labels = sorted(set(train[1]))
+    kept_labels = labels[:kept]
+    rows = [i for i, lb in enumerate(train[1]) if lb in kept_labels]
+    train = ([train[0][i] for i in rows], [train[1][i] for i in rows])
+    fitted = fit_ngram(NgramSpec(c=10.0), train, val, labels)
+    assert fitted.val_logits.shape == (len(val[0]), len(labels))
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True)
+    model = LogisticRegression(C=10.0, max_iter=3000).fit(vectorizer.fit_transform(train[0]), train[1])
+    names = val[0] + ODD
+    got = softmax(
+        NgramEngine(NgramSpec(c=10.0), fitted.state, fitted.vocabulary, "", len(labels)).logits(names)
+    )
+    assert np.abs(got[:, :kept] - model.predict_proba(vectorizer.transform(names))).max() < 1e-6
+    assert got[:, kept:].max() < 1e-30
+
+
+def test_train_ngram_when_validation_holds_a_label_train_lacks(tiny_home, invoke):
+    import csv
+
+    path = tiny_home / "prepared" / "val.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    labels = sorted({r["label"] for r in rows})
+    train_path = tiny_home / "prepared" / "train.csv"
+    with open(train_path, encoding="utf-8", newline="") as handle:
+        train_rows = [r for r in csv.DictReader(handle) if r["label"] != labels[-1]]
+    with open(train_path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(train_rows[0]))
+        writer.writeheader()
+        writer.writerows(train_rows)
+    result = invoke("train", "--arch", "ngram", "--name", "ng", "--home", tiny_home, "-q")
+    assert result.exit_code == 0, result.output
+    clf = Classifier.load("ng", home=tiny_home)
+    assert clf.predict_proba(["Smith"])[0, clf.labels.index(labels[-1])] < 1e-30
+
+
 def test_train_ngram_stores_tensors_and_json(tiny_home, invoke):
     result = invoke("train", "--arch", "ngram", "--name", "ng", "--home", tiny_home)
     assert result.exit_code == 0, result.output

@@ -108,7 +108,8 @@ def fit_ngram(spec: NgramSpec, train: tuple[list, list], val: tuple[list, list],
     model, f1, acc, c = best
     state = _export(vectorizer, model, len(labels))
     vocabulary = [g for g, _ in sorted(vectorizer.vocabulary_.items(), key=lambda kv: kv[1])]
-    val_logits = model.decision_function(x_val)
+    # From the exported arrays, one column per label: scikit-learn's own has one per label seen in train.
+    val_logits = np.asarray(x_val @ state["coef"].T) + state["intercept"]
     elapsed = time.perf_counter() - started
     return FittedNgram(state, vocabulary, c, float(acc), float(f1), val_logits, elapsed, grid)
 
@@ -119,8 +120,12 @@ def _export(vectorizer, model, n_labels: int) -> dict:
 
     coef = np.zeros((n_labels, model.coef_.shape[1]), dtype=np.float32)
     intercept = np.full(n_labels, -1e4, dtype=np.float32)  # a label absent from train is never chosen
-    coef[model.classes_] = model.coef_
-    intercept[model.classes_] = model.intercept_
+    if len(model.classes_) == 2:  # binary: one row, the second class's logit against the first's 0
+        coef[model.classes_[1]], intercept[model.classes_[1]] = model.coef_[0], model.intercept_[0]
+        intercept[model.classes_[0]] = 0.0
+    else:
+        coef[model.classes_] = model.coef_
+        intercept[model.classes_] = model.intercept_
     return {"idf": vectorizer.idf_.astype(np.float32), "coef": coef, "intercept": intercept}
 
 
