@@ -7,8 +7,9 @@ from the shared archive (they repeat, as in real files), "distinct" appends thre
 that nearly every name is new. Each is written as CSV and as Parquet (row groups of 262,144 rows).
 
 Configurations (median wall of `--repeat` runs each):
-- local: `namelang predict --input … --output …` in a child process, numpy's BLAS held to one thread
-  (OMP/OPENBLAS/MKL_NUM_THREADS=1) unless the row says otherwise; peak RSS of that process;
+- local: `namelang predict --input … --output …` in a child process on one thread (NAMELANG_THREADS=1),
+  numpy's BLAS held to one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1) unless the row says otherwise; peak
+  RSS of that process;
 - cache off: on sampled names, `namelang.tag_file(cache_size=0)` beside `tag_file()` with its cache;
 - dask: `namelang.distributed.tag_dataset` on a LocalCluster of `--workers` single-threaded worker
   processes started once (its start-up is reported apart), BLAS held to one thread in each; peak RSS
@@ -30,7 +31,13 @@ from pathlib import Path
 
 from predict_benchmark import DEFAULT_ARCHIVE, archive_names, timed, write_input
 
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# One process on one core against N single-threaded workers: BLAS and `predict --threads` both held to 1.
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NAMELANG_THREADS": "1",
+}
 EXE = [sys.executable, "-m", "namelang"]
 
 
@@ -75,7 +82,7 @@ def local_runs(files: dict, repeat: int, model: str) -> dict:
         )
         if kind == "distinct":
             results[f"local csv->csv {kind}, BLAS threads unset"] = run_child(
-                [*predict, "-i", str(csv_in), "-o", str(out / "o.csv")], None, repeat
+                [*predict, "-i", str(csv_in), "-o", str(out / "o.csv")], {"NAMELANG_THREADS": "1"}, repeat
             )
         for size in (None, 0) if kind == "sampled" else ():  # the cache matters where names repeat
             cache = "" if size is None else f", cache_size={size}"
