@@ -33,7 +33,7 @@ def check_shapes(state: dict[str, np.ndarray], expected: dict[str, tuple[int, ..
             )
 
 
-def _active(lengths: np.ndarray, width: int) -> np.ndarray:
+def active_rows(lengths: np.ndarray, width: int) -> np.ndarray:
     """How many rows (a prefix, lengths being sorted descending) are still inside their name at each step."""
     return (lengths[None, :] > np.arange(width)[:, None]).sum(axis=1)
 
@@ -146,7 +146,7 @@ class NumpyRecurrent:
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         batch, width = ids.shape
-        active = _active(lengths, width)
+        active = active_rows(lengths, width)
         steps = ids.T  # [T, B]
         layer_input = None
         finals = []
@@ -202,7 +202,7 @@ class NumpyClassic:
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         batch, width = ids.shape
-        active = _active(lengths, width)
+        active = active_rows(lengths, width)
         h = np.zeros((batch, self.hidden), dtype=np.float32)
         logits = np.zeros((batch, self.n_labels), dtype=np.float32)
         for t in range(width):

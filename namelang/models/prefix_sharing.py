@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from namelang.models.numpy_engine import active_rows
+
 # Rows per block of a step: about the fastest size for one core's matrix product of [rows, hidden].
 BLOCK = 512
 
@@ -47,7 +49,7 @@ def final_states(
     """
     batch, width = ids.shape
     finals = np.zeros((batch, hidden), dtype=np.float32)
-    active = (lengths[None, :] > np.arange(width)[:, None]).sum(axis=1)
+    active = active_rows(lengths, width)
     node = np.zeros(batch, dtype=np.int64)  # each name's row in the previous step's states
     h = np.zeros((1, hidden), dtype=np.float32)  # the empty prefix
     c = np.zeros_like(h) if with_cell else None
