@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SELECT_BY = ("macro-f1", "accuracy", "loss")
+
 
 @dataclass
 class TrainConfig:
@@ -17,6 +19,9 @@ class TrainConfig:
     warmup: float = 0.03
     seed: int = 0
     char_dropout: float = 0.1
+    # The validation score that picks the kept epoch and stops early (SELECT_BY). Macro-F1 weighs small
+    # labels; on a split with a few names per small label it is noisy, and accuracy or loss is steadier.
+    select: str = "macro-f1"
     # Distillation (`--teacher`): the teacher's probabilities softened by this temperature, this share of
     # the loss, and this many character-dropout-perturbed copies of each name labelled by the teacher.
     teacher: str | None = None

@@ -14,16 +14,15 @@ def _pyplot():
     return plt
 
 
-def loss_curve(history: list[dict], path: Path, title: str = "") -> None:
-    """The article's loss curve: training and validation loss per epoch, best epoch marked."""
+def loss_curve(history: list[dict], path: Path, title: str = "", best_epoch: int = 0) -> None:
+    """The article's loss curve: training and validation loss per epoch, the kept epoch marked."""
     plt = _pyplot()
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
     ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train loss")
     ax.plot(epochs, [h["val_loss"] for h in history], marker="o", label="validation loss")
-    if history:
-        best = max(history, key=lambda h: h["val_macro_f1"])
-        ax.axvline(best["epoch"], color="grey", linestyle="--", label=f"best (epoch {best['epoch']})")
+    if best_epoch:
+        ax.axvline(best_epoch, color="grey", linestyle="--", label=f"best (epoch {best_epoch})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy")
     ax.set_title(title or "loss")

@@ -179,7 +179,7 @@ def _continued(name: str, card: ModelCard, epochs, patience) -> tuple[TrainConfi
     history = [EpochReport(**h) for h in card.history]
     if len(history) >= config.epochs:
         raise NamelangError(f"{name!r} already ran {len(history)} epochs; pass a larger --epochs to continue")
-    if EarlyStopping.from_history(history, config.patience).exhausted:
+    if EarlyStopping.from_history(history, config.patience, config.select).exhausted:
         raise NamelangError(
             f"{name!r} stopped early (no better epoch in {config.patience}); pass a larger --patience"
         )
@@ -188,7 +188,9 @@ def _continued(name: str, card: ModelCard, epochs, patience) -> tuple[TrainConfi
 
 def resume_conflicts(card: ModelCard, given: dict[str, Any], name: str) -> list[str]:
     """Each option given with `--resume` that differs from the stored run, as `--flag value (stored: x)`."""
-    stored: dict[str, Any] = {"arch": card.arch, "name": name, **card.arch_options, **card.training}
+    # A card from before an option existed ran with that option's default (e.g. --select macro-f1).
+    training = {**asdict(TrainConfig()), **card.training}
+    stored: dict[str, Any] = {"arch": card.arch, "name": name, **card.arch_options, **training}
     conflicts = []
     for option, value in given.items():
         if option in RESUME_MAY_CHANGE:
@@ -251,7 +253,7 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
         result.best_state,
         card,
         history_csv(result.history),
-        plot=lambda p: plots.loss_curve(rows, p, title=f"{run.name} ({run.spec.arch})"),
+        plot=lambda p: plots.loss_curve(rows, p, f"{run.name} ({run.spec.arch})", result.best_epoch),
     )
     if make_default and not result.interrupted:
         store.set_default(run.name)

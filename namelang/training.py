@@ -1,4 +1,4 @@
-"""fit(): mini-batch training with early stopping on validation macro-F1.
+"""fit(): mini-batch training with early stopping on a validation score (macro-F1 by default).
 
 The trainer knows nothing of the architecture (any module mapping (ids, lengths) to logits will do)
 and prints nothing: it reports through callbacks, and the caller saves what it returns.
@@ -124,30 +124,44 @@ def make_schedule(optimizer, config: TrainConfig, steps_per_epoch: int, epochs_d
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def selection_score(report: EpochReport, select: str) -> float:
+    """The validation score `select` names (config.SELECT_BY), higher is better."""
+    if select == "accuracy":
+        return report.val_accuracy
+    if select == "loss":
+        return -report.val_loss
+    return report.val_macro_f1
+
+
 @dataclass
 class EarlyStopping:
-    """Tracks the best validation macro-F1 and the epochs since it improved."""
+    """Tracks the best validation score (`select`) and the epochs since it improved."""
 
     patience: int
-    best_f1: float = -1.0
+    select: str = "macro-f1"
+    best_score: float = -math.inf
     best_epoch: int = 0
     stale: int = 0
 
     @classmethod
-    def from_history(cls, history: list[EpochReport], patience: int) -> EarlyStopping:
+    def from_history(
+        cls, history: list[EpochReport], patience: int, select: str = "macro-f1"
+    ) -> EarlyStopping:
         if not history:
-            return cls(patience)
-        best = max(history, key=lambda r: r.val_macro_f1)
-        return cls(patience, best.val_macro_f1, best.epoch, sum(1 for r in history if r.epoch > best.epoch))
+            return cls(patience, select)
+        best = max(history, key=lambda r: selection_score(r, select))
+        stale = sum(1 for r in history if r.epoch > best.epoch)
+        return cls(patience, select, selection_score(best, select), best.epoch, stale)
 
     @property
     def exhausted(self) -> bool:
         return self.stale >= self.patience
 
-    def update(self, epoch: int, val_f1: float) -> bool:
+    def update(self, report: EpochReport) -> bool:
         """Record an epoch's score; True when it is the best so far."""
-        if val_f1 > self.best_f1:
-            self.best_f1, self.best_epoch, self.stale = val_f1, epoch, 0
+        score = selection_score(report, self.select)
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.stale = score, report.epoch, 0
             return True
         self.stale += 1
         return False
@@ -229,7 +243,7 @@ def fit(
     history: list[EpochReport] | None = None,
     best_state: dict | None = None,
 ) -> FitResult:
-    """Train `model` in place; return the best state (by validation macro-F1) and the history.
+    """Train `model` in place; return the best state (by `config.select` on validation) and the history.
 
     `history` and `best_state` continue an earlier run: training resumes at the next epoch, with
     the learning-rate schedule where it was. Ctrl-C stops after the current batch and returns the best
@@ -241,7 +255,7 @@ def fit(
     torch.manual_seed(config.seed + len(history))
     batches = _Batches(train.lengths, config.batch_size, np.random.default_rng(config.seed + len(history)))
     step = _make_step(model.to(device), train, n_labels, config, device, len(history))
-    stopping = EarlyStopping.from_history(history, config.patience)
+    stopping = EarlyStopping.from_history(history, config.patience, config.select)
     best_state = best_state or _snapshot(model)
     interrupted = stopped_early = False
     started = time.perf_counter()
@@ -254,19 +268,17 @@ def fit(
             callbacks.on_epoch_start(epoch, config.epochs, batches.count())
             train_loss = train_one_epoch(step, train, batches.epoch(), callbacks)
             val_loss, val_acc, val_f1 = evaluate_split(model, val, device, nn.CrossEntropyLoss())
-            improved = stopping.update(epoch, val_f1)
-            snapshot = _snapshot(model) if improved else best_state
             lr, seconds = step.scheduler.get_last_lr()[0], time.perf_counter() - epoch_start
-            report = EpochReport(
-                epoch, train_loss, val_loss, float(val_acc), float(val_f1), lr, seconds, improved
-            )
+            report = EpochReport(epoch, train_loss, val_loss, float(val_acc), float(val_f1), lr, seconds)
+            report.improved = stopping.update(report)
+            snapshot = _snapshot(model) if report.improved else best_state
             # One statement, no call inside: Ctrl-C lands before or after it, never between the two.
             history, best_state = [*history, report], snapshot
             callbacks.on_epoch_end(report)
     except KeyboardInterrupt:
         interrupted = True
     model.load_state_dict(best_state)
-    best_epoch = max(history, key=lambda r: r.val_macro_f1).epoch if history else 0
+    best_epoch = stopping.best_epoch
     elapsed = time.perf_counter() - started
     return FitResult(best_state, best_epoch, history, interrupted, elapsed, stopped_early)
 

@@ -118,10 +118,12 @@ def model_card(card: dict, figures: dict) -> str:
         f"| {p['threshold']:.1f} | {p['oos_flagged']:.3f} | {p['in_scope_accuracy']:.4f} | {100 * p['accuracy_lost']:.2f} |"
         for p in shipped["test"]["oos_test"]
     )
+    select = t.get("select", "macro-f1")
     members = ", ".join(f"{m['name']} × {m['weight']:.3f}" for m in figures["ensemble_members"])
     student = (
         f"distilled from `ensemble` (the weighted log-probabilities of {members}, weights fitted on "
-        f"validation): `namelang train --arch gru --teacher ensemble --epochs {t['epochs']}` — the loss is "
+        f"validation): `namelang train --arch gru --teacher ensemble --epochs {t['epochs']} --patience "
+        f"{t['patience']} --select {select}` — the loss is "
         f"{1 - t['distill_weight']:.1f} × cross-entropy on the true labels + {t['distill_weight']:.1f} × τ² × "
         f"KL to the teacher's probabilities softened at τ = {t['distill_temperature']:g}; each training name "
         f"appears once as written and {t['teacher_copies']} time(s) with characters hidden at random "
@@ -142,14 +144,15 @@ its own. `python scripts/build_pretrained.py` built it and wrote every figure be
   layer over {len(card["labels"])} labels ({", ".join(card["labels"])}); {card["parameters"]:,}
   parameters, the size and speed of the default `gru`. Logits are divided by a temperature of
   {card["temperature"]:.3f}, fitted on the validation split.
-- **Training**: {student}. Early stopping and the best epoch on validation macro-F1 (epoch
+- **Training**: {student}. Early stopping and the kept epoch on validation {select} (epoch
   {card["best"]["epoch"]} of {card["epochs_run"]}), {card["training_seconds"]:.0f} s on a shared 2-core CPU.
 - **Data**: `namelang prepare archive mimesis --seed 0` — the tutorial archive and Mimesis's
   per-locale surname lists, deduplicated across sources and group-split on the union (no name in two
   splits); {figures["manifest"]["totals"]["train"]:,} train / {figures["manifest"]["totals"]["val"]:,} validation /
   {figures["manifest"]["totals"]["test"]:,} test rows. See the README, "What it was trained on".
 - **Why this model**: of the models below that cost one network at prediction time (each gru seed
-  and the student), it had the best validation accuracy. The ensemble is shown for reference: it
+  and the student), it had the best validation accuracy, scored as `namelang evaluate` scores it
+  (script rules included; the "val accuracy" column). The ensemble is shown for reference: it
   needs one pass per member. The test split played no part in any choice.
 
 ## Test metrics (the union's test split, same run)

@@ -16,7 +16,7 @@ from namelang.data.alphabet import PAD, UNKNOWN, Alphabet
 from namelang.device import resolve_device
 from namelang.errors import NamelangError
 from namelang.models.registry import ARCHITECTURES, spec_from
-from namelang.models.store import ModelStore
+from namelang.models.store import ModelStore, read_card
 
 
 def test_registry_lists_every_architecture_in_help(invoke):
@@ -158,6 +158,47 @@ def test_early_stopping(tiny_home):
     # lr 0 never improves after the first epoch, so patience 2 stops after epoch 3.
     result = runs.start_run(tiny_home, spec, TrainConfig(epochs=10, lr=0.0, patience=2), name="es")
     assert result.fit.stopped_early and len(result.fit.history) == 3
+
+
+def test_select_picks_the_kept_epoch_and_counts_patience_by_that_score():
+    from namelang.training import EarlyStopping, EpochReport
+
+    # (val loss, accuracy, macro-F1) per epoch: each score peaks at a different epoch.
+    scores = [(1.0, 0.70, 0.50), (0.8, 0.72, 0.40), (0.9, 0.75, 0.45), (0.95, 0.74, 0.42)]
+    history = [EpochReport(e, 1.0, loss, acc, f1, 0.1, 1.0) for e, (loss, acc, f1) in enumerate(scores, 1)]
+    for select, best, stale in (("macro-f1", 1, 3), ("accuracy", 3, 1), ("loss", 2, 2)):
+        stopping = EarlyStopping(patience=2, select=select)
+        improved = [stopping.update(r) for r in history]
+        assert stopping.best_epoch == best and improved[best - 1] and not any(improved[best:])
+        resumed = EarlyStopping.from_history(history, 2, select)
+        assert (resumed.best_epoch, resumed.stale, resumed.exhausted) == (best, stale, stale >= 2)
+
+
+def test_train_select_accuracy_keeps_the_most_accurate_epoch(tiny_home, invoke):
+    result = invoke("train", "--name", "acc", *TINY_MODEL, "--select", "ACCURACY", "--epochs", "4",
+                    "--patience", "4", "--home", tiny_home, "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    card = read_card(tiny_home / "models" / "acc")
+    assert card.training["select"] == "accuracy"
+    first_best = max(card.history, key=lambda h: h["val_accuracy"])
+    assert card.best.epoch == first_best["epoch"] and card.best.val_accuracy == first_best["val_accuracy"]
+    assert [h["epoch"] for h in card.history if h["improved"]][-1] == card.best.epoch
+    refused = invoke("train", "--resume", "acc", "--select", "loss", "--epochs", "6", "--home", tiny_home)
+    assert refused.exit_code == 1 and "--select loss (stored: accuracy)" in refused.output
+    assert invoke("train", "--select", "f1", "--home", tiny_home).exit_code == 2
+
+
+def test_a_card_from_before_select_resumes_as_macro_f1(tiny_home, invoke):
+    assert invoke("train", "--name", "old", *TINY_MODEL, "--home", tiny_home, "-q").exit_code == 0
+    path = tiny_home / "models" / "old" / "model.json"
+    stored = json.loads(path.read_text())
+    del stored["training"]["select"]
+    path.write_text(json.dumps(stored))
+    result = invoke(
+        "train", "--resume", "old", "--select", "macro-f1", "--epochs", "3", "--home", tiny_home, "-q"
+    )
+    assert result.exit_code == 0, result.output
+    assert read_card(path.parent).training["select"] == "macro-f1"
 
 
 def test_balanced_loss_weights():

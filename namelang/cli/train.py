@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 
 from namelang.cli import options, render
-from namelang.config import TrainConfig
+from namelang.config import SELECT_BY, TrainConfig
 from namelang.models.registry import ARCHITECTURES, DEFAULT_ARCH
 
 Arch = enum.Enum("Arch", {name: name for name in ARCHITECTURES}, type=str)
+Select = enum.Enum("Select", {name: name for name in SELECT_BY}, type=str)
 _DEFAULTS = TrainConfig()
 _ARCH_HELP = "; ".join(f"{name}: {cls.summary}" for name, cls in ARCHITECTURES.items())
 
@@ -70,8 +71,12 @@ def _given(ctx: typer.Context) -> dict:
             and source is not None
             and source.name in ("COMMANDLINE", "ENVIRONMENT")
         ):
-            given[name] = value.value if isinstance(value, enum.Enum) else value
+            given[name] = _plain(value)
     return given
+
+
+def _plain(value):
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def train_cmd(
@@ -86,8 +91,19 @@ def train_cmd(
     weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0)] = _DEFAULTS.weight_decay,
     patience: Annotated[
         int,
-        typer.Option("--patience", min=1, help="Stop after this many epochs without a better val macro-F1."),
+        typer.Option(
+            "--patience", min=1, help="Stop after this many epochs without a better --select score."
+        ),
     ] = _DEFAULTS.patience,
+    select: Annotated[
+        Select,
+        typer.Option(
+            "--select",
+            case_sensitive=False,
+            help="Validation score that picks the kept epoch and stops early (accuracy or loss: "
+            "steadier than macro-F1 when small labels have few validation names).",
+        ),
+    ] = Select(_DEFAULTS.select),
     balance: Annotated[
         bool, typer.Option("--balance/--no-balance", help="Class-balanced (inverse-frequency) loss.")
     ] = _DEFAULTS.balance,
@@ -150,7 +166,7 @@ def train_cmd(
         if resume is None:  # the options as the user gave them (None: the architecture's default)
             spec = spec_from(arch.value, **{k: ctx.params[k] for k in _ARCH_OPTIONS})
             config = TrainConfig(
-                **{f.name: ctx.params[f.name] for f in fields(TrainConfig) if f.name in ctx.params}
+                **{f.name: _plain(ctx.params[f.name]) for f in fields(TrainConfig) if f.name in ctx.params}
             )
         torch_device = resolve_device(device)
         with render.count_progress() as progress:
