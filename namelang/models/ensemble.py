@@ -66,7 +66,12 @@ def fit_weights(log_probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float
     result = minimize(
         _loss_and_grad, start, args=(log_probs, y), jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * m
     )
-    raw = result.x if result.success and result.x.sum() > 0 else start
+    # L-BFGS-B often ends with "ABNORMAL" (its line search cannot improve within float precision)
+    # after it has found a better point: keep any point with a lower loss than the start.
+    better = (
+        result.x.sum() > 0 and np.isfinite(result.fun) and result.fun < _loss_and_grad(start, log_probs, y)[0]
+    )
+    raw = result.x if better else start
     # sum_i raw_i * lp_i == sum_i w_i * lp_i / T with w = raw / sum(raw), T = 1 / sum(raw).
     return raw / raw.sum(), float(1.0 / raw.sum())
 
