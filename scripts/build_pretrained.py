@@ -14,7 +14,8 @@
    the accuracy training records, which sees native-script names as unknown characters); the ensemble
    is reported but not shipped (it costs one pass per member).
 4. Every model is scored on the union's test split: the archive's rows, Mimesis's rows (accuracy, recall
-   per language, mean recall), and the out-of-scope trade-off (threshold chosen on validation). The
+   per language, mean recall), Mimesis's names in their own script (per script), and the out-of-scope
+   trade-off (threshold chosen on validation). The
    archive's and Mimesis's rows are scored twice: with the model's own probabilities, and re-weighted
    to that source's label shares on the union's train split (`--prior archive`, `--prior mimesis`;
    for a model without a label, the shares of the labels it has).
@@ -96,7 +97,7 @@ def test_subsets(union: Path) -> dict:
 def score(model: Trained, union: Path, subsets: dict, priors: dict) -> dict:
     """Test metrics on each source's rows, as they are and under that source's train-split prior
     (`priors`: {source: {label: share}}), and the out-of-scope curve on validation and test."""
-    from registers_benchmark import oos_curve, read
+    from registers_benchmark import accuracy_and_recall, native_names, oos_curve, read
 
     from namelang.evaluation import mean_language_recall, metrics
     from namelang.evaluation import score as score_rows
@@ -117,6 +118,10 @@ def score(model: Trained, union: Path, subsets: dict, priors: dict) -> dict:
     for split in ("val", "test"):
         rows = read(union, split)
         report[f"oos_{split}"] = oos_curve(clf.labels, clf.predict_proba(rows.names), rows.labels)
+    report["scripts"] = {  # Mimesis's test names in their own script: rules, transliteration, model
+        script: accuracy_and_recall(clf.labels, clf.predict_proba(names), truth)
+        for script, (names, truth) in native_names(read(union, "test")).items()
+    }
     return report
 
 

@@ -60,6 +60,12 @@ def language_rows(shipped: dict, ngram: dict) -> str:
     )
 
 
+def script_rows(shipped: dict) -> str:
+    """The shipped model on Mimesis's test names written in their own script."""
+    scripts = shipped["test"].get("scripts", {})
+    return "\n".join(f"| {script} | {v['n']} | {v['accuracy']:.3f} |" for script, v in scripts.items())
+
+
 def _top(shares: dict, n: int = 3) -> str:
     """The `n` largest shares (or counts), as "52% Russian, 20% English, …"."""
     total = sum(shares.values())
@@ -194,6 +200,16 @@ baselines re-weighted alike).
 | language | names | shipped | union n-gram |
 | --- | ---: | ---: | ---: |
 {language_rows(shipped, models["ngram"])}
+
+### Names in their own script
+
+Mimesis's test names written in their own script, as a user would pass them (Cyrillic and Greek are
+transliterated, then scored by the model; Hangul, Kana, Arabic and Han take the rules of the README's
+"Names in other scripts"):
+
+| script | names | accuracy |
+| --- | ---: | ---: |
+{script_rows(shipped)}
 
 ### Names outside the 18 languages
 
