@@ -15,10 +15,10 @@
    is reported but not shipped (it costs one pass per member).
 4. Every model is scored on the union's test split: the archive's rows, Mimesis's rows (accuracy, recall
    per language, mean recall), Mimesis's names in their own script (per script), and the out-of-scope
-   trade-off (threshold chosen on validation). The
-   archive's and Mimesis's rows are scored twice: with the model's own probabilities, and re-weighted
-   to that source's label shares on the union's train split (`--prior archive`, `--prior mimesis`;
-   for a model without a label, the shares of the labels it has).
+   trade-off (threshold chosen on validation). The archive's and Mimesis's rows are scored twice: with
+   the model's own probabilities, and re-weighted to that source's label shares on the union's train
+   split (`--prior archive`, `--prior mimesis`; for a model without a label, the shares of the labels
+   it has).
 5. The chosen folder is copied into the package, with each source's train-split prior in its card
    (`source_priors`), metrics.json and MODEL_CARD.md.
 The test split only scores: every choice is made on validation.
