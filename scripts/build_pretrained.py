@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from model_card import model_card  # noqa: E402
-from train_benchmark import STUDENT, Trained, _from_card, make_ensemble, train_model  # noqa: E402
+from train_benchmark import STUDENT, Trained, _from_card, make_ensemble, score_split, train_model  # noqa: E402
 
 SHIPPED = ("weights.safetensors", "model.json", "history.csv", "loss.png")
 TITLES = {"archive": "archive test", "mimesis": "mimesis test"}
@@ -129,13 +129,7 @@ def score_val(model: Trained, union: Path) -> None:
     """The model's `val` becomes the union's validation split as the tool scores it (`namelang
     evaluate`: script rules included); what training recorded, which saw native-script names as
     unknown characters, is kept under "at_training"."""
-    from namelang.data.split import read_split
-    from namelang.evaluation import metrics
-    from namelang.evaluation import score as score_rows
-    from namelang.inference import Classifier
-
-    clf = Classifier.load(model.path, device="cpu")
-    val = metrics(score_rows(clf, *read_split(union, "val")[:2], source="val"))
+    val = score_split(union, model, "val")
     model.val = {"accuracy": val["accuracy"], "macro_f1": val["macro_f1"], "at_training": model.val}
 
 
