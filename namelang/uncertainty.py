@@ -35,6 +35,13 @@ EM_MAX_ITERATIONS = 2000
 # Resamples start at the table's own estimate; 1e-5 moved interval ends by at most 2e-4 against 1e-6 on
 # 15,706 distinct archive surnames, in a third of the iterations.
 BOOTSTRAP_TOLERANCE = 1e-5
+# In EM every label counts as holding at least this share of the model's prior. EM trusts the ratio
+# p(y|x) / prior(y); for a label with a tiny prior (Arabic 0.0001 in the union model's fitted prior)
+# a stray 1% on thousands of names claims strong evidence, and plain EM ran away to such labels even
+# on the validation split the prior was fitted on (union student: accuracy 0.812 -> 0.325 re-weighted).
+# Chosen on validation (README, "Priors, a table's mix and prediction sets"): 0.01 stops that and
+# leaves an archive-only gru's estimates as they were; 0.02 cost it 6 points on a uniform mix.
+EM_SOURCE_FLOOR = 0.01
 # Coverage levels a model stores a conformal threshold for: 0.50 … 0.99 by 0.01, then 0.995 and 0.999.
 COVERAGE_LEVELS = tuple(round(0.5 + i / 100, 2) for i in range(50)) + (0.995, 0.999)
 
@@ -251,6 +258,13 @@ class Estimate:
     prior: np.ndarray
     iterations: int
     converged: bool
+    source: np.ndarray  # the prior EM took the probabilities to carry: re-weight from it to `prior`
+
+
+def em_source(source: np.ndarray) -> np.ndarray:
+    """The model's prior as EM uses it: every share at least EM_SOURCE_FLOOR, renormalised."""
+    floored = np.maximum(np.asarray(source, dtype=np.float64), EM_SOURCE_FLOOR)
+    return floored / floored.sum()
 
 
 def estimate_prior(
@@ -263,17 +277,19 @@ def estimate_prior(
 ) -> Estimate:
     """The rows' own label prior by EM (Saerens et al., 2002); `counts` weighs each (distinct) row.
 
-    E-step: re-weight every row from `source` to the current estimate; M-step: the estimate becomes the
-    count-weighted mean of the re-weighted rows. Stops when no share moves more than `tolerance`.
+    E-step: re-weight every row from the (floored, `em_source`) model prior to the current estimate;
+    M-step: the estimate becomes the count-weighted mean of the re-weighted rows. Stops when no share
+    moves more than `tolerance`. Re-weight rows from the returned `source` to the returned `prior`.
     """
     weights = np.ones(len(probs)) if counts is None else np.asarray(counts, dtype=np.float64)
     if len(probs) == 0 or weights.sum() <= 0:
         raise NamelangError("no names to estimate a prior from")
+    source = em_source(source)
     base = _base(probs, source)
     priors, iterations, converged = _em(
         base, weights[None, :], start if start is not None else source, tolerance, max_iterations
     )
-    return Estimate(priors[0], iterations, converged)
+    return Estimate(priors[0], iterations, converged, source)
 
 
 def _base(probs: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -312,7 +328,8 @@ def apply_prior(probs: np.ndarray, prior: Prior, source: np.ndarray, counts=None
         if not keep.any():
             return probs
         weights = None if counts is None else np.asarray(counts)[keep]
-        target = estimate_prior(probs[keep], source, weights).prior
+        estimate = estimate_prior(probs[keep], source, weights)
+        source, target = estimate.source, estimate.prior
     return reweight(probs, source, target).astype(probs.dtype, copy=False)
 
 
@@ -376,7 +393,7 @@ def bootstrap_interval(
     replacement: the distinct names' counts redrawn from a multinomial); repeatable for a seed."""
     rng = np.random.default_rng(seed)
     counts = np.asarray(counts, dtype=np.float64)
-    rows, base = int(counts.sum()), _base(probs, source)
+    rows, base = int(counts.sum()), _base(probs, em_source(source))
     draws = []
     # A few resamples at a time bound the [distinct names, resamples] temporaries.
     group = max(1, min(resamples, 2_000_000 // max(len(counts), 1)))
@@ -411,9 +428,10 @@ def table_mix(
     estimate = estimate_prior(probs, source, counts)
     shown = probs
     if prior is not None and not prior.is_train:
-        shown = reweight(
-            probs, prior.moved_from(source), estimate.prior if prior.shares is None else prior.shares
-        )
+        if prior.shares is None:  # estimate
+            shown = reweight(probs, estimate.source, estimate.prior)
+        else:
+            shown = reweight(probs, prior.moved_from(source), prior.shares)
     low = high = None
     if resamples > 0:
         low, high = bootstrap_interval(probs, source, counts, estimate.prior, resamples, seed, level)
@@ -584,6 +602,7 @@ class TableAdjuster:
         self.prior = self.model.parse(prior)
         self.threshold = None if coverage is None else self.model.threshold(coverage)
         self.target = self.prior.shares  # None: the model's own (train), or not estimated yet
+        self.moved_from = self.prior.moved_from(self.model.prior)
         self.seen = DistinctNames(len(self.model.labels)) if summary or self.two_passes else None
         self.collecting = self.seen is not None
         self.last: np.ndarray | None = None
@@ -599,16 +618,18 @@ class TableAdjuster:
                 self.seen.add(names, self.last)
             if self.target is None:
                 return self.last
-            return reweight(self.last, self.prior.moved_from(self.model.prior), self.target)
+            return reweight(self.last, self.moved_from, self.target)
 
         return adjusted
 
     def estimate(self) -> None:
         """After the first pass: the table's prior by EM over its distinct names."""
         probs, counts = self.seen.arrays()
-        self.target = (
-            estimate_prior(probs, self.model.prior, counts).prior if len(probs) else self.model.prior
-        )
+        if len(probs):
+            estimate = estimate_prior(probs, self.model.prior, counts)
+            self.moved_from, self.target = estimate.source, estimate.prior
+        else:
+            self.target = self.model.prior
         self.collecting = False
 
     def sets(self) -> list[str]:
