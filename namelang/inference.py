@@ -11,7 +11,7 @@ import numpy as np
 
 from namelang.data.alphabet import Alphabet
 from namelang.data.normalize import normalize_name
-from namelang.data.scripts import path_of, rule_probabilities
+from namelang.data.scripts import path_of, rule_probabilities, script_masks, transliterate
 from namelang.data.sources import OUT_OF_SCOPE
 from namelang.errors import NamelangError
 from namelang.models.card import ModelCard
@@ -87,8 +87,16 @@ class Classifier:
         return cls(torch_runner(module, accelerator), found.card, found.name, found.path, str(accelerator))
 
     def normalize(self, names) -> list[str]:
-        """The normalisation the model was trained with; None, NaN and blanks become ''."""
-        return [normalize_name(n, self.ascii_only) if isinstance(n, str) else "" for n in names]
+        """Each name's key: NFC, stripped, inner whitespace collapsed, in its own script (the script is
+        evidence: `distinct_proba` reads it); None, NaN and blanks become ''."""
+        return [normalize_name(n, transliterate=False) if isinstance(n, str) else "" for n in names]
+
+    def spelled_for_model(self, keys: list[str]) -> list[str]:
+        """Keys spelled as the model was trained: Cyrillic and Greek in Latin, and with `ascii_only` the
+        tutorial's ASCII folding (`normalize_name` in full)."""
+        if self.ascii_only:
+            return [normalize_name(n, True) for n in keys]
+        return [n if n.isascii() else transliterate(n) for n in keys]
 
     # Names per forward pass: of 256, 512, 1024 and 2048, 512 ran fastest on 2 CPU cores.
     BATCH = 512
@@ -104,17 +112,24 @@ class Classifier:
 
     def distinct_proba(self, normalized: list[str], batch_size: int = BATCH) -> np.ndarray:
         """`predict_proba` of names already through `normalize`, each once (what a cache of names calls)."""
-        ids, lengths = self.alphabet.encode(normalized, self.max_length)
+        ids, lengths = self.alphabet.encode(self.spelled_for_model(normalized), self.max_length)
         logits = batched_logits(self.run, ids, lengths, batch_size, self.threads)
         probs = softmax(logits / self.temperature)
         if probs.shape[1] == 0:
             probs = np.zeros((len(normalized), len(self.labels)), dtype=np.float32)
-        # Han, Kana, Hangul and Arabic script take a rule (data/scripts.py); an ASCII name never does.
+        # Cyrillic and Greek keep to their script's language; Han, Kana, Hangul and Arabic script take a
+        # rule (data/scripts.py); an ASCII name does neither.
         others = np.array([i for i, name in enumerate(normalized) if not name.isascii()], dtype=np.int64)
         if len(others):
-            ruled, ruled_probs = rule_probabilities(
-                [normalized[i] for i in others], self.labels, OUT_OF_SCOPE
-            )
+            native = [normalized[i] for i in others]
+            kept, masks = script_masks(native, self.labels, OUT_OF_SCOPE)
+            if len(kept):
+                masked = probs[others[kept]] * masks
+                total = masked.sum(axis=1, keepdims=True)
+                # Both allowed labels can underflow to 0 in float32: then they share the row evenly.
+                even = masks / masks.sum(axis=1, keepdims=True)
+                probs[others[kept]] = np.where(total > 0, masked / np.where(total > 0, total, 1), even)
+            ruled, ruled_probs = rule_probabilities(native, self.labels, OUT_OF_SCOPE)
             probs[others[ruled]] = ruled_probs
         probs[lengths == 0] = np.nan
         return probs

@@ -44,11 +44,10 @@ def test_explain_names_each_path_after_the_predictions(home, invoke):
     out = read(result.stdout)
     assert out.columns[-1] == "script_path" and out.columns[-2] == "probability_2"
     assert out["script_path"].tolist() == WANT
-    # the transliterated Cyrillic spelling scores as its Latin one
-    assert (
-        out.loc[0, ["prediction", "probability"]].tolist()
-        == out.loc[1, ["prediction", "probability"]].tolist()
-    )
+    # the Cyrillic spelling scores as its Latin one, kept to Russian or out of scope
+    assert out.loc[0, "prediction"] == out.loc[1, "prediction"] == "Russian"
+    assert float(out.loc[1, "probability"]) >= float(out.loc[0, "probability"])
+    assert out.loc[2, "prediction"] in ("Greek", "unknown")
     assert out.loc[3, "prediction"] == "Korean" and out.loc[5, "prediction"] == ""
 
 

@@ -111,8 +111,37 @@ def test_classifier_paths_and_rules(tiny_trained):
     paths = clf.script_paths(names)
     assert paths[:2] == ["model", "transliterated"] and paths[3:] == ["", ""]
     probs = clf.predict_proba(names)
-    assert np.allclose(probs[0], probs[1])  # the Cyrillic spelling scores as its Latin one
+    # The Cyrillic spelling scores as its Latin one, kept to Russian (and out of scope, if a label).
+    allowed = [clf.labels.index(lb) for lb in ("Russian", "unknown") if lb in clf.labels]
+    expected = np.zeros_like(probs[0])
+    expected[allowed] = probs[0][allowed] / probs[0][allowed].sum()
+    assert "Russian" in clf.labels and np.allclose(probs[1], expected)
     if "Korean" in clf.labels:
         assert paths[2] == "rule: Hangul -> Korean" and probs[2].argmax() == clf.labels.index("Korean")
     else:
         assert paths[2] == "model"  # the rule has no label to give: the model decides, and says so
+
+
+def test_script_masks_keep_a_transliterated_script_to_its_language():
+    from namelang.data.scripts import script_masks
+
+    labels = ["Greek", "Italian", "Russian", "unknown"]
+    rows, masks = script_masks(["Giannari", "Γιαννάρη", "Смирнова", "김"], labels, "unknown")
+    assert rows.tolist() == [1, 2]
+    assert masks.tolist() == [[1, 0, 0, 1], [0, 0, 1, 1]]
+    # Without an out-of-scope label only the language stays; a model without it is left alone.
+    assert script_masks(["Γιαννάρη"], labels[:3])[1].tolist() == [[1, 0, 0]]
+    assert script_masks(["Γιαννάρη"], ["Italian", "Russian"])[0].tolist() == []
+
+
+def test_a_greek_script_name_is_greek_or_out_of_scope_whatever_its_latin_spelling_looks_like():
+    from namelang.inference import Classifier
+
+    clf = Classifier.load("pretrained")
+    latin, greek = clf.predict_proba(["Giannari", "Γιαννάρη"])
+    assert clf.labels[latin.argmax()] not in ("Greek", "unknown")  # what the transliteration alone gives
+    keep = [clf.labels.index("Greek"), clf.labels.index("unknown")]
+    assert greek.sum() == pytest.approx(1.0) and greek[keep].sum() == pytest.approx(1.0)
+    assert greek[keep] == pytest.approx(latin[keep] / latin[keep].sum())
+    # The key keeps the script: a cache of names holds both spellings apart.
+    assert clf.normalize(["Γιαννάρη ", "Giannari"]) == ["Γιαννάρη", "Giannari"]

@@ -174,7 +174,10 @@ def test_union_trains_end_to_end(tmp_path, invoke):
     clf = Classifier.load("union", home=tmp_path)
     assert sorted(clf.labels) == ["Czech", "Greek", "Korean", "Polish", "Russian"]
     probs = clf.predict_proba(["Смирнова", "Smirnova", "최", "Παπαδόπουλος"])
-    assert np.allclose(probs[0], probs[1]) and clf.labels[probs[2].argmax()] == "Korean"
+    # Cyrillic keeps to Russian, Greek script to Greek (no out-of-scope label here), Hangul -> Korean.
+    assert probs[0][clf.labels.index("Russian")] == pytest.approx(1.0)
+    assert probs[3][clf.labels.index("Greek")] == pytest.approx(1.0)
+    assert clf.labels[probs[2].argmax()] == "Korean"
     assert clf.script_paths(["Παπαδόπουλος", "최"]) == ["transliterated", "rule: Hangul -> Korean"]
     report = json.loads(invoke("evaluate", "--model", "union", "--split", "val", "--format", "json",
                                "--home", tmp_path).stdout)  # fmt: skip

@@ -1,7 +1,8 @@
 """A name's Unicode script, and the path it takes to a label.
 
 Latin names go to the model as they are. Cyrillic and Greek names are transliterated to the Latin
-spelling the archive uses (Смирнов -> Smirnov, Παπαδόπουλος -> Papadopoulos) and go to the model too.
+spelling the archive uses (Смирнов -> Smirnov, Παπαδόπουλος -> Papadopoulos) and go to the model too,
+which then chooses between the script's language (Russian, Greek) and out of scope.
 Han, Kana, Hangul and Arabic-script names cannot be spelled the archive's way without a dictionary,
 and each of those scripts is written by one or two of the 18 languages, so a rule labels them:
 Hangul -> Korean, Kana -> Japanese, Arabic script -> Arabic (unless it has letters only Persian and
@@ -181,6 +182,32 @@ def rule_for(name: str, script: str) -> Ruling | None:
             return Ruling("Chinese", "one Han character -> Chinese")
         return Ruling("Japanese", "two or more Han characters -> Japanese")
     return None
+
+
+# Of the 18 languages, the one each transliterated script writes. The model scores such a name from
+# its Latin spelling, which loses the script; the script itself says the language, so the model's
+# choice is kept to that language or out of scope (a Greek-script Γιαννάρη is not Italian, whatever
+# Giannari looks like).
+SCRIPT_LANGUAGE = {CYRILLIC: "Russian", GREEK: "Greek"}
+
+
+def script_masks(names: list[str], labels: list[str], out_of_scope: str | None = None):
+    """(rows [M], masks [M, labels]) for the names in a transliterated script whose language the model
+    has: 1 for that language and `out_of_scope` (when the model has it), 0 elsewhere."""
+    import numpy as np
+
+    index = {label: i for i, label in enumerate(labels)}
+    rows, masks = [], []
+    for row, name in enumerate(names):
+        language = SCRIPT_LANGUAGE.get(script_of(name))
+        if language in index:
+            mask = np.zeros(len(labels), dtype=np.float32)
+            mask[index[language]] = 1.0
+            if out_of_scope in index:
+                mask[index[out_of_scope]] = 1.0
+            rows.append(row)
+            masks.append(mask)
+    return np.array(rows, dtype=np.int64), np.array(masks, dtype=np.float32).reshape(len(rows), len(labels))
 
 
 def path_of(name: str, labels: list[str] | None = None, out_of_scope: str | None = None) -> str:
