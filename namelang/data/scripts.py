@@ -2,7 +2,7 @@
 
 Latin names go to the model as they are. Cyrillic and Greek names are transliterated to the Latin
 spelling the archive uses (Смирнов -> Smirnov, Παπαδόπουλος -> Papadopoulos) and go to the model too,
-which then chooses between the script's language (Russian, Greek) and out of scope.
+kept to the script's language: Greek for Greek, Russian or out of scope for Cyrillic.
 Han, Kana, Hangul and Arabic-script names cannot be spelled the archive's way without a dictionary,
 and each of those scripts is written by one or two of the 18 languages, so a rule labels them:
 Hangul -> Korean, Kana -> Japanese, Arabic script -> Arabic (unless it has letters only Persian and
@@ -184,26 +184,27 @@ def rule_for(name: str, script: str) -> Ruling | None:
     return None
 
 
-# Of the 18 languages, the one each transliterated script writes. The model scores such a name from
-# its Latin spelling, which loses the script; the script itself says the language, so the model's
-# choice is kept to that language or out of scope (a Greek-script Γιαννάρη is not Italian, whatever
-# Giannari looks like).
-SCRIPT_LANGUAGE = {CYRILLIC: "Russian", GREEK: "Greek"}
+# Of the 18 languages, the one each transliterated script writes, and whether a language outside them
+# is written in it too. The model scores such a name from its Latin spelling, which loses the script;
+# the script itself says the language, so the model's choice is kept to that language, or out of scope
+# where other languages share the script (Bulgarian, Serbian, Macedonian … in Cyrillic; none of them
+# in Greek): a Greek-script Γιαννάρη is Greek, whatever Giannari looks like.
+SCRIPT_LANGUAGE = {CYRILLIC: ("Russian", True), GREEK: ("Greek", False)}
 
 
 def script_masks(names: list[str], labels: list[str], out_of_scope: str | None = None):
     """(rows [M], masks [M, labels]) for the names in a transliterated script whose language the model
-    has: 1 for that language and `out_of_scope` (when the model has it), 0 elsewhere."""
+    has: 1 for that language (and `out_of_scope`, when the script is shared and the model has it)."""
     import numpy as np
 
     index = {label: i for i, label in enumerate(labels)}
     rows, masks = [], []
     for row, name in enumerate(names):
-        language = SCRIPT_LANGUAGE.get(script_of(name))
+        language, shared = SCRIPT_LANGUAGE.get(script_of(name), (None, False))
         if language in index:
             mask = np.zeros(len(labels), dtype=np.float32)
             mask[index[language]] = 1.0
-            if out_of_scope in index:
+            if shared and out_of_scope in index:
                 mask[index[out_of_scope]] = 1.0
             rows.append(row)
             masks.append(mask)
