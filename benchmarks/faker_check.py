@@ -164,6 +164,7 @@ def scores(predicted: np.ndarray, truth: np.ndarray, keep: np.ndarray) -> dict:
 
 def check(model, rows: list[Row], seen: set[str]) -> dict:
     """One model's figures, with its training prior and with `--prior estimate`."""
+    from namelang.data.normalize import normalize_name
     from namelang.data.scripts import script_of
     from namelang.inference import Classifier
     from namelang.uncertainty import Prior, apply_prior, model_prior
@@ -173,7 +174,7 @@ def check(model, rows: list[Row], seen: set[str]) -> dict:
     truth = np.array([r.label for r in rows], dtype=object)
     probs = clf.predict_proba(names)
     in_scope = truth != OUT_OF_SCOPE
-    unseen = np.array([n not in seen for n in clf.normalize(names)])
+    unseen = np.array([normalize_name(n) not in seen for n in names])  # as `source_names` spells them
     labels = np.array(clf.labels, dtype=object)
     result = {"labels": len(clf.labels)}
     estimated = apply_prior(probs, Prior("estimate", None), model_prior(clf.card, clf.labels))

@@ -204,8 +204,9 @@ baselines re-weighted alike).
 ### Names in their own script
 
 Mimesis's test names written in their own script, as a user would pass them (Cyrillic and Greek are
-transliterated, then scored by the model; Hangul, Kana, Arabic and Han take the rules of the README's
-"Names in other scripts"):
+transliterated, then scored by the model, kept to the script's language: Russian or out of scope for
+Cyrillic, Greek for Greek; Hangul, Kana, Arabic and Han take the rules of the README's "Names in
+other scripts"):
 
 | script | names | accuracy |
 | --- | ---: | ---: |
