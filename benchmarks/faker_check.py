@@ -120,7 +120,8 @@ def read_faker() -> tuple[list[Row], str]:
 
 
 def source_names(work: Path | None) -> set[str]:
-    """Every name the tool's sources hold (the archive and Mimesis), normalised as the models do."""
+    """Every name the tool's sources hold, normalised as the models do: with --work, every name of the
+    build's union split (all its sources); else the archive and Mimesis."""
     import tempfile
 
     from namelang.data.corpus import read_corpus
@@ -128,10 +129,13 @@ def source_names(work: Path | None) -> set[str]:
     from namelang.data.normalize import normalize_name
     from namelang.data.sources import read_mimesis
 
+    if work is not None and (work / "union" / "prepared").exists():
+        from namelang.data.split import read_split
+
+        names = [n for split in ("train", "val", "test") for n in read_split(work / "union", split)[0]]
+        return {normalize_name(n) for n in names}
     names = list(read_mimesis().names)
-    if work is not None and (work / "union" / "raw").exists():
-        names += read_corpus(work / "union" / "raw").names
-    elif DEFAULT_ARCHIVE.exists():
+    if DEFAULT_ARCHIVE.exists():
         with tempfile.TemporaryDirectory() as tmp:
             safe_extract(DEFAULT_ARCHIVE, Path(tmp))
             names += read_corpus(Path(tmp)).names

@@ -136,3 +136,31 @@ def test_ngram_spec_checks(options):
 
     with pytest.raises(NamelangError):
         spec_from("ngram", **options)
+
+
+def test_large_unions_fit_by_sgd_with_the_penalty_chosen_on_validation(tiny_prepared, monkeypatch):
+    """Above SGD_ABOVE names the exact solver is too slow: SGD fits, its alpha chosen on validation
+    macro-F1, and the exported arrays predict what scikit-learn's fitted model predicts."""
+    from sklearn.linear_model import SGDClassifier
+
+    from namelang.models import ngram
+
+    monkeypatch.setattr(ngram, "SGD_ABOVE", 0)
+    train, val = read_split(tiny_prepared, "train")[:2], read_split(tiny_prepared, "val")[:2]
+    labels = sorted(set(train[1]) | set(val[1]))
+    fitted = fit_ngram(NgramSpec(), train, val, labels)
+    assert fitted.c is None
+    assert [row["alpha"] for row in fitted.grid] == list(ngram.ALPHA_GRID)
+    best = max(fitted.grid, key=lambda row: row["val_macro_f1"])
+    assert fitted.val_macro_f1 == best["val_macro_f1"]
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True)
+    x = vectorizer.fit_transform(train[0])
+    y = np.array([labels.index(lb) for lb in train[1]])
+    model = SGDClassifier(loss="log_loss", alpha=best["alpha"], max_iter=30, tol=1e-4, random_state=0)
+    model.fit(x, y)
+    expected = model.predict(vectorizer.transform(val[0]))
+    engine = NgramEngine(NgramSpec(), fitted.state, fitted.vocabulary, "", len(labels))
+    assert (engine.logits(val[0]).argmax(axis=1) == expected).all()
+    # An explicit C still fits the exact logistic regression.
+    assert fit_ngram(NgramSpec(c=10.0), train, val, labels).c == 10.0
