@@ -24,6 +24,7 @@ ARCHIVE = "archive"
 MIMESIS = "mimesis"
 WIKIPEDIA = "wikipedia"  # data/wikipedia.py; kept here so that listing the sources imports nothing heavy
 ZXCVBN_PL = "zxcvbn-pl"  # data/polish.py: Polish surnames of the PESEL register
+ARABIC_ROMANIZER = "arabic-name-romanizer"  # data/arabic.py: Wikidata's Arabic surnames in Latin letters
 MIMESIS_EXTRA = "pip install 'namelang[mimesis]'"
 ARCHIVE_LICENCE = "BSD-3-Clause (PyTorch tutorials: NLP From Scratch, data.zip)"
 
@@ -185,8 +186,9 @@ def _archive_provenance(raw: Path) -> str:
 def read_source(
     spec: str, home: Path, name_column: str = "name", label_column: str = "label", encoding: str = "utf-8"
 ) -> Source:
-    """`archive` (<home>/raw/), `mimesis`, `wikipedia` (an installed name2nat), `zxcvbn-pl`, a path to
-    one of those packages' wheel or data file, or a path to a folder of <Label>.txt files or a CSV/TSV.
+    """`archive` (<home>/raw/), `mimesis`, `wikipedia` (an installed name2nat), `zxcvbn-pl`,
+    `arabic-name-romanizer`, a path to one of those packages' wheel or data file, or a path to a folder
+    of <Label>.txt files or a CSV/TSV.
 
     `encoding` applies to the user's own files; the archive and Mimesis are UTF-8.
     """
@@ -202,6 +204,10 @@ def read_source(
         from namelang.data.polish import read_zxcvbn_pl
 
         return read_zxcvbn_pl()
+    if spec == ARABIC_ROMANIZER:
+        from namelang.data.arabic import read_arabic_romanizer
+
+        return read_arabic_romanizer()
     if spec == ARCHIVE:
         raw = raw_dir(home)
         if not raw.exists():
@@ -212,8 +218,8 @@ def read_source(
     path = Path(spec)
     if not path.exists():
         raise NamelangError(
-            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}`, `{MIMESIS}`, `{WIKIPEDIA}` "
-            f"or `{ZXCVBN_PL}`)"
+            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}`, `{MIMESIS}`, `{WIKIPEDIA}`, "
+            f"`{ZXCVBN_PL}` or `{ARABIC_ROMANIZER}`)"
         )
     package_source = _package_file_reader(path)
     if package_source is not None:
@@ -223,9 +229,9 @@ def read_source(
 
 
 def _package_file_reader(path: Path):
-    """The reader of a package source's file given as a path, told by its name (name2nat's or zxcvbn-pl's
-    wheel, name2nats.pkl, pl_last_names.marisa), or None for the user's own files."""
-    from namelang.data import polish, wikipedia
+    """The reader of a package source's file given as a path, told by its name (the package's wheel,
+    name2nats.pkl, pl_last_names.marisa, names.sqlite3), or None for the user's own files."""
+    from namelang.data import arabic, polish, wikipedia
 
     if not path.is_file():
         return None
@@ -233,6 +239,8 @@ def _package_file_reader(path: Path):
         return wikipedia.read_wikipedia
     if polish.is_wheel(path) or path.name == Path(polish.MEMBER).name:
         return polish.read_zxcvbn_pl
+    if arabic.is_wheel(path) or path.name == arabic.DB_NAME:
+        return arabic.read_arabic_romanizer
     return None
 
 
