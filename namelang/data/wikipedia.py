@@ -48,7 +48,8 @@ NATIONALITIES: dict[str, str] = {
     "German": "German", "Austrian": "German",
     "French": "French", "Breton": "French", "Haitian": "French",  # Duvalier, Aristide, Préval
     "Italian": "Italian", "Sammarinese": "Italian",
-    "Spanish": "Spanish", "Catalan": "Spanish", "Basque": "Spanish", "Andorran": "Spanish",
+    "Catalan": "Spanish",  # no "Spanish" demonym in the data: Spain is Catalan and Basque
+    "Basque": "Spanish", "Andorran": "Spanish",
     **dict.fromkeys(_SPANISH_AMERICA.split(), "Spanish"),
     "Portuguese": "Portuguese", "Brazilian": "Portuguese",
     **dict.fromkeys(_ARAB.split(), "Arabic"),
