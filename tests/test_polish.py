@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,13 +58,15 @@ def _wheel(folder: Path, data: bytes) -> Path:
     path = folder / "zxcvbn_pl-0.3.0-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("zxcvbn_pl/__init__.py", "raise SystemExit('imported')\n")
-        zf.writestr(polish.MEMBER, data)
+        zf.writestr(polish.ZXCVBN_PL_FILE.member, data)
     return path
 
 
 def test_wheel_source_end_to_end(tmp_path, monkeypatch):
     data = _trie_bytes()
-    monkeypatch.setattr(polish, "TRIE_SHA256", hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(
+        polish, "ZXCVBN_PL_FILE", replace(polish.ZXCVBN_PL_FILE, sha256=hashlib.sha256(data).hexdigest())
+    )
     monkeypatch.setattr(polish, "MIN_ENDING", 1)
     (source,) = read_sources([str(_wheel(tmp_path, data))], tmp_path)
     assert source.name == "zxcvbn-pl" and not any(source.weak) and set(source.labels) == {"Polish"}
@@ -75,7 +78,7 @@ def test_wheel_source_end_to_end(tmp_path, monkeypatch):
 
 def test_another_file_is_refused_by_its_digest(tmp_path, invoke):
     result = invoke("prepare", _wheel(tmp_path, b"not a trie"), "--home", tmp_path)
-    assert_user_error(result, "not zxcvbn-pl 0.3.0's surname list", polish.TRIE_SHA256)
+    assert_user_error(result, "not zxcvbn-pl 0.3.0's surname list", polish.ZXCVBN_PL_FILE.sha256)
     assert not (tmp_path / "prepared").exists()
 
 

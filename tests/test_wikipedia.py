@@ -11,6 +11,7 @@ import importlib.machinery
 import os
 import pickle
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,9 @@ PEOPLE = {
 def pickled(monkeypatch) -> bytes:
     """The tiny people list, pickled, with the known digest pointed at it."""
     data = pickle.dumps(PEOPLE, protocol=3)
-    monkeypatch.setattr(wikipedia, "PICKLE_SHA256", hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(
+        wikipedia, "NAME2NAT", replace(wikipedia.NAME2NAT, sha256=hashlib.sha256(data).hexdigest())
+    )
     return data
 
 
@@ -49,7 +52,7 @@ def _wheel(folder: Path, data: bytes) -> Path:
     path = folder / "name2nat-0.5.1-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("name2nat/__init__.py", "raise SystemExit('imported')\n")
-        zf.writestr(wikipedia.MEMBER, data)
+        zf.writestr(wikipedia.NAME2NAT.member, data)
     return path
 
 
@@ -132,7 +135,7 @@ def test_wheel_source_end_to_end(tmp_path, pickled):
             ("Whitehouse", "English"), ("Nguyen", "French")} <= pairs  # fmt: skip
     assert not {n for n, lb in pairs if lb == "Chinese"} - {"Wang", "Chan"}  # Oscar Zhou: order unknown
     assert len(pairs) == len(source.names)  # one row per distinct surname and label
-    assert all(source.weak) and source.name == "wikipedia" and source.sha256 == wikipedia.PICKLE_SHA256
+    assert all(source.weak) and source.name == "wikipedia" and source.sha256 == wikipedia.NAME2NAT.sha256
     assert "Grauwe" not in " ".join(source.names) and "Belgian" in source.left_out
     assert source.label_map["Taiwanese"] == "Chinese" and "American" in source.left_out
     assert (
@@ -158,7 +161,7 @@ def test_installed_package_is_found_without_importing_it(tmp_path, pickled, monk
     package = tmp_path / "name2nat"
     package.mkdir()
     (package / "__init__.py").write_text("raise SystemExit('imported')\n")
-    (package / wikipedia.PICKLE_NAME).write_bytes(pickled)
+    (package / wikipedia.NAME2NAT.file_name).write_bytes(pickled)
     spec = importlib.machinery.ModuleSpec("name2nat", None, is_package=True)
     spec.submodule_search_locations = [str(package)]
     monkeypatch.setattr("importlib.util.find_spec", lambda name: spec if name == "name2nat" else None)
@@ -173,7 +176,9 @@ def test_a_pickle_holding_a_global_is_refused_and_runs_nothing(tmp_path, monkeyp
     data = pickle.dumps({"John Smith": [_Hostile(marker)]}, protocol=3)
     with pytest.raises(NamelangError, match="refused.*posix.system|refused.*os.system|refused.*nt.system"):
         wikipedia.safe_unpickle(data, "x.pkl")
-    monkeypatch.setattr(wikipedia, "PICKLE_SHA256", hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(
+        wikipedia, "NAME2NAT", replace(wikipedia.NAME2NAT, sha256=hashlib.sha256(data).hexdigest())
+    )
     with pytest.raises(NamelangError, match="not a plain name list"):
         read_sources([str(_wheel(tmp_path, data))], tmp_path)
     assert not marker.exists()
@@ -182,7 +187,7 @@ def test_a_pickle_holding_a_global_is_refused_and_runs_nothing(tmp_path, monkeyp
 def test_another_file_is_refused_by_its_digest(tmp_path, invoke):
     data = pickle.dumps({"John Smith": ["English"]}, protocol=3)
     result = invoke("prepare", _wheel(tmp_path, data), "--home", tmp_path)
-    assert_user_error(result, "not name2nat 0.5.1's name list", wikipedia.PICKLE_SHA256)
+    assert_user_error(result, "not name2nat 0.5.1's name list", wikipedia.NAME2NAT.sha256)
     (tmp_path / "name2nats.pkl").write_bytes(b"not a pickle")
     assert_user_error(invoke("prepare", tmp_path / "name2nats.pkl", "--home", tmp_path), "sha256")
     assert not (tmp_path / "prepared").exists()

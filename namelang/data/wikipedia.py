@@ -17,27 +17,22 @@ import hashlib
 import html
 import pickle
 import re
-import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from namelang.data import packaged
+from namelang.data.packaged import PackagedFile
 from namelang.data.sources import OUT_OF_SCOPE, WIKIPEDIA, Source
 from namelang.errors import NamelangError
 
-PACKAGE = "name2nat"
-VERSION = "0.5.1"
-MEMBER = "name2nat/name2nats.pkl"
-PICKLE_NAME = "name2nats.pkl"
-# sha256 of name2nats.pkl in name2nat 0.5.1; the wheel's own is
+# The file's sha256 in name2nat 0.5.1; the wheel's own is
 # cf6c45de61accfeb1d80c9ae86efd42fcf40cac481da5ab04d8a66dd7195fe94 (PyPI), but the pickle is what is read.
-PICKLE_SHA256 = "82f6415d0a95f19320da7e01b91284262a0c8d5ef808340db8f49ac17263dbfb"
-WHEEL_PATTERN = re.compile(r"name2nat-[^-]+-.*\.whl")
+NAME2NAT = PackagedFile(
+    WIKIPEDIA, "name2nat", "0.5.1", "name2nat/name2nats.pkl",
+    "82f6415d0a95f19320da7e01b91284262a0c8d5ef808340db8f49ac17263dbfb", "name list",
+)  # fmt: skip
 LICENCE = "Apache-2.0 (name2nat 0.5.1, Kyubyong Park; names from English Wikipedia)"
-HOW_TO_GET = (
-    f"pip install --no-deps {PACKAGE}=={VERSION} (or `pip download --no-deps {PACKAGE}=={VERSION}` "
-    "and give the wheel's path as the source)"
-)
 
 _SPANISH_AMERICA = (
     "Mexican Colombian Chilean Cuban Venezuelan Peruvian Dominican Paraguayan Ecuadorian Bolivian "
@@ -53,7 +48,8 @@ NATIONALITIES: dict[str, str] = {
     "German": "German", "Austrian": "German",
     "French": "French", "Breton": "French", "Haitian": "French",  # Duvalier, Aristide, Préval
     "Italian": "Italian", "Sammarinese": "Italian",
-    "Spanish": "Spanish", "Catalan": "Spanish", "Basque": "Spanish", "Andorran": "Spanish",
+    "Catalan": "Spanish",  # no "Spanish" demonym in the data: Spain is Catalan and Basque
+    "Basque": "Spanish", "Andorran": "Spanish",
     **dict.fromkeys(_SPANISH_AMERICA.split(), "Spanish"),
     "Portuguese": "Portuguese", "Brazilian": "Portuguese",
     **dict.fromkeys(_ARAB.split(), "Arabic"),
@@ -139,39 +135,6 @@ class Surnames:
     people: Counter = field(default_factory=Counter)  # label -> people kept
 
 
-def find_pickle() -> Path:
-    """name2nats.pkl of an installed name2nat, found without importing the package (it imports flair)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise NamelangError(f"the {WIKIPEDIA} source needs name2nat's name list: {HOW_TO_GET}")
-    path = Path(next(iter(spec.submodule_search_locations))) / PICKLE_NAME
-    if not path.is_file():
-        raise NamelangError(f"no {PICKLE_NAME} in the installed name2nat ({path.parent}): {HOW_TO_GET}")
-    return path
-
-
-def is_wheel(path: Path) -> bool:
-    return WHEEL_PATTERN.fullmatch(path.name) is not None
-
-
-def read_pickle_bytes(path: Path | None) -> tuple[bytes, str]:
-    """(the pickle's bytes, where they came from): the installed package's file, a wheel, or the .pkl."""
-    path = find_pickle() if path is None else path
-    try:
-        if is_wheel(path):
-            with zipfile.ZipFile(path) as wheel:
-                return wheel.read(MEMBER), f"{path}!{MEMBER}"
-        return path.read_bytes(), str(path)
-    except KeyError:
-        raise NamelangError(f"{path} holds no {MEMBER}: is it name2nat's wheel?") from None
-    except zipfile.BadZipFile as exc:
-        raise NamelangError(f"{path} is not a readable wheel: {exc}") from None
-    except OSError as exc:
-        raise NamelangError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
 class _NoGlobals(pickle.Unpickler):
     """Builds only plain containers and strings: any class or function reference is refused."""
 
@@ -191,12 +154,7 @@ def safe_unpickle(data: bytes, where: str) -> object:
 
 def load_people(path: Path | None = None) -> tuple[dict, str, str]:
     """(full name -> nationalities, where, digest), checked against the known digest before unpickling."""
-    data, where = read_pickle_bytes(path)
-    digest, sha256 = hashlib.sha256(data).hexdigest(), PICKLE_SHA256
-    if digest != sha256:
-        raise NamelangError(
-            f"{where} is not name2nat {VERSION}'s name list (sha256 {digest}, expected {sha256})"
-        )
+    data, where, digest = packaged.read_file(NAME2NAT, path)
     people = safe_unpickle(data, where)
     if not isinstance(people, dict):
         raise NamelangError(f"{where} holds a {type(people).__name__}, not a dict of names")
@@ -366,9 +324,9 @@ def read_wikipedia(path: Path | None = None):
                 if d not in NATIONALITIES}  # fmt: skip
     rules = ", ".join(f"{rule} {n:,}" for rule, n in sorted(found.rules.items()))
     provenance = (
-        f"{PACKAGE} {VERSION}: {MEMBER} (read from {where}), English Wikipedia 2020-06-01 people -> "
-        f"nationalities; one row per distinct surname and label, all weak; surname rules: {rules}"
+        f"name2nat {NAME2NAT.version}: {NAME2NAT.member} (read from {where}), English Wikipedia 2020-06-01 "
+        f"people -> nationalities; one row per distinct surname and label, all weak; surname rules: {rules}"
     )
-    location = f"{PACKAGE}=={VERSION}" if path is None else str(path)
+    location = packaged.location(NAME2NAT, path)
     return Source(WIKIPEDIA, WIKIPEDIA, location, digest, LICENCE, provenance, found.names, found.labels,
                   [True] * len(found.names), label_map, left_out, dict(found.dropped))  # fmt: skip
