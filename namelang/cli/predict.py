@@ -65,6 +65,9 @@ class TableSink:
             self.rows.append(cells + [cell or "" for cell in extra])
 
     def close(self) -> None:
+        pass  # shown by `show()` once the progress bar is gone: a table under a live bar is garbled
+
+    def show(self) -> None:
         headings = [(self.column, "left")]
         for rank in range(1, len(self.added) // 2 + 1):
             headings += [(f"#{rank}", "left"), ("prob", "right")]
@@ -354,6 +357,8 @@ def _predict_local(
             seed=extras.seed,
             explain=extras.explain,
         )
+    if isinstance(sink, TableSink):
+        sink.show()
     render.out.info(_summary(summary, clf))
     if summary.mix is not None:
         _show_mix(summary.mix.as_dict(), extras, output, fmt)
