@@ -19,7 +19,9 @@ from namelang.models.forward import batched_logits, softmax, torch_runner
 from namelang.models.store import ModelStore
 from namelang.workspace import Workspace
 
-UNKNOWN_LABEL = "unknown"
+# The model's own out-of-scope label (a language outside the 18). `min_prob` never writes it: a name
+# below the threshold gets no prediction (null), so the two cannot be confused.
+UNKNOWN_LABEL = OUT_OF_SCOPE
 
 
 def prediction_columns(top_k: int, prefix: str = "") -> list[str]:
@@ -165,6 +167,8 @@ class Classifier:
     ):
         """`frame` with the prediction columns added (empty cells for blank names); rows stay in order.
 
+        `min_prob`: a name whose top probability is below it abstains: its `prediction` is None and its
+        `probability` NaN (a blank name's `prediction` is ''); `prediction_2` … stay the runners-up.
         `proba`: what turns names into probabilities (default `predict_proba`; tagging passes a cache).
         """
         import pandas as pd
@@ -184,10 +188,12 @@ class Classifier:
         blank = np.isnan(top[:, 0])
         labels = np.array(self.labels + [""], dtype=object)
         out = frame.copy()
+        below = ~blank & (top[:, 0] < min_prob)
         for rank in range(order.shape[1]):
             names = labels[np.where(blank, len(self.labels), order[:, rank])]
-            if rank == 0 and min_prob > 0:
-                names = np.where(~blank & (top[:, 0] < min_prob), UNKNOWN_LABEL, names)
+            probs = top[:, rank].astype(np.float64)
+            if rank == 0 and below.any():  # no language claims the row, not even `unknown`
+                names, probs = np.where(below, None, names), np.where(below, np.nan, probs)
             out[added[2 * rank]] = pd.array(names, dtype=object)
-            out[added[2 * rank + 1]] = top[:, rank].astype(np.float64)
+            out[added[2 * rank + 1]] = probs
         return out

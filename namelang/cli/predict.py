@@ -42,7 +42,9 @@ class TableSink:
     `extra`: the headings of the columns after the predictions (`set`, `script path`).
     """
 
-    def __init__(self, position: int, column: str, added: list[str], extra: list[str] = ()):
+    def __init__(
+        self, position: int, column: str, added: list[str], extra: list[str] = (), min_prob: float = 0.0
+    ):
         self.position, self.column, self.added, self.extra, self.rows = (
             position,
             column,
@@ -50,6 +52,7 @@ class TableSink:
             list(extra),
             [],
         )
+        self.min_prob = min_prob
 
     def write(self, chunk) -> None:
         from namelang.tagging import to_frame
@@ -61,7 +64,10 @@ class TableSink:
         for row, extra in zip(shown.itertuples(index=False, name=None), sets):
             cells = [str(row[0])]
             for label, prob in zip(row[1::2], row[2::2]):
-                cells += [label or "", "" if prob != prob else f"{prob:.3f}"]
+                if label is None or label != label:  # below --min-prob: no language, not `unknown`
+                    cells += [f"[dim](below {self.min_prob:g})[/]", ""]
+                    continue
+                cells += [label, "" if prob != prob else f"{prob:.3f}"]
             self.rows.append(cells + [cell or "" for cell in extra])
 
     def close(self) -> None:
@@ -117,9 +123,11 @@ def _progress_callback(progress, task, started: float):
     return update
 
 
-def _summary(summary, clf) -> str:
+def _summary(summary, clf, min_prob: float = 0.0) -> str:
     rows = f"{summary.rows:,} row{'' if summary.rows == 1 else 's'} scored"
-    blank = f" ({summary.blank:,} blank)" if summary.blank else ""
+    parts = [f"{summary.blank:,} blank"] * bool(summary.blank)
+    parts += [f"{summary.abstained:,} below --min-prob {min_prob:g}: no prediction"] * bool(summary.abstained)
+    blank = f" ({', '.join(parts)})" if parts else ""
     where = f", written to {summary.output}" if summary.output else ""
     return f"{rows}{blank} by {clf.name} ({clf.card.arch}, {clf.device}){where}"
 
@@ -174,7 +182,9 @@ def predict_cmd(
     ] = None,
     min_prob: Annotated[
         float,
-        typer.Option("--min-prob", min=0.0, max=1.0, help="Write 'unknown' below this top probability."),
+        typer.Option(
+            "--min-prob", min=0.0, max=1.0, help="Below this top probability: no prediction (empty/null)."
+        ),
     ] = 0.0,
     prefix: Annotated[str, typer.Option("--prefix", help="Prepended to the added column names.")] = "",
     batch_size: Annotated[
@@ -333,7 +343,7 @@ def _predict_local(
         from namelang.inference import prediction_columns
 
         headings = ["set"] * (extras.coverage is not None) + ["script path"] * extras.explain
-        sink = TableSink(position, table.header[position], prediction_columns(k, prefix), headings)
+        sink = TableSink(position, table.header[position], prediction_columns(k, prefix), headings, min_prob)
     started = time.perf_counter()
     with render.rows_progress() as progress:
         task = progress.add_task(f"{clf.name}", total=None, status="")
@@ -359,7 +369,7 @@ def _predict_local(
         )
     if isinstance(sink, TableSink):
         sink.show()
-    render.out.info(_summary(summary, clf))
+    render.out.info(_summary(summary, clf, min_prob))
     if summary.mix is not None:
         _show_mix(summary.mix.as_dict(), extras, output, fmt)
 
@@ -405,7 +415,9 @@ def _predict_dask(
             scheduler=scheduler, blocksize=blocksize, on_connect=connected, progress=advance, explain=explain,
         )  # fmt: skip
     rows = "" if summary.rows is None else f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
-    blank = f" ({summary.blank:,} blank)" if summary.blank else ""
+    # Parquet's footers count rows without a probability: blank names and, with --min-prob, abstentions.
+    what = "blank or below --min-prob" if min_prob > 0 else "blank"
+    blank = f" ({summary.blank:,} {what})" if summary.blank else ""
     render.out.info(f"{rows}{blank} scored by {summary.model} in {summary.partitions} partitions on "
                 f"{summary.workers} Dask workers, written to {summary.output}".lstrip())  # fmt: skip
 
