@@ -25,11 +25,49 @@ class NamelangGroup(TyperGroup):
         with one_line_errors():
             return super().make_context(*args, **kwargs)
 
+    def get_params(self, ctx):
+        return _tidy_params(super().get_params(ctx))
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _tidy_command(command, ctx)
+        return command
+
     def invoke(self, ctx):
         with one_line_errors():
             result = super().invoke(ctx)
             render.out.flush()  # a full disk behind stdout is reported here, not at interpreter exit
             return result
+
+
+def _tidy_params(params: list) -> list:
+    """Help that reads at 80 columns: a flag takes no value, so no `<bool>` beside it; a number shows
+    `<int>`, or its range as `<0.0-1.0>` when it has two bounds."""
+    for param in params:
+        if param.param_type_name != "option":
+            continue
+        if param.is_flag:
+            param.metavar = "" if param.metavar is None else param.metavar
+            continue
+        low, high = getattr(param, "min", None), getattr(param, "max", None)
+        if param.metavar is None and low is not None and high is not None:
+            param.metavar = f"<{low}-{high}>"
+        elif param.metavar is None:
+            with contextlib.suppress(Exception):  # a shorter label is a nicety, never an error
+                param.metavar = param.display_type_rich(None).replace(" range", "")
+        # Typer writes the range beside the metavar too ([0.0<=x<=1.0]), widening that column on every
+        # row; a lower bound alone (>= 0, >= 1) goes without saying, and a wrong value still says it.
+        param._get_number_range_help_str = lambda: None
+    return params
+
+
+def _tidy_command(command, ctx) -> None:
+    """`_tidy_params` for a command, its help option and, for a group (`models`), its commands."""
+    help_option = command.get_help_option(ctx)
+    _tidy_params([*command.params, *([help_option] if help_option is not None else [])])
+    for sub in getattr(command, "commands", {}).values():
+        _tidy_command(sub, ctx)
 
 
 @contextlib.contextmanager

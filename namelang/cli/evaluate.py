@@ -93,7 +93,11 @@ def evaluate_cmd(
     model: Annotated[
         list[str] | None,
         typer.Option(
-            "--model", "-m", help="Model name, path or 'pretrained'; repeat to compare.", show_default=False
+            "--model",
+            "-m",
+            metavar="<name>",
+            help="Stored name, folder or 'pretrained'; repeat to compare.",
+            show_default=False,
         ),
     ] = None,
     split: options.Split = "test",
@@ -101,8 +105,8 @@ def evaluate_cmd(
         str,
         typer.Option(
             "--prior",
-            help="Score under this label prior: train, uniform, estimate (EM over the split's names), SOURCE "
-            "(a training source's mix, e.g. archive) or FILE.json.",
+            metavar="<prior>",
+            help="Label prior: train, uniform, estimate (EM), SOURCE, FILE.json.",
         ),
     ] = "train",
     fmt: EvaluateFormat = Format.auto,

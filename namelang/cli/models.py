@@ -1,4 +1,4 @@
-"""`namelang models`: list, show, remove and choose the default of the stored models.
+"""`namelang models` (or `models list`): list, show, remove and choose the default of the stored models.
 
 The group's options (`--home`, `-q`, `-v`) work before or after the subcommand:
 `namelang models --home X rm NAME` and `namelang models rm NAME --home X` are the same.
@@ -26,6 +26,7 @@ class _GroupOptions:
     home: Path | None = None
     quiet: bool = False
     verbose: bool = False
+    fmt: Format = Format.auto
 
 
 def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
@@ -91,9 +92,25 @@ def list_cmd(
 ) -> None:
     """List the stored models (the default marked with *), then the pretrained model."""
     if ctx.invoked_subcommand is not None:
-        ctx.obj = _GroupOptions(home, quiet, verbose)
+        ctx.obj = _GroupOptions(home, quiet, verbose, fmt)
         return
-    store = _store(ctx, home, quiet, verbose)
+    _list(_store(ctx, home, quiet, verbose), fmt)
+
+
+@models_app.command("list")
+def list_alias_cmd(
+    ctx: typer.Context,
+    fmt: ModelsFormat = Format.auto,
+    home: options.Home = None,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """The same as `namelang models`: the stored models, then the pretrained model."""
+    group = ctx.obj if isinstance(ctx.obj, _GroupOptions) else _GroupOptions()
+    _list(_store(ctx, home, quiet, verbose), group.fmt if fmt is Format.auto else fmt)
+
+
+def _list(store, fmt: Format) -> None:
     default = store.default()
     rows = [_row(m, m.name == default) for m in store.list()]
     try:

@@ -15,7 +15,11 @@ from namelang.models.registry import ARCHITECTURES, DEFAULT_ARCH
 Arch = enum.Enum("Arch", {name: name for name in ARCHITECTURES}, type=str)
 Select = enum.Enum("Select", {name: name for name in SELECT_BY}, type=str)
 _DEFAULTS = TrainConfig()
-_ARCH_HELP = "; ".join(f"{name}: {cls.summary}" for name, cls in ARCHITECTURES.items())
+# The epilog of `train --help`: one line per architecture (its options would not fit beside them).
+_ARCH_HELP = "\n".join(
+    ["--arch (unset sizes take the architecture's own):"]
+    + [f"  {name}: {cls.summary}" for name, cls in ARCHITECTURES.items()]
+)
 
 
 class _Progress:
@@ -79,77 +83,112 @@ def _plain(value):
     return value.value if isinstance(value, enum.Enum) else value
 
 
+ARCH, TRAINING, RUN = "Architecture", "Training", "The run"
+
+
 def train_cmd(
     ctx: typer.Context,
     arch: Annotated[
-        Arch, typer.Option("--arch", case_sensitive=False, help=f"Architecture. {_ARCH_HELP}.")
+        Arch,
+        typer.Option(
+            "--arch", case_sensitive=False, metavar="<arch>", rich_help_panel=ARCH, help="See the list below."
+        ),
     ] = Arch(DEFAULT_ARCH),
-    name: Annotated[str | None, typer.Option("--name", help="Run name \\[default: <arch>-<time>].")] = None,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs to train.")] = _DEFAULTS.epochs,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = _DEFAULTS.batch_size,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate (AdamW).")] = _DEFAULTS.lr,
-    weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0)] = _DEFAULTS.weight_decay,
+    hidden: Annotated[
+        int | None, typer.Option("--hidden", min=1, rich_help_panel=ARCH, help="Hidden size.")
+    ] = None,
+    layers: Annotated[
+        int | None, typer.Option("--layers", min=1, rich_help_panel=ARCH, help="Recurrent layers.")
+    ] = None,
+    bidirectional: Annotated[
+        bool | None,
+        typer.Option(
+            "--bidirectional/--no-bidirectional",
+            rich_help_panel=ARCH,
+            show_default=False,
+            help="Read both ways.",
+        ),
+    ] = None,
+    dropout: Annotated[
+        float | None, typer.Option("--dropout", rich_help_panel=ARCH, help="Between layers.")
+    ] = None,
+    embedding_dim: Annotated[
+        int | None,
+        typer.Option("--embedding-dim", min=1, rich_help_panel=ARCH, help="Character embedding size."),
+    ] = None,
+    epochs: Annotated[
+        int, typer.Option("--epochs", min=1, rich_help_panel=TRAINING, help="Most epochs.")
+    ] = _DEFAULTS.epochs,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, rich_help_panel=TRAINING)
+    ] = _DEFAULTS.batch_size,
+    lr: Annotated[
+        float, typer.Option("--lr", min=0.0, rich_help_panel=TRAINING, help="Peak, AdamW.")
+    ] = _DEFAULTS.lr,
+    weight_decay: Annotated[
+        float, typer.Option("--weight-decay", min=0.0, rich_help_panel=TRAINING)
+    ] = _DEFAULTS.weight_decay,
     patience: Annotated[
         int,
-        typer.Option(
-            "--patience", min=1, help="Stop after this many epochs without a better --select score."
-        ),
+        typer.Option("--patience", min=1, rich_help_panel=TRAINING, help="Epochs with no gain."),
     ] = _DEFAULTS.patience,
     select: Annotated[
         Select,
         typer.Option(
             "--select",
             case_sensitive=False,
-            help="Validation score that picks the kept epoch and stops early (accuracy or loss: "
-            "steadier than macro-F1 when small labels have few validation names).",
+            metavar="<score>",
+            rich_help_panel=TRAINING,
+            help="macro-f1, accuracy or loss.",
         ),
     ] = Select(_DEFAULTS.select),
     balance: Annotated[
-        bool, typer.Option("--balance/--no-balance", help="Class-balanced (inverse-frequency) loss.")
+        bool,
+        typer.Option(
+            "--balance/--no-balance",
+            rich_help_panel=TRAINING,
+            show_default=False,
+            help="Class-balanced loss.",
+        ),
     ] = _DEFAULTS.balance,
     char_dropout: Annotated[
         float,
         typer.Option(
-            "--char-dropout", min=0.0, max=0.9, help="Share of training characters hidden as unknown."
+            "--char-dropout", min=0.0, max=0.9, rich_help_panel=TRAINING, help="Characters hidden as unknown."
         ),
     ] = _DEFAULTS.char_dropout,
-    hidden: Annotated[
-        int | None, typer.Option("--hidden", min=1, help="Hidden size \\[arch default].")
+    teacher: Annotated[
+        str | None,
+        typer.Option("--teacher", metavar="<model>", rich_help_panel=TRAINING, help="Distil this model."),
     ] = None,
-    layers: Annotated[
-        int | None, typer.Option("--layers", min=1, help="Recurrent layers \\[arch default].")
-    ] = None,
-    bidirectional: Annotated[
-        bool | None,
-        typer.Option("--bidirectional/--no-bidirectional", help="\\[arch default]", show_default=False),
-    ] = None,
-    dropout: Annotated[float | None, typer.Option("--dropout", help="Dropout \\[arch default].")] = None,
-    embedding_dim: Annotated[
-        int | None, typer.Option("--embedding-dim", min=1, help="Character embedding size \\[arch default].")
+    seed: Annotated[int, typer.Option("--seed", rich_help_panel=TRAINING, help="Same seed, same run.")] = (
+        _DEFAULTS.seed
+    ),
+    name: Annotated[
+        str | None,
+        typer.Option("--name", metavar="<name>", rich_help_panel=RUN, help="\\[default: <arch>-<time>]"),
     ] = None,
     make_default: Annotated[
-        bool, typer.Option("--default/--no-default", help="Make the new model the store's default.")
+        bool,
+        typer.Option(
+            "--default/--no-default",
+            rich_help_panel=RUN,
+            show_default=False,
+            help="Make it the default model.",
+        ),
     ] = True,
     resume: Annotated[
         str | None,
         typer.Option(
             "--resume",
-            help="Continue a stored run (by name) with its stored options; only --epochs, --patience "
-            "and --device may be given.",
+            metavar="<name>",
+            rich_help_panel=RUN,
+            help="Continue a stored run; only --epochs, --patience, --device may change.",
         ),
     ] = None,
     force: Annotated[
-        bool,
-        typer.Option("--force", help="Replace a model of the same name, once the new run has finished."),
+        bool, typer.Option("--force", rich_help_panel=RUN, help="Replace a model of that name.")
     ] = False,
-    teacher: Annotated[
-        str | None,
-        typer.Option(
-            "--teacher",
-            help="Distil this model (e.g. an ensemble): learn its softened probabilities beside the labels.",
-        ),
-    ] = None,
-    seed: options.Seed = _DEFAULTS.seed,
     device: options.Device = "auto",
     home: options.Home = None,
     quiet: options.Quiet = False,
@@ -211,4 +250,4 @@ def _report(result) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train")(train_cmd)
+    app.command("train", epilog=_ARCH_HELP)(train_cmd)
