@@ -207,3 +207,28 @@ def test_models_list_is_models(invoke, tmp_path):
         assert result.exit_code == 0, result.output
         assert result.stdout == plain.stdout
     assert invoke("models", "list", "--home", tmp_path).stdout == invoke("models", "--home", tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        (
+            ("train", "--arch", "gur"),
+            "unknown architecture 'gur'; did you mean 'gru'? (choices: rnn-classic, ",
+        ),
+        (("predict", "-f", "jsn", "Satoshi"), "unknown format 'jsn'; did you mean 'json'? (choices: auto, "),
+        (("train", "--select", "acc"), "unknown score 'acc'; did you mean 'accuracy'? (choices: macro-f1, "),
+    ],
+)
+def test_a_mistyped_choice_is_one_line_with_the_nearest(invoke, tmp_path, argv, line):
+    result = invoke(*argv, "--home", tmp_path)
+    assert result.exit_code == 2  # usage
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and line in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "models").exists()
+
+
+def test_a_mistyped_prior_names_the_nearest(invoke, tmp_path):
+    assert_user_error(
+        invoke("predict", "-m", "pretrained", "--prior", "unifrom", "Satoshi", "--home", tmp_path),
+        "did you mean 'uniform'?",
+    )

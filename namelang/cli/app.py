@@ -86,11 +86,38 @@ def one_line_errors():
         if exc.errno is None:  # not the system's answer about a file: a bug
             _unexpected(exc)
         _fail(os_error_line(exc))
+    except typer.BadParameter as exc:
+        suggestion = did_you_mean(exc)
+        if suggestion is None:
+            raise
+        _fail(suggestion, code=2)
     except Exception as exc:
         # Exit, Abort and usage errors belong to Typer/Click (vendored in newer Typer): let them through.
         if type(exc).__module__.split(".")[0] in ("typer", "click"):
             raise
         _unexpected(exc)
+
+
+# What a wrong value of a choice option is called in its one-line error (else the option's name).
+_CHOICE_NOUNS = {"--arch": "architecture", "--select": "score", "--format": "format", "--engine": "engine"}
+
+
+def did_you_mean(exc) -> str | None:
+    """A wrong value of a choice option (`--arch gur`) as one line with the nearest choice, or None when
+    `exc` is another kind of bad value (then Typer's own message stands)."""
+    import difflib
+
+    param = getattr(exc, "param", None)
+    choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
+    errors = getattr(exc.__cause__, "errors", None)  # the validation error Typer raised it from
+    if not choices or errors is None or not errors() or "input" not in errors()[0]:
+        return None
+    value = str(errors()[0]["input"])
+    names = [str(getattr(choice, "value", choice)) for choice in choices]
+    option = max(param.opts, key=len)
+    close = difflib.get_close_matches(value.lower(), names, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {_CHOICE_NOUNS.get(option, option)} {value!r}{hint} (choices: {', '.join(names)})"
 
 
 def os_error_line(exc: OSError) -> str:
