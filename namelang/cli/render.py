@@ -357,7 +357,8 @@ def model_in_use(clf) -> None:
 
 
 def count_progress():
-    """Progress for counted work (epochs, batches)."""
+    """Progress for counted work (epochs, batches). A task with an `eta` field (seconds) shows it as its
+    time left: Rich guesses only after a task has advanced a few times, and an epoch can take minutes."""
     from rich.progress import (
         MofNCompleteColumn,
         TaskProgressColumn,
@@ -365,12 +366,22 @@ def count_progress():
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.text import Text
+
+    class Remaining(TimeRemainingColumn):
+        def render(self, task):
+            eta = task.fields.get("eta")
+            if eta is None or task.finished:
+                return super().render(task)
+            minutes, seconds = divmod(int(eta), 60)
+            hours, minutes = divmod(minutes, 60)
+            return Text(f"{hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
 
     return out.progress(
         MofNCompleteColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
-        TimeRemainingColumn(),
+        Remaining(),
         TextColumn("{task.fields[status]}"),
     )
 

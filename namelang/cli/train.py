@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import fields
 from typing import Annotated
 
@@ -23,32 +24,57 @@ _ARCH_HELP = "\n".join(
 
 
 class _Progress:
-    """Rich epoch and batch bars on stderr, and one line per finished epoch."""
+    """Rich epoch and batch bars on stderr, and one line per finished epoch.
 
-    def __init__(self, progress, device: str):
+    `run`: the run's name and its ModelStore, to say as training starts where the run will be saved.
+    """
+
+    def __init__(self, progress, device: str, run: tuple[str, object] | None = None):
         self.progress = progress
         self.device = device
-        self.epochs = progress.add_task("epochs", total=None, status="")
+        self.run = run
+        self.epochs = progress.add_task("epochs", total=None, status="", eta=None)
         self.batches = progress.add_task("batches", total=None, status="")
         self.started = False
+        self.first = self.epoch = self.last = self.per_epoch = 0  # for the whole run's ETA
+        self.clock = 0.0
 
     def on_epoch_start(self, epoch: int, epochs: int, batches: int) -> None:
         if not self.started:  # once, as training begins: a log then shows where a run started
             self.started = True
+            self.first, self.last, self.per_epoch, self.clock = epoch, epochs, batches, time.perf_counter()
+            if self.run is not None:
+                self.progress.console.print(
+                    f"run {self.run[0]!r}, to be saved in {self.run[1].path_of(self.run[0])}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
             self.progress.console.print(
                 f"training on {self.device}: epochs {epoch} to {epochs}, {batches:,} batch{'es' if batches != 1 else ''} each",
                 highlight=False,
             )
+        self.epoch = epoch
         self.progress.update(self.epochs, total=epochs, completed=epoch - 1, description=f"epoch {epoch}")
         self.progress.reset(self.batches, total=batches, description="batches", status="")
 
     def on_batch(self, batch: int, loss: float) -> None:
         self.progress.update(self.batches, completed=batch, status=f"loss {loss:.3f}")
+        done = (self.epoch - self.first) * self.per_epoch + batch
+        total = (self.last - self.first + 1) * self.per_epoch
+        self.progress.update(self.epochs, eta=eta_seconds(time.perf_counter() - self.clock, done, total))
 
     def on_epoch_end(self, r) -> None:
         self.progress.update(self.epochs, completed=r.epoch)
         # soft_wrap off: on a narrow terminal Rich breaks the line between fields, never inside a number.
         self.progress.console.print(epoch_line(r), highlight=False, soft_wrap=False)
+
+
+def eta_seconds(elapsed: float, done: int, total: int) -> float | None:
+    """Seconds left for all `total` batches at the pace of the `done` so far (validation passes included
+    in `elapsed`); None before the first batch. Early stopping can only make it shorter."""
+    if done <= 0:
+        return None
+    return elapsed / done * max(total - done, 0)
 
 
 def epoch_line(r) -> str:
@@ -198,6 +224,7 @@ def train_cmd(
     from namelang import runs
     from namelang.device import describe, resolve_device
     from namelang.models.registry import spec_from
+    from namelang.models.store import ModelStore
     from namelang.workspace import Workspace
 
     workspace = Workspace(options.start(home, quiet, verbose))
@@ -208,14 +235,16 @@ def train_cmd(
                 **{f.name: _plain(ctx.params[f.name]) for f in fields(TrainConfig) if f.name in ctx.params}
             )
         torch_device = resolve_device(device)
+        run_name = resume or name or runs.default_run_name(arch.value)  # said before the first epoch
         with render.count_progress() as progress:
+            run = (run_name, ModelStore(workspace))
             common = dict(
                 device=torch_device,
-                callbacks=_Progress(progress, describe(torch_device)),
+                callbacks=_Progress(progress, describe(torch_device), run),
                 make_default=make_default,
             )
             if resume is None:
-                result = runs.start_run(workspace, spec, config, name=name, force=force, **common)
+                result = runs.start_run(workspace, spec, config, name=run_name, force=force, **common)
             else:
                 given = _given(ctx)
                 result = runs.resume_run(
