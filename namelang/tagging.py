@@ -406,9 +406,11 @@ def tag_file(
     `output`: a path (written to a temporary name, renamed into place when complete), a text stream,
     or None for stdout; the format follows `fmt`, else the path's suffix, else CSV. `lines`: the input
     is one name per line with no header. Every row is kept, in order, with its columns; `prediction`,
-    `probability`, `prediction_2`, … are added. `progress` is called after each chunk. `table`: an
-    already opened table (`data.table.open_table`) instead of `source`; `sink`: an object whose
-    `write(chunk)`/`close()` receive the scored chunks instead of `output`.
+    `probability`, `prediction_2`, … are added; below `min_prob` a row's `prediction` and `probability`
+    are empty (null), not the model's `unknown` (`TagSummary.abstained` counts them). `progress` is
+    called after each chunk. `table`: an already opened table (`data.table.open_table`) instead of
+    `source`; `sink`: an object whose `write(chunk)`/`close()` receive the scored chunks instead of
+    `output`.
 
     `prior` (train, uniform, estimate, a training source's name, a JSON file or a dict) re-weights; with
     `estimate` the input is read twice (stdin cannot be). `coverage` adds `prediction_set`; `summary`
