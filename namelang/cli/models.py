@@ -38,7 +38,8 @@ def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
     return ModelStore(Workspace(options.start(home, quiet or group.quiet, verbose or group.verbose)))
 
 
-def _row(stored, default: bool) -> dict:
+def _row(stored, default: bool, split_sha256: str | None = None) -> dict:
+    """`split_sha256`: the workspace's prepared manifest, to say whether the val figures are on its split."""
     card = stored.card
     return {
         "name": stored.name,
@@ -47,13 +48,34 @@ def _row(stored, default: bool) -> dict:
         "parameters": card.parameters,
         "val_accuracy": card.best.val_accuracy,
         "val_macro_f1": card.best.val_macro_f1,
+        # Figures on different validation names do not compare: say whose split each is on.
+        "val_on": "this split"
+        if split_sha256 and card.data.manifest_sha256 == split_sha256
+        else "another split",
+        "val_sources": sorted(card.source_priors or {}),
+        "trained_names": (card.lexicon or {}).get("names"),
         "interrupted": card.interrupted,
         "created": card.created,
     }
 
 
+def _split_sha256(store) -> str | None:
+    from namelang.data.split import MANIFEST, prepared_dir
+    from namelang.workspace import sha256_file
+
+    manifest = prepared_dir(store.workspace.home) / MANIFEST
+    return sha256_file(manifest) if manifest.is_file() else None
+
+
 def _fmt(value, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _val_on(row: dict) -> str:
+    """`this` (the workspace's prepared split), else `other` and the sources of that split."""
+    if row["val_on"] == "this split":
+        return "this"
+    return "other" + (f": {'+'.join(row['val_sources'])}" if row["val_sources"] else "")
 
 
 def _table(rows: list[dict], title: str):
@@ -64,6 +86,7 @@ def _table(rows: list[dict], title: str):
         ("params", "right"),
         ("val acc", "right"),
         ("val macro-F1", "right"),
+        ("val split", "left"),
         ("created", "left"),
     ]
     cells = [
@@ -74,6 +97,7 @@ def _table(rows: list[dict], title: str):
             f"{r['parameters']:,}",
             _fmt(r["val_accuracy"]),
             _fmt(r["val_macro_f1"]),
+            _val_on(r),
             (r["created"] or "")[:10],
         )
         for r in rows
@@ -95,10 +119,11 @@ def list_cmd(
         return
     store = _store(ctx, home, quiet, verbose)
     default = store.default()
-    rows = [_row(m, m.name == default) for m in store.list()]
+    split = _split_sha256(store)
+    rows = [_row(m, m.name == default, split) for m in store.list()]
     try:
         pretrained = store.pretrained()
-        rows.append(_row(pretrained, default is None))
+        rows.append(_row(pretrained, default is None, split))
     except NamelangError:  # a package without its pretrained model still lists the store
         pass
     fmt = out.resolve(fmt, Format.json)
@@ -106,6 +131,10 @@ def list_cmd(
         out.json(rows)
     elif fmt is Format.table:
         out.show(_table(rows, f"models in {store.folder}"))
+        if any(r["val_on"] != "this split" for r in rows):
+            render.info(
+                "figures on another split are on other names; `namelang evaluate -m A -m B` compares on one"
+            )
     else:
         out.records(rows, fmt)
 

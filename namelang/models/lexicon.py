@@ -108,8 +108,7 @@ def smoothed(counts: np.ndarray, prior: np.ndarray, beta: float) -> np.ndarray:
     """(counts + beta * prior) / (n + beta): the network's answer as beta pseudo-counts."""
     counts = counts.astype(np.float64)
     prior = np.nan_to_num(np.asarray(prior, dtype=np.float64), nan=1.0 / counts.shape[1])
-    out = (counts + beta * prior) / (counts.sum(axis=1, keepdims=True) + beta)
-    return out.astype(np.float32)
+    return (counts + beta * prior) / (counts.sum(axis=1, keepdims=True) + beta)
 
 
 def choose_beta(counts: np.ndarray, probs: np.ndarray, y: np.ndarray, grid=BETA_GRID) -> tuple[float, dict]:
