@@ -222,3 +222,14 @@ def test_compare_with_leaves_out_the_names_the_old_model_trained_on(tiny_trained
     assert comparison.names == len(val_names) - 5 and comparison.left_out == 5
     assert comparison.old_has_lexicon and comparison.new_accuracy == comparison.old_accuracy
     assert compare_with(home, "tiny", "tiny") is None
+
+
+def test_models_says_which_split_each_val_figure_is_on(tiny_trained, invoke):
+    result = invoke("models", "--format", "json", "--home", tiny_trained)
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["tiny"]["val_on"] == "this split" and rows["tiny"]["trained_names"] > 0
+    assert rows["pretrained"]["val_on"] == "another split"
+    table = invoke("models", "--format", "table", "--home", tiny_trained)
+    assert "0.5" in table.stdout and "†" in table.stdout  # the pretrained model's figures, marked
+    assert "† on another split than this workspace's: pretrained (" in table.stderr

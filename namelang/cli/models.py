@@ -71,13 +71,6 @@ def _fmt(value, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def _val_on(row: dict) -> str:
-    """`this` (the workspace's prepared split), else `other` and the sources of that split."""
-    if row["val_on"] == "this split":
-        return "this"
-    return "other" + (f": {'+'.join(row['val_sources'])}" if row["val_sources"] else "")
-
-
 def _table(rows: list[dict], title: str):
     columns = [
         ("", "left"),
@@ -86,18 +79,18 @@ def _table(rows: list[dict], title: str):
         ("params", "right"),
         ("val acc", "right"),
         ("val macro-F1", "right"),
-        ("val split", "left"),
         ("created", "left"),
     ]
+    # † marks validation figures on another split than this workspace's: other names, not comparable.
+    mark = {True: "", False: "†"}
     cells = [
         (
             "*" if r["default"] else "",
             r["name"] + (" (interrupted)" if r["interrupted"] else ""),
             r["arch"],
             f"{r['parameters']:,}",
-            _fmt(r["val_accuracy"]),
-            _fmt(r["val_macro_f1"]),
-            _val_on(r),
+            _fmt(r["val_accuracy"]) + mark[r["val_on"] == "this split"],
+            _fmt(r["val_macro_f1"]) + mark[r["val_on"] == "this split"],
             (r["created"] or "")[:10],
         )
         for r in rows
@@ -131,9 +124,13 @@ def list_cmd(
         out.json(rows)
     elif fmt is Format.table:
         out.show(_table(rows, f"models in {store.folder}"))
-        if any(r["val_on"] != "this split" for r in rows):
+        elsewhere = [
+            f"{r['name']} ({'+'.join(r['val_sources']) or '?'})" for r in rows if r["val_on"] != "this split"
+        ]
+        if elsewhere:
             render.info(
-                "figures on another split are on other names; `namelang evaluate -m A -m B` compares on one"
+                f"† on another split than this workspace's: {', '.join(elsewhere)}; "
+                "`namelang evaluate -m A -m B` compares models on one split"
             )
     else:
         out.records(rows, fmt)

@@ -117,6 +117,8 @@ class ModelCard:
         out = dataclasses.asdict(self)
         extras = out.pop("extras")
         out["data"].update(out["data"].pop("extras"))
+        if out["lexicon"] is None:  # a model without one keeps the card it had
+            del out["lexicon"]
         first = {k: out.pop(k) for k in ("format", "name", "arch", "arch_options")}
         return {**first, **out, **{k: v for k, v in extras.items() if k not in out and k not in first}}
 
