@@ -294,7 +294,7 @@ def split_lexicon(home: Path, labels: list[str], val_probs) -> tuple[bytes, dict
     entries = Lexicon.from_rows(val_names, val_labels, read_split_sources(val_path), labels)
     index = {label: i for i, label in enumerate(labels)}
     kept = np.array([lb in index for lb in val_labels], dtype=bool)
-    counts = entries.counts[entries.rows(val_names)[kept]]
+    counts = entries.counts(entries.rows(val_names)[kept])
     y = np.array([index[lb] for lb in val_labels if lb in index], dtype=np.int64)
     beta, accuracy = choose_beta(counts, np.asarray(val_probs)[kept], y)
     info = {"names": len(lexicon), "beta": beta, "split": "val", "accuracy": accuracy}

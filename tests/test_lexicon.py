@@ -89,7 +89,7 @@ def test_the_file_keeps_counts_of_several_sources_and_labels():
     assert blob == lexicon.to_bytes()  # no timestamp: the same lexicon, the same bytes
     back = Lexicon.from_bytes(blob)
     assert back.names == ["Abe", "Kim", "Lee"]
-    assert back.counts.tolist() == [[1, 2, 0], [0, 0, 1], [1, 0, 0]]
+    assert back.counts([0, 1, 2]).tolist() == [[1, 2, 0], [0, 0, 1], [1, 0, 0]]
     assert back.rows(["Lee", "Nobody"]).tolist() == [2, -1]
     with pytest.raises(NamelangError, match="not a readable lexicon"):
         Lexicon.from_bytes(gzip.compress(b'{"labels": []}'))
@@ -98,9 +98,7 @@ def test_the_file_keeps_counts_of_several_sources_and_labels():
 def test_the_lexicon_is_checked_like_the_weights(tiny_trained, tmp_path):
     folder = tmp_path / "m"
     shutil.copytree(tiny_trained / "models" / "tiny", folder)
-    (folder / "lexicon.json.gz").write_bytes(
-        Lexicon(["Arabic"], ["X"], np.ones((1, 1), np.uint16)).to_bytes()
-    )
+    (folder / "lexicon.json.gz").write_bytes(Lexicon(["Arabic"], ["X"], ["0"]).to_bytes())
     with pytest.raises(NamelangError, match="checksum"):
         Classifier.load(folder)
 

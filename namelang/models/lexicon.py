@@ -12,6 +12,7 @@ single-label name): about 40 KB per 10,000 names (0.7 MB for 160,000).
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import json
 from collections import defaultdict
@@ -26,13 +27,18 @@ BETA_GRID = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 
 class Lexicon:
-    """Names -> label counts [names, labels] (uint16), with the labels in the model's order."""
+    """Names -> label counts, with the labels in the model's order.
 
-    def __init__(self, labels: list[str], names: list[str], counts: np.ndarray):
+    Each name's counts are kept as its file token ('3' for label 3 held by one source, '3:2 5:1' for
+    label 3 held by two and label 5 by one) and read only for the names looked up: a model loads in
+    milliseconds however many names it knows.
+    """
+
+    def __init__(self, labels: list[str], names: list[str], tokens: list[str]):
         self.labels = list(labels)
-        self.names = list(names)
-        self.counts = counts
-        self.index = {name: i for i, name in enumerate(self.names)}
+        self.names = names  # sorted
+        self.tokens = tokens
+        self._index: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -49,24 +55,21 @@ class Lexicon:
                 n = max(1, len([s for s in str(cell or "").split(SOURCE_SEPARATOR) if s]))
                 held[name][column[label]] = held[name].get(column[label], 0) + n
         ordered = sorted(held)
-        counts = np.zeros((len(ordered), len(label_list)), dtype=np.uint16)
-        for i, name in enumerate(ordered):
-            for j, n in held[name].items():
-                counts[i, j] = min(n, np.iinfo(np.uint16).max)
-        return cls(label_list, ordered, counts)
+        tokens = [
+            " ".join(f"{j}" if n == 1 else f"{j}:{n}" for j, n in sorted(held[k].items())) for k in ordered
+        ]
+        return cls(label_list, ordered, tokens)
 
     # --- the file ------------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
         """gzip'd JSON; the same lexicon gives the same bytes (no timestamp in the gzip header)."""
-        entries = []
-        for row in self.counts:
-            held = np.flatnonzero(row)
-            if len(held) == 1 and row[held[0]] == 1:
-                entries.append(int(held[0]))
-            else:
-                entries.append([[int(j), int(row[j])] for j in held])
-        data = {"format": FORMAT, "labels": self.labels, "names": self.names, "counts": entries}
+        data = {
+            "format": FORMAT,
+            "labels": self.labels,
+            "names": "\n".join(self.names),
+            "counts": ",".join(self.tokens),
+        }
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
@@ -76,23 +79,45 @@ class Lexicon:
             data = json.loads(gzip.decompress(blob).decode("utf-8"))
             if data.get("format", 1) > FORMAT:
                 raise NamelangError(f"{source} is lexicon format {data['format']}: upgrade namelang")
-            labels, names, entries = data["labels"], data["names"], data["counts"]
-            counts = np.zeros((len(names), len(labels)), dtype=np.uint16)
-            for i, entry in enumerate(entries):
-                for j, n in [(entry, 1)] if isinstance(entry, int) else entry:
-                    counts[i, j] = n
-        except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError) as exc:
+            labels, names, tokens = data["labels"], data["names"], data["counts"]
+            names, tokens = (names.split("\n"), tokens.split(",")) if names else ([], [])
+        except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise NamelangError(f"{source} is not a readable lexicon ({exc})") from exc
-        if len(names) != len(entries):
+        if not isinstance(labels, list) or len(names) != len(tokens):
             raise NamelangError(f"{source} is not a readable lexicon (names and counts differ in length)")
-        return cls(labels, names, counts)
+        return cls(labels, names, tokens)
 
     # --- answering -----------------------------------------------------------------------------
 
+    # Fewer keys than this are found by bisection in the sorted names: hashing 160,000 names into a
+    # dict takes ~50 ms, more than a few names typed on the command line should wait.
+    BISECT_BELOW = 2000
+
     def rows(self, keys: list[str]) -> np.ndarray:
         """Each key's row in the lexicon, -1 for a name it does not hold."""
-        get = self.index.get
+        if self._index is None and len(keys) < self.BISECT_BELOW:
+            names, out = self.names, np.full(len(keys), -1, dtype=np.int64)
+            for i, key in enumerate(keys):
+                at = bisect.bisect_left(names, key)
+                if at < len(names) and names[at] == key:
+                    out[i] = at
+            return out
+        if self._index is None:
+            self._index = dict(zip(self.names, range(len(self.names))))
+        get = self._index.get
         return np.fromiter((get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+
+    def counts(self, rows) -> np.ndarray:
+        """The label counts [len(rows), labels] of these rows of the lexicon."""
+        out = np.zeros((len(rows), len(self.labels)), dtype=np.float64)
+        try:
+            for i, row in enumerate(rows):
+                for held in self.tokens[row].split():
+                    j, _, n = held.partition(":")
+                    out[i, int(j)] = int(n or 1)
+        except (ValueError, IndexError) as exc:
+            raise NamelangError(f"the lexicon has a bad count ({exc})") from exc
+        return out
 
     def blend(self, probs: np.ndarray, keys: list[str], beta: float) -> np.ndarray:
         """`probs` [N, labels] with each known key's row replaced by its counts smoothed by the network."""
@@ -100,7 +125,7 @@ class Lexicon:
         hit = np.flatnonzero(found >= 0)
         if len(hit):
             probs = probs.copy()
-            probs[hit] = smoothed(self.counts[found[hit]], probs[hit], beta)
+            probs[hit] = smoothed(self.counts(found[hit]), probs[hit], beta)
         return probs
 
 
