@@ -109,12 +109,15 @@ class Lexicon:
 
     def counts(self, rows) -> np.ndarray:
         """The label counts [len(rows), labels] of these rows of the lexicon."""
-        out = np.zeros((len(rows), len(self.labels)), dtype=np.float64)
+        at, column, count = [], [], []
         try:
-            for i, row in enumerate(rows):
-                for held in self.tokens[row].split():
+            for i, row in enumerate(np.asarray(rows).tolist()):
+                token = self.tokens[row]
+                for held in (token,) if token.isdigit() else token.split():  # most: one source, one label
                     j, _, n = held.partition(":")
-                    out[i, int(j)] = int(n or 1)
+                    at.append(i), column.append(int(j)), count.append(int(n or 1))
+            out = np.zeros((len(rows), len(self.labels)), dtype=np.float64)
+            out[at, column] = count
         except (ValueError, IndexError) as exc:
             raise NamelangError(f"the lexicon has a bad count ({exc})") from exc
         return out
