@@ -101,6 +101,9 @@ def test_the_lexicon_is_checked_like_the_weights(tiny_trained, tmp_path):
     (folder / "lexicon.json.gz").write_bytes(Lexicon(["Arabic"], ["X"], ["0"]).to_bytes())
     with pytest.raises(NamelangError, match="checksum"):
         Classifier.load(folder)
+    (folder / "lexicon.json.gz").unlink()  # the card names a lexicon the folder lacks
+    with pytest.raises(NamelangError, match="cannot read"):
+        Classifier.load(folder)
 
 
 def test_a_model_without_a_lexicon_loads_and_answers_from_the_network(tiny_trained, names, tmp_path, invoke):

@@ -145,17 +145,22 @@ def evaluate_cmd(
         if len(reports) == 1:
             out.show(per_label_table(reports[0]))
         for report in reports:
-            parts = {part: report[part] for part in ("seen", "unseen") if report[part]}
-            if report["overlap"]["trained_on"]:
-                out.show(comparison_table([{**r, "model": f"{part} names"} for part, r in parts.items()],
-                                          f"{report['model']}: names it trained on (seen) and not"))  # fmt: skip
-            if report["sources"]:
-                out.show(comparison_table([{**r, "model": tag} for tag, r in report["sources"].items()],
-                                          f"{report['model']}: each source's rows"))  # fmt: skip
+            part_tables(report)
     for report in reports:
         if report["skipped_blank"]:
             render.warn(f"{report['skipped_blank']:,} blank names skipped")
         overlap_line(report)
+
+
+def part_tables(report: dict) -> None:
+    """The names the model trained on apart from the others (when there are any), then each source's rows."""
+    parts = {part: report[part] for part in ("seen", "unseen") if report[part]}
+    if report["overlap"]["trained_on"]:
+        out.show(comparison_table([{**r, "model": f"{part} names"} for part, r in parts.items()],
+                                  f"{report['model']}: names it trained on (seen) and not"))  # fmt: skip
+    if report["sources"]:
+        out.show(comparison_table([{**r, "model": tag} for tag, r in report["sources"].items()],
+                                  f"{report['model']}: each source's rows"))  # fmt: skip
 
 
 def overlap_line(report: dict) -> None:
