@@ -230,8 +230,8 @@ def predict_cmd(
         bool,
         typer.Option(
             "--explain",
-            help="Add script_path: how each name was scored: model, transliterated (Cyrillic, Greek) "
-            "or rule: … (Han, Kana, Hangul, Arabic script).",
+            help="Add script_path: how each name was scored: model, transliterated (Cyrillic, Greek), "
+            "lexicon (a training name) or rule: … (Han, Kana, Hangul, Arabic script).",
         ),
     ] = False,
     model: options.Model = None,
