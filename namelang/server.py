@@ -79,7 +79,7 @@ class ScoringOptions(BaseModel):
     explain: bool = Field(
         False,
         description="Add `script_path`: how each name was scored: 'model', 'transliterated' (Cyrillic, "
-        "Greek, then the model) or 'rule: …' (Han, Kana, Hangul, Arabic script).",
+        "Greek, then the model), 'lexicon' (a training name) or 'rule: …' (Han, Kana, Hangul, Arabic script).",
     )
 
     @property

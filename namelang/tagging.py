@@ -415,7 +415,7 @@ def tag_file(
     `prior` (train, uniform, estimate, a training source's name, a JSON file or a dict) re-weights; with
     `estimate` the input is read twice (stdin cannot be). `coverage` adds `prediction_set`; `summary`
     returns the table's mix (`TagSummary.mix`, bootstrap of `resamples` with `seed`). See uncertainty.py.
-    `explain` adds `script_path`: 'model', 'transliterated' or 'rule: …' (data/scripts.py).
+    `explain` adds `script_path`: 'model', 'transliterated', 'lexicon' or 'rule: …' (data/scripts.py).
     """
     from namelang.inference import Classifier
 

@@ -196,3 +196,23 @@ def test_without_the_extra_dask_names_the_install(tiny_trained, tmp_path, invoke
     src = write_people(tmp_path / "people.csv", repeat=1)
     result = invoke("predict", "-i", src, "--engine", "dask", "-o", tmp_path / "out", "--home", tiny_trained)
     assert_user_error(result, 'pip install "namelang[dask]"', alone=True)
+
+
+def test_the_lexicon_travels_to_the_workers(cluster, tiny_trained, tmp_path, invoke):
+    from namelang.data.split import read_split
+    from namelang.distributed import ModelPayload
+
+    assert ModelPayload.load("tiny", tiny_trained).lexicon is not None
+    known = read_split(tiny_trained, "train")[0][:3]  # names the model trained on: answered from its lexicon
+    src = write_people(tmp_path / "people.csv", names=known + ["Tanaka"], repeat=10)
+    args = ("-i", src, "--explain", "--home", tiny_trained)
+    local = invoke("predict", *args, "-o", tmp_path / "local.csv")
+    assert local.exit_code == 0, local.output
+    result = invoke("predict", *args, "-o", tmp_path / "dask.csv", "--engine", "dask", "--scheduler", cluster)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    out = pd.read_csv(tmp_path / "dask.csv", dtype=str, keep_default_na=False)
+    assert dict(zip(out["name"], out["script_path"])) == {
+        **dict.fromkeys(known, "lexicon"),
+        "Tanaka": "model",
+    }

@@ -39,7 +39,8 @@ def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
     return ModelStore(Workspace(options.start(home, quiet or group.quiet, verbose or group.verbose)))
 
 
-def _row(stored, default: bool) -> dict:
+def _row(stored, default: bool, split_sha256: str | None = None) -> dict:
+    """`split_sha256`: the workspace's prepared manifest, to say whether the val figures are on its split."""
     card = stored.card
     return {
         "name": stored.name,
@@ -48,9 +49,23 @@ def _row(stored, default: bool) -> dict:
         "parameters": card.parameters,
         "val_accuracy": card.best.val_accuracy,
         "val_macro_f1": card.best.val_macro_f1,
+        # Figures on different validation names do not compare: say whose split each is on.
+        "val_on": "this split"
+        if split_sha256 and card.data.manifest_sha256 == split_sha256
+        else "another split",
+        "val_sources": sorted(card.source_priors or {}),
+        "trained_names": (card.lexicon or {}).get("names"),
         "interrupted": card.interrupted,
         "created": card.created,
     }
+
+
+def _split_sha256(store) -> str | None:
+    from namelang.data.split import MANIFEST, prepared_dir
+    from namelang.workspace import sha256_file
+
+    manifest = prepared_dir(store.workspace.home) / MANIFEST
+    return sha256_file(manifest) if manifest.is_file() else None
 
 
 def _fmt(value, digits: int = 4) -> str:
@@ -67,14 +82,16 @@ def _table(rows: list[dict], title: str):
         ("val macro-F1", "right"),
         ("created", "left"),
     ]
+    # † marks validation figures on another split than this workspace's: other names, not comparable.
+    mark = {True: "", False: "†"}
     cells = [
         (
             "*" if r["default"] else "",
             r["name"] + (" (interrupted)" if r["interrupted"] else ""),
             r["arch"],
             f"{r['parameters']:,}",
-            _fmt(r["val_accuracy"]),
-            _fmt(r["val_macro_f1"]),
+            _fmt(r["val_accuracy"]) + mark[r["val_on"] == "this split"],
+            _fmt(r["val_macro_f1"]) + mark[r["val_on"] == "this split"],
             (r["created"] or "")[:10],
         )
         for r in rows
@@ -112,10 +129,11 @@ def list_alias_cmd(
 
 def _list(store, fmt: Format) -> None:
     default = store.default()
-    rows = [_row(m, m.name == default) for m in store.list()]
+    split = _split_sha256(store)
+    rows = [_row(m, m.name == default, split) for m in store.list()]
     try:
         pretrained = store.pretrained()
-        rows.append(_row(pretrained, default is None))
+        rows.append(_row(pretrained, default is None, split))
     except NamelangError:  # a package without its pretrained model still lists the store
         pass
     fmt = out.resolve(fmt, Format.json)
@@ -123,6 +141,14 @@ def _list(store, fmt: Format) -> None:
         out.json(rows)
     elif fmt is Format.table:
         out.show(_table(rows, f"models in {store.folder}"))
+        elsewhere = [
+            f"{r['name']} ({'+'.join(r['val_sources']) or '?'})" for r in rows if r["val_on"] != "this split"
+        ]
+        if elsewhere:
+            render.info(
+                f"† on another split than this workspace's: {', '.join(elsewhere)}; "
+                "`namelang evaluate -m A -m B` compares models on one split"
+            )
     else:
         out.records(rows, fmt)
 

@@ -236,7 +236,9 @@ def predict_cmd(
     ] = None,
     explain: Annotated[
         bool,
-        typer.Option("--explain", rich_help_panel=SCORING, help="Add script_path: how each name was scored."),
+        typer.Option(
+            "--explain", rich_help_panel=SCORING, help="Add script_path: model, lexicon, rule … per name."
+        ),
     ] = False,
     summary: Annotated[
         bool, typer.Option("--summary", rich_help_panel=SUMMARY, help="The input's language mix.")

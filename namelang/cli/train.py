@@ -228,6 +228,7 @@ def train_cmd(
     from namelang.workspace import Workspace
 
     workspace = Workspace(options.start(home, quiet, verbose))
+    previous = runs.replaced_default(workspace)  # what the new model is compared with, at the end
     try:  # Ctrl-C anywhere in the command: exit 130 with one line saying what was kept
         if resume is None:  # the options as the user gave them (None: the architecture's default)
             spec = spec_from(arch.value, **{k: ctx.params[k] for k in _ARCH_OPTIONS})
@@ -254,6 +255,7 @@ def train_cmd(
         render.warn(str(exc) if isinstance(exc, runs.NothingSaved) else "interrupted: nothing was saved")
         raise typer.Exit(130) from None
     _report(result)
+    _compare(runs.compare_with(workspace, result.name, previous, device), result.stored.is_default)
 
 
 def _report(result) -> None:
@@ -276,6 +278,29 @@ def _report(result) -> None:
     )
     if result.fit.interrupted:
         raise typer.Exit(130)
+
+
+def _compare(comparison, is_default: bool) -> None:
+    """The last lines: the new model against the one it replaces as the default, and the way back."""
+    if comparison is None:
+        return
+    c = comparison
+    if c.names:
+        caveat = (
+            f"; {c.old!r} keeps no list of its training names, so some of these may be among them"
+            if not c.old_has_lexicon
+            else ""
+        )
+        render.info(
+            f"on {c.names:,} validation names neither model trained on: {c.new!r} accuracy {c.new_accuracy:.4f}, "
+            f"{c.old!r} {c.old_accuracy:.4f} ({c.new_accuracy - c.old_accuracy:+.4f}){caveat}"
+        )
+    else:
+        render.info(f"{c.old!r} trained on every validation name: the two models cannot be compared here")
+    if is_default:
+        render.info(f"to go back to {c.old!r} as the default: `namelang models default {c.old}`")
+    else:
+        render.info(f"{c.old!r} stays the default; `namelang models default {c.new}` makes the new one it")
 
 
 def register(app: typer.Typer) -> None:
