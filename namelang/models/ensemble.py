@@ -156,9 +156,8 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
     """
     from datetime import datetime, timezone
 
-    from sklearn.metrics import accuracy_score, f1_score
-
     from namelang import __version__
+    from namelang.evaluation import confusion_counts, label_scores
     from namelang.data.split import MANIFEST, prepared_dir, read_split
     from namelang.models.card import Best, ModelCard
     from namelang.models.store import CARD, MEMBERS, ModelStore
@@ -183,6 +182,9 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
     weights, temperature = fit_weights(log_probs, y)
     probs = combine(log_probs, weights, temperature)
     predicted = probs.argmax(axis=1)
+    counts = confusion_counts(y, predicted, len(labels))
+    seen = (counts.sum(axis=0) + counts.sum(axis=1)) > 0  # scikit-learn's macro F1: labels true or predicted
+    macro_f1 = float(label_scores(counts)["f1"][seen].mean())
     first = found[0].card
     card = ModelCard(
         arch=ARCH,
@@ -194,7 +196,7 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
         data=first.data,
         source_priors=first.source_priors,  # members share the prepared split, so its sources' mixes
         parameters=sum(m.card.parameters for m in found),
-        best=Best(0, float(accuracy_score(y, predicted)), float(f1_score(y, predicted, average="macro"))),
+        best=Best(0, float(np.mean(y == predicted)), macro_f1),
         versions={"namelang": __version__},
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         extras={
