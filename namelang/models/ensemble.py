@@ -157,8 +157,8 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
     from datetime import datetime, timezone
 
     from namelang import __version__
-    from namelang.evaluation import confusion_counts, label_scores
     from namelang.data.split import MANIFEST, prepared_dir, read_split
+    from namelang.evaluation import confusion_counts, label_scores
     from namelang.models.card import Best, ModelCard
     from namelang.models.store import CARD, MEMBERS, ModelStore
     from namelang.uncertainty import uncertainty_fields
