@@ -55,6 +55,7 @@ def test_json_report_matches_sklearn(tiny_trained, invoke):
     assert report["majority_accuracy"] == pytest.approx(np.mean(np.array(labels) == majority))
 
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_numpy_metrics_equal_sklearns(seed):
     """evaluate's figures come from numpy (scikit-learn is not in the base install): the same numbers,

@@ -331,10 +331,10 @@ def _predict_local(
     position = resolve_column(table.header, column, table.label)
     clf = Classifier.load(model, home, device)
     clf.threads = threads
-    if model is None:
-        options.note_default_model(home, clf)
     if input_ is None and not extras.active and (fmt is Format.table or _text_format(output, fmt)):
         _predict_names(clf, names, output, fmt, top_k, prefix, min_prob, extras.explain)
+        if model is None:
+            options.note_default_model(home, clf)
         return
     sink = None
     if extras.summary and output is None:
@@ -369,6 +369,8 @@ def _predict_local(
             explain=extras.explain,
         )
     render.out.info(_summary(summary, clf))
+    if model is None:
+        options.note_default_model(home, clf)
     if summary.mix is not None:
         _show_mix(summary.mix.as_dict(), extras, output, fmt)
 
