@@ -99,6 +99,13 @@ def label_scores(counts: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> float:
+    """scikit-learn's `f1_score(average="macro")`: the mean F1 of the labels true or predicted."""
+    counts = confusion_counts(y_true, y_pred, n_labels)
+    seen = (counts.sum(axis=0) + counts.sum(axis=1)) > 0
+    return float(label_scores(counts)["f1"][seen].mean())
+
+
 def top_k_accuracy(y_true: np.ndarray, probs: np.ndarray, k: int) -> float:
     """Share of rows whose true label is among the k most probable (ties as scikit-learn breaks them)."""
     ranked = np.argsort(probs, axis=1, kind="mergesort")[:, ::-1][:, :k]

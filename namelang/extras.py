@@ -31,12 +31,18 @@ def import_torch(what: str = "training needs PyTorch"):
     return torch
 
 
-def import_sklearn(what: str = "this needs scikit-learn") -> None:
-    """Checks that scikit-learn imports (callers import the parts they use)."""
+def require(module: str, what: str, extra: str = "train") -> None:
+    """Checks that `module` imports (callers import the parts they use), else one line: what to install."""
+    import importlib
+
     try:
-        import sklearn  # noqa: F401
+        importlib.import_module(module)
     except ImportError:
-        raise missing(what) from None
+        raise missing(what, extra) from None
+
+
+def import_sklearn(what: str = "this needs scikit-learn") -> None:
+    require("sklearn", what)
 
 
 def import_pyplot(what: str = "drawing a figure needs matplotlib"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,12 +103,17 @@ def test_accelerator_without_torch_says_what_to_install(tmp_path):
     assert 'pip install "namelang[train]"' in _one_line(err)
 
 
-def test_prepare_without_sklearn_and_png_without_matplotlib(tiny_trained, tmp_path):
+def test_prepare_ensemble_and_png_say_what_to_install(tiny_trained, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "Greek.txt").write_text("Abatzis\nAdamou\nAlexopoulos\n", encoding="utf-8")
     code, _, err, _ = _run(["prepare", str(corpus), "--home", str(tmp_path / "home")], ("sklearn",))
     assert code == 1 and 'pip install "namelang[train]"' in _one_line(err)
+    twin = shutil.copytree(tiny_trained / "models" / "tiny", tmp_path / "twin")
+    argv = ["ensemble", "tiny", str(twin), "--name", "e", "--home", str(tiny_trained)]
+    code, _, err, _ = _run(argv, ("scipy",))
+    assert code == 1 and 'pip install "namelang[train]"' in _one_line(err)
+    assert not (tiny_trained / "models" / "e").exists()
     png = tmp_path / "confusion.png"
     argv = ["confusion", "--home", str(tiny_trained), "--split", "val", "-o", str(png), "-f", "csv"]
     code, _, err, _ = _run(argv, ("matplotlib",))

@@ -60,7 +60,7 @@ def test_json_report_matches_sklearn(tiny_trained, invoke):
 def test_numpy_metrics_equal_sklearns(seed):
     """evaluate's figures come from numpy (scikit-learn is not in the base install): the same numbers,
     with labels absent from the split, labels never predicted, and tied probabilities."""
-    from namelang.evaluation import Scored, confusion, metrics
+    from namelang.evaluation import Scored, confusion, macro_f1, metrics
 
     rng = np.random.default_rng(seed)
     n_labels, n = 6, 200
@@ -81,6 +81,7 @@ def test_numpy_metrics_equal_sklearns(seed):
         skm.f1_score(y, p, labels=present, average="weighted", zero_division=0)
     )
     assert got["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, p))
+    assert macro_f1(y, p, n_labels) == pytest.approx(skm.f1_score(y, p, average="macro"))  # the ensemble's
     assert got["top3_accuracy"] == pytest.approx(skm.top_k_accuracy_score(y, probs, k=3, labels=everything))
     assert got["log_loss"] == pytest.approx(skm.log_loss(y, probs, labels=everything))
     report = skm.classification_report(

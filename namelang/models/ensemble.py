@@ -57,6 +57,9 @@ def _loss_and_grad(raw: np.ndarray, log_probs: np.ndarray, y: np.ndarray) -> tup
 
 def fit_weights(log_probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Non-negative weights summing to 1, and the temperature, that minimise validation log-loss."""
+    from namelang.extras import require
+
+    require("scipy", "fitting an ensemble's weights needs scipy")
     from scipy.optimize import minimize
 
     m = log_probs.shape[0]
@@ -158,7 +161,7 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
 
     from namelang import __version__
     from namelang.data.split import MANIFEST, prepared_dir, read_split
-    from namelang.evaluation import confusion_counts, label_scores
+    from namelang.evaluation import macro_f1
     from namelang.models.card import Best, ModelCard
     from namelang.models.store import CARD, MEMBERS, ModelStore
     from namelang.uncertainty import uncertainty_fields
@@ -182,9 +185,6 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
     weights, temperature = fit_weights(log_probs, y)
     probs = combine(log_probs, weights, temperature)
     predicted = probs.argmax(axis=1)
-    counts = confusion_counts(y, predicted, len(labels))
-    seen = (counts.sum(axis=0) + counts.sum(axis=1)) > 0  # scikit-learn's macro F1: labels true or predicted
-    macro_f1 = float(label_scores(counts)["f1"][seen].mean())
     first = found[0].card
     card = ModelCard(
         arch=ARCH,
@@ -196,7 +196,7 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
         data=first.data,
         source_priors=first.source_priors,  # members share the prepared split, so its sources' mixes
         parameters=sum(m.card.parameters for m in found),
-        best=Best(0, float(np.mean(y == predicted)), macro_f1),
+        best=Best(0, float(np.mean(y == predicted)), macro_f1(y, predicted, len(labels))),
         versions={"namelang": __version__},
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         extras={
