@@ -48,17 +48,22 @@ def torch_may_see_accelerator() -> bool:
     scores on the numpy engine, as a CPU-only build does.
     """
     import platform
+
+    if platform.system() == "Darwin":
+        return platform.machine() == "arm64" and _torch_version() is not None
+    if not gpu_present():  # a few file checks: the usual answer, with no package metadata read
+        return False
+    version = _torch_version()
+    return version is not None and not version.endswith("+cpu")
+
+
+def _torch_version() -> str | None:
     from importlib import metadata
 
     try:
-        version = metadata.version("torch")
+        return metadata.version("torch")
     except metadata.PackageNotFoundError:
-        return False
-    if platform.system() == "Darwin":
-        return platform.machine() == "arm64"
-    if version.endswith("+cpu"):
-        return False
-    return gpu_present()
+        return None
 
 
 def gpu_present() -> bool:
