@@ -40,11 +40,12 @@ def import_dask():
 
 @dataclass(frozen=True)
 class ModelPayload:
-    """What a worker needs to run a model, as data: its card and its weights' bytes."""
+    """What a worker needs to run a model, as data: its card, its weights' bytes and its lexicon's."""
 
     name: str
     card: ModelCard
     weights: bytes
+    lexicon: bytes | None = None  # models/lexicon.py: the training names answer from it on workers too
 
     @classmethod
     def load(cls, model: str | Path | None = None, home: str | Path | None = None) -> ModelPayload:
@@ -54,11 +55,11 @@ class ModelPayload:
         found = ModelStore(home).load(model)
         if found.members():
             raise NamelangError(f"{found.name} is an ensemble; --engine dask sends single models only")
-        return cls(found.name, found.card, found.weights().read_bytes())
+        return cls(found.name, found.card, found.weights().read_bytes(), found.lexicon_bytes())
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.weights).hexdigest()
+        return hashlib.sha256(self.weights + (self.lexicon or b"")).hexdigest()
 
 
 _lock = threading.Lock()
@@ -77,6 +78,8 @@ def classifier_from(payload: ModelPayload):
             try:
                 (folder / store.WEIGHTS).write_bytes(payload.weights)
                 (folder / store.CARD).write_text(payload.card.to_json(), encoding="utf-8")
+                if payload.lexicon is not None:
+                    (folder / store.LEXICON).write_bytes(payload.lexicon)
                 clf = Classifier.load(folder, device="cpu")
             finally:
                 shutil.rmtree(folder, ignore_errors=True)

@@ -27,6 +27,8 @@ class Scored:
     skipped: int
     majority_label: str | None
     prior: str = "train"  # the label prior the probabilities were re-weighted to (evaluate --prior)
+    # Which rows' names the model trained on (in its lexicon); None: it keeps no list of them.
+    seen: np.ndarray | None = None
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -50,6 +52,7 @@ def score(clf, names: list[str], labels: list[str], source: str = "split") -> Sc
         raise NamelangError(f"{source} holds no non-blank names")
     counts = clf.card.data.train_label_counts
     majority = max(counts, key=lambda lb: (counts[lb], lb)) if counts else None
+    known = clf.known(names)
     return Scored(
         clf.name,
         clf.labels,
@@ -58,6 +61,7 @@ def score(clf, names: list[str], labels: list[str], source: str = "split") -> Sc
         probs[keep].astype(np.float64),
         int((~keep).sum()),
         majority,
+        seen=None if known is None else known[keep],
     )
 
 
@@ -204,6 +208,30 @@ def mean_language_recall(y_true: np.ndarray, y_pred: np.ndarray, labels: list[st
     if not present:
         return float("nan")
     return float(np.mean([np.mean(y_pred[y_true == i] == i) for i in present]))
+
+
+def overlap(scored: Scored) -> dict:
+    """How many of the scored rows' names the model trained on: `checked` is False for a model that
+    keeps no list of its training names (then `trained_on` and `share` are None)."""
+    if scored.seen is None:
+        return {"checked": False, "trained_on": None, "share": None}
+    n = int(scored.seen.sum())
+    return {"checked": True, "trained_on": n, "share": n / len(scored.seen) if len(scored.seen) else 0.0}
+
+
+def seen_reports(scored: Scored) -> dict[str, dict | None]:
+    """Metrics over the rows whose name the model trained on (`seen`: answered from its lexicon) and
+    over the others (`unseen`: only these measure the network); None for a part with no rows, or
+    both for a model without a lexicon."""
+    parts = {}
+    for part, rows in (("seen", scored.seen), ("unseen", None if scored.seen is None else ~scored.seen)):
+        if rows is None or not rows.any():
+            parts[part] = None
+            continue
+        picked = Scored(scored.model, scored.labels, [n for n, r in zip(scored.names, rows) if r],
+                        scored.y_true[rows], scored.probs[rows], 0, scored.majority_label, scored.prior)  # fmt: skip
+        parts[part] = {k: v for k, v in metrics(picked).items() if k != "per_label"}
+    return parts
 
 
 def source_reports(scored: Scored, sources: list[str]) -> dict[str, dict]:

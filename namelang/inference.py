@@ -19,7 +19,9 @@ from namelang.models.forward import batched_logits, softmax, torch_runner
 from namelang.models.store import ModelStore
 from namelang.workspace import Workspace
 
-UNKNOWN_LABEL = "unknown"
+# The model's own out-of-scope label (a language outside the 18). `min_prob` never writes it: a name
+# below the threshold gets no prediction (null), so the two cannot be confused.
+UNKNOWN_LABEL = OUT_OF_SCOPE
 
 
 def prediction_columns(top_k: int, prefix: str = "") -> list[str]:
@@ -49,6 +51,10 @@ class Classifier:
         # Batches scored side by side (`forward.batched_logits`): 1 where processes already share the
         # cores (Dask workers, the server's pool); `namelang predict` sets it to the cores it may use.
         self.threads = 1
+        # Training names answer from their label counts (models/lexicon.py); False: the network alone.
+        self.use_lexicon = True
+        self._lexicon_blob: bytes | None = None  # decoded on first use: most commands load, few look up
+        self._lexicon = None
 
     def __repr__(self) -> str:
         return (
@@ -58,15 +64,28 @@ class Classifier:
 
     @classmethod
     def load(
-        cls, model: str | Path | None = None, home: Workspace | str | Path | None = None, device: str = "auto"
+        cls,
+        model: str | Path | None = None,
+        home: Workspace | str | Path | None = None,
+        device: str = "auto",
+        lexicon: bool = True,
     ):
         """`model`: a store name, a model folder, 'pretrained', or None for the default.
 
         On the CPU the model runs on the numpy engine (no torch import); on cuda/mps, on torch.
+        `lexicon=False`: training names are answered by the network too (to measure the network alone).
         """
+        found = ModelStore(home).load(model)
+        clf = cls._load_found(found, device)
+        if found.card.arch != "ensemble":
+            clf._lexicon_blob = found.lexicon_bytes()
+        clf.use_lexicon = lexicon
+        return clf
+
+    @classmethod
+    def _load_found(cls, found, device: str):
         from namelang.device import inference_device
 
-        found = ModelStore(home).load(model)
         if found.card.arch == "ensemble":
             from namelang.models.ensemble import EnsembleClassifier
 
@@ -100,6 +119,25 @@ class Classifier:
             return [normalize_name(n, True) for n in keys]
         return [n if n.isascii() else transliterate(n) for n in keys]
 
+    @property
+    def lexicon(self):
+        """The lexicon of the training names (models/lexicon.py), or None for a model without one."""
+        if self._lexicon is None and self._lexicon_blob is not None:
+            from namelang.models.lexicon import Lexicon
+
+            lexicon = Lexicon.from_bytes(self._lexicon_blob, f"{self.path}: lexicon")
+            if lexicon.labels != self.labels:
+                raise NamelangError(f"{self.path}: the lexicon's labels are not the model's")
+            self._lexicon, self._lexicon_blob = lexicon, None
+        return self._lexicon
+
+    def known(self, names) -> np.ndarray | None:
+        """For each name, whether it is a training name (in the lexicon); None without a lexicon."""
+        lexicon = self.lexicon
+        if lexicon is None:
+            return None
+        return lexicon.rows(self.spelled_for_model(self.normalize(names))) >= 0
+
     # Names per forward pass: of 256, 512, 1024 and 2048, 512 ran fastest on 2 CPU cores.
     BATCH = 512
 
@@ -114,11 +152,16 @@ class Classifier:
 
     def distinct_proba(self, normalized: list[str], batch_size: int = BATCH) -> np.ndarray:
         """`predict_proba` of names already through `normalize`, each once (what a cache of names calls)."""
-        ids, lengths = self.alphabet.encode(self.spelled_for_model(normalized), self.max_length)
+        spelled = self.spelled_for_model(normalized)
+        ids, lengths = self.alphabet.encode(spelled, self.max_length)
         logits = batched_logits(self.run, ids, lengths, batch_size, self.threads)
         probs = softmax(logits / self.temperature)
         if probs.shape[1] == 0:
             probs = np.zeros((len(normalized), len(self.labels)), dtype=np.float32)
+        # A training name answers from its sources' label counts, the network as the prior (beta chosen
+        # on validation, models/lexicon.py); the script rules below still bound it.
+        if self.use_lexicon and self.lexicon is not None:
+            probs = self.lexicon.blend(probs, spelled, float(self.card.lexicon["beta"]))
         # Cyrillic and Greek keep to their script's language; Han, Kana, Hangul and Arabic script take a
         # rule (data/scripts.py); an ASCII name does neither.
         others = np.array([i for i, name in enumerate(normalized) if not name.isascii()], dtype=np.int64)
@@ -137,13 +180,19 @@ class Classifier:
         return probs
 
     def script_paths(self, names) -> list[str]:
-        """How each name is scored: 'model', 'transliterated' or 'rule: …' (for `predict --explain`)."""
-        return [
+        """How each name is scored: 'model', 'transliterated', 'lexicon' (a training name) or 'rule: …'
+        (for `predict --explain`)."""
+        names = list(names)
+        known = self.known(names) if self.use_lexicon else None
+        paths = [
             path_of(normalize_name(n, transliterate=False), self.labels, OUT_OF_SCOPE)
             if isinstance(n, str) and n.strip()
             else ""
             for n in names
         ]
+        if known is None:
+            return paths
+        return ["lexicon" if k and p in ("model", "transliterated") else p for p, k in zip(paths, known)]
 
     def rank(self, probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(label indices [N, k], probabilities [N, k]), best first."""
@@ -167,6 +216,8 @@ class Classifier:
     ):
         """`frame` with the prediction columns added (empty cells for blank names); rows stay in order.
 
+        `min_prob`: a name whose top probability is below it abstains: its `prediction` is None and its
+        `probability` NaN (a blank name's `prediction` is ''); `prediction_2` … stay the runners-up.
         `proba`: what turns names into probabilities (default `predict_proba`; tagging passes a cache).
         """
         import pandas as pd
@@ -186,10 +237,12 @@ class Classifier:
         blank = np.isnan(top[:, 0])
         labels = np.array(self.labels + [""], dtype=object)
         out = frame.copy()
+        below = ~blank & (top[:, 0] < min_prob)
         for rank in range(order.shape[1]):
             names = labels[np.where(blank, len(self.labels), order[:, rank])]
-            if rank == 0 and min_prob > 0:
-                names = np.where(~blank & (top[:, 0] < min_prob), UNKNOWN_LABEL, names)
+            probs = top[:, rank].astype(np.float64)
+            if rank == 0 and below.any():  # no language claims the row, not even `unknown`
+                names, probs = np.where(below, None, names), np.where(below, np.nan, probs)
             out[added[2 * rank]] = pd.array(names, dtype=object)
-            out[added[2 * rank + 1]] = top[:, rank].astype(np.float64)
+            out[added[2 * rank + 1]] = probs
         return out

@@ -246,7 +246,8 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
     val_logits = batched_logits(runner, val_data.ids, val_data.lengths)
     temperature = fit_temperature(val_logits, val_data.labels)
     card = _card(run, result, temperature, str(device or "cpu"), len(train_data), len(val_data))
-    fit_uncertainty(card, store.workspace.home, softmax(val_logits / temperature), val_data.labels)
+    val_probs = softmax(val_logits / temperature)
+    fit_uncertainty(card, store.workspace.home, val_probs, val_data.labels)
     rows = [asdict(r) for r in result.history]
     stored = store.save(
         run.name,
@@ -254,6 +255,7 @@ def _train_and_store(store: ModelStore, run: _Run, device, callbacks, make_defau
         card,
         history_csv(result.history),
         plot=lambda p: plots.loss_curve(rows, p, f"{run.name} ({run.spec.arch})", result.best_epoch),
+        lexicon=split_lexicon(store.workspace.home, labels, val_probs),
     )
     if make_default and not result.interrupted:
         store.set_default(run.name)
@@ -276,6 +278,94 @@ def train_source_priors(home: Path, labels: list[str]) -> dict[str, dict[str, fl
 
     _, split_labels, path = read_split(home, "train")
     return source_priors(split_labels, read_split_sources(path), labels)
+
+
+def split_lexicon(home: Path, labels: list[str], val_probs) -> tuple[bytes, dict]:
+    """The lexicon of the prepared train split (models/lexicon.py) and the card's note of it, with beta
+    chosen on the val split from the network's probabilities `val_probs` (one row per val row)."""
+    import numpy as np
+
+    from namelang.models.lexicon import Lexicon, choose_beta
+
+    names, split_labels, path = read_split(home, "train")
+    lexicon = Lexicon.from_rows(names, split_labels, read_split_sources(path), labels)
+    # Each val row's entry: its own name's source-label counts (`choose_beta` says why).
+    val_names, val_labels, val_path = read_split(home, "val")
+    entries = Lexicon.from_rows(val_names, val_labels, read_split_sources(val_path), labels)
+    index = {label: i for i, label in enumerate(labels)}
+    kept = np.array([lb in index for lb in val_labels], dtype=bool)
+    counts = entries.counts(entries.rows(val_names)[kept])
+    y = np.array([index[lb] for lb in val_labels if lb in index], dtype=np.int64)
+    beta, accuracy = choose_beta(counts, np.asarray(val_probs)[kept], y)
+    info = {"names": len(lexicon), "beta": beta, "split": "val", "accuracy": accuracy}
+    return lexicon.to_bytes(), info
+
+
+def attach_lexicon(model: str | Path, home: Workspace | Path | str | None = None, device: str = "auto"):
+    """(Re)build the lexicon of a trained model from `home`'s prepared train split, beta chosen on its
+    val split with the network alone; returns the model as stored. For models trained before lexicons
+    (a build script's step); an ensemble answers from its members' lexicons instead."""
+    from namelang.inference import Classifier
+
+    store = ModelStore(home)
+    found = store.load(model)
+    if found.card.arch == "ensemble":
+        raise NamelangError(
+            f"{found.name!r} is an ensemble: its members carry the lexicons; attach one to each"
+        )
+    clf = Classifier.load(found.path, device=device, lexicon=False)
+    val_names = read_split(store.workspace.home, "val")[0]
+    found.attach_lexicon(*split_lexicon(store.workspace.home, clf.labels, clf.predict_proba(val_names)))
+    return found
+
+
+@dataclass
+class Comparison:
+    """A new model against the one it replaces as the default, on validation names neither trained on."""
+
+    new: str
+    old: str
+    names: int  # the validation rows scored
+    new_accuracy: float
+    old_accuracy: float
+    left_out: int  # validation rows whose name the old model trained on (not scored)
+    old_has_lexicon: bool  # False: the old model may have trained on some of the scored names
+
+
+def replaced_default(workspace: Workspace | Path | str | None) -> str:
+    """The model a new default replaces: the store's default, else the pretrained model."""
+    return ModelStore(workspace).default() or PRETRAINED
+
+
+def compare_with(
+    workspace: Workspace | Path | str | None, new: str, old: str, device: str = "auto"
+) -> Comparison | None:
+    """`new` against `old` on the prepared val split's names that neither model's lexicon holds
+    (accuracy, as the models answer); None when `old` cannot be loaded or is `new` itself."""
+    import numpy as np
+
+    from namelang.inference import Classifier
+
+    workspace = Workspace.resolve(workspace)
+    if old == new:
+        return None
+    try:
+        models = [Classifier.load(ref, workspace, device) for ref in (new, old)]
+    except NamelangError:  # e.g. a package without its pretrained model
+        return None
+    names, labels, _ = read_split(workspace.home, "val")
+    unseen = np.ones(len(names), dtype=bool)
+    for clf in models:
+        known = clf.known(names)
+        unseen &= True if known is None else ~known
+    names = [n for n, keep in zip(names, unseen) if keep]
+    truth = np.array([lb for lb, keep in zip(labels, unseen) if keep], dtype=object)
+    accuracy = []
+    for clf in models:
+        predicted = np.array(clf.labels, dtype=object)[clf.predict_proba(names).argmax(axis=1)]
+        accuracy.append(float(np.mean(predicted == truth)) if len(names) else float("nan"))
+    left_out = int((~unseen).sum())
+    return Comparison(new, old, len(names), accuracy[0], accuracy[1], left_out, models[1].lexicon is not None)
 
 
 def _encoded(workspace: Workspace, split: str, alphabet: Alphabet, labels: list[str]) -> Encoded:
@@ -365,7 +455,8 @@ def fit_ngram_run(
     probs = softmax(fitted.val_logits / card.temperature)
     fit_uncertainty(card, store.workspace.home, probs, y_val)
     vocabulary = json.dumps(fitted.vocabulary, ensure_ascii=False) + "\n"
-    stored = store.save(name, fitted.state, card, "epoch\n", files={VOCABULARY: vocabulary})
+    lexicon = split_lexicon(store.workspace.home, labels, probs)
+    stored = store.save(name, fitted.state, card, "epoch\n", files={VOCABULARY: vocabulary}, lexicon=lexicon)
     if make_default:
         store.set_default(name)
         stored.is_default = True

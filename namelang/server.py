@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from namelang import __version__
 from namelang.errors import NamelangError
-from namelang.inference import UNKNOWN_LABEL, Classifier
+from namelang.inference import Classifier
 from namelang.uncertainty import DistinctNames, ModelUncertainty, prediction_sets
 
 SETTINGS_ENV = "NAMELANG_SERVE_SETTINGS"  # how `--workers N` hands the settings to its worker processes
@@ -56,7 +56,12 @@ class ScoringOptions(BaseModel):
 
     top_k: int = Field(3, ge=1, le=MAX_TOP_K, description="Labels per name (at most the model's labels).")
     min_prob: float = Field(
-        0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="Below this top probability: 'unknown'."
+        0.0,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Below this top probability the first prediction is {label: null, probability: null}: "
+        "no language (the label `unknown` is the model's own answer: a language outside the 18).",
     )
     prior: Literal["train", "uniform", "estimate"] | str | dict[str, float] = Field(
         "train",
@@ -74,7 +79,7 @@ class ScoringOptions(BaseModel):
     explain: bool = Field(
         False,
         description="Add `script_path`: how each name was scored: 'model', 'transliterated' (Cyrillic, "
-        "Greek, then the model) or 'rule: …' (Han, Kana, Hangul, Arabic script).",
+        "Greek, then the model), 'lexicon' (a training name) or 'rule: …' (Han, Kana, Hangul, Arabic script).",
     )
 
     @property
@@ -93,8 +98,8 @@ class PredictQuery(ScoringOptions):
 
 
 class LabelProbability(BaseModel):
-    label: str
-    probability: float
+    label: str | None = Field(description="null: the top probability was below `min_prob`.")
+    probability: float | None
 
 
 class NamePrediction(BaseModel):
@@ -153,7 +158,6 @@ def record_texts(
     """
     order, top = clf.rank(probs, top_k)
     labels = [encode_basestring(label) for label in clf.labels]
-    unknown = encode_basestring(UNKNOWN_LABEL)
     paths = clf.script_paths(names) if explain else [None] * len(names)
     records = []
     for name, row_i, row_p, path in zip(names, order.tolist(), top.astype(np.float64).tolist(), paths):
@@ -163,8 +167,8 @@ def record_texts(
             cells = [
                 f'{{"label": {labels[i]}, "probability": {round(p, 6)!r}}}' for i, p in zip(row_i, row_p)
             ]
-            if row_p[0] < min_prob:
-                cells[0] = f'{{"label": {unknown}, "probability": {round(row_p[0], 6)!r}}}'
+            if row_p[0] < min_prob:  # an abstention: no language claims the name
+                cells[0] = '{"label": null, "probability": null}'
         tail = "" if path is None else f', "script_path": {encode_basestring(path if cells else "")}'
         records.append(f'{{"name": {encode_basestring(name)}, "predictions": [{", ".join(cells)}]{tail}}}')
     return records

@@ -28,7 +28,6 @@ from namelang.data.table import (
     read_chunks,
 )
 from namelang.errors import NamelangError
-from namelang.inference import UNKNOWN_LABEL as UNKNOWN
 from namelang.inference import prediction_columns
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "parquet")
@@ -56,6 +55,7 @@ class TagSummary:
     scored: int  # distinct names the model ran on
     cache_hits: int  # distinct names of a chunk answered from earlier chunks
     mix: object = None  # uncertainty.Mix with `summary=True`
+    abstained: int = 0  # rows below `min_prob`: no prediction (null), unlike the model's `unknown`
 
     @property
     def rows_per_second(self) -> float:
@@ -154,6 +154,7 @@ class Tagger:
         self.extra = [f"{prefix}prediction_set"] if self.with_sets else []
         self.explain = explain
         self.extra += [f"{prefix}{SCRIPT_PATH}"] if explain else []
+        self.blank = self.abstained = 0  # rows seen so far without a name / below `min_prob`
 
     def check_header(self, header: list[str]) -> None:
         check_clash(header, self.added + self.extra)
@@ -171,14 +172,15 @@ class Tagger:
         out = self.classifier.predict_frame(
             frame, column, top_k=self.k, prefix=self.prefix, min_prob=self.min_prob, proba=proba
         )
+        # A blank name's prediction is '', an abstention's (below min_prob) None.
+        blank = out[self.added[0]].eq("").to_numpy()
+        self.blank += int(blank.sum())
+        self.abstained += int(out[self.added[0]].isna().sum())
         if self.with_sets:
             out[self.extra[0]] = self.adjust.sets()
         if self.explain:
-            out[self.extra[-1]] = script_path_column(
-                self.classifier, frame[column], out[self.added[1]].isna()
-            )
+            out[self.extra[-1]] = script_path_column(self.classifier, frame[column], blank)
         if self.nulls:
-            blank = out[self.added[1]].isna()
             for label in self.added[::2] + self.extra:
                 out[label] = out[label].where(~blank, None)
         return out
@@ -190,13 +192,12 @@ class Tagger:
 
         names = pd.DataFrame({"name": batch.column(self.column).to_pylist()})
         scored = self.frame(names, position=0)
-        blank = scored[self.added[1]].isna().to_numpy()
         arrays, fields = list(batch.columns), list(batch.schema)
         for i, name in enumerate(self.added + self.extra):
             values = scored[name].to_numpy()
             kind = pa.string() if i % 2 == 0 or i >= len(self.added) else pa.float64()
-            mask = blank if self.nulls or (i % 2 and i < len(self.added)) else None
-            arrays.append(pa.array(values, type=kind, mask=mask, from_pandas=True))
+            # None and NaN (no name, or no prediction above min_prob) are nulls; '' stays ''.
+            arrays.append(pa.array(values, type=kind, from_pandas=True))
             fields.append(pa.field(name, kind))
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, metadata=batch.schema.metadata))
 
@@ -216,7 +217,8 @@ def script_path_column(classifier, names, blank):
 
 
 def _json_records(frame, added: list[str]):
-    """JSON objects: the row's own columns, then `predictions` as a list of {label, probability}."""
+    """JSON objects: the row's own columns, then `predictions` as a list of {label, probability}: empty
+    for a blank name; first {null, null} for a name below `min_prob` (its label is None, a blank's '')."""
     return _records(list(frame.columns), frame.itertuples(index=False, name=None), added)
 
 
@@ -228,7 +230,9 @@ def _records(columns: list, rows, added: list[str]):
         predictions = []
         for label_col, prob_col in zip(added[::2], added[1::2]):
             label, prob = values[label_col], values[prob_col]
-            if label and not (isinstance(prob, float) and math.isnan(prob)):
+            if label_col == added[0] and _plain(label) is None:
+                predictions.append({"label": None, "probability": None})
+            elif label and not (isinstance(prob, float) and math.isnan(prob)):
                 predictions.append({"label": label, "probability": round(float(prob), 6)})
         yield {**{c: _plain(values[c]) for c in own}, "predictions": predictions}
 
@@ -248,7 +252,8 @@ def score_names(classifier, names: list[str], top_k: int = 3, prefix: str = "", 
                 explain: bool = False) -> tuple[list[str], list[list]]:  # fmt: skip
     """A few names (command-line arguments) scored without pandas: (the added columns, one row each:
     [name, prediction, probability, …, script_path]), the cells `Tagger.frame` gives a one-column
-    table `name` (blank names: '' and NaN; probabilities through float32, as `NameCache` keeps them)."""
+    table `name` (blank names: '' and NaN; below `min_prob`: None and NaN first; probabilities through
+    float32, as `NameCache` keeps them)."""
     keys = classifier.normalize(names)
     distinct = list(dict.fromkeys([*keys, ""]))  # the order and the '' that NameCache scores
     probs = classifier.distinct_proba(distinct).astype(np.float32)
@@ -262,8 +267,10 @@ def score_names(classifier, names: list[str], top_k: int = 3, prefix: str = "", 
         blank = math.isnan(scores[0])
         row = [name]
         for rank, (label, score) in enumerate(zip(ranks, scores)):
-            label = "" if blank else labels[label]
-            row += [UNKNOWN if rank == 0 and not blank and score < min_prob else label, score]
+            if rank == 0 and not blank and score < min_prob:  # abstains: no language claims the name
+                row += [None, math.nan]
+            else:
+                row += ["" if blank else labels[label], score]
         rows.append(row + (["" if blank else paths[key]] if explain else []))
     return added, rows
 
@@ -413,26 +420,18 @@ def check_output(output) -> Path | None:
     return path
 
 
-def counts(chunk, probability: str) -> tuple[int, int]:
-    """(rows, blank rows) of a scored chunk; blank rows have no probability."""
-    if hasattr(chunk, "iloc"):
-        return len(chunk), int(chunk[probability].isna().sum())
-    return chunk.num_rows, chunk.column(probability).null_count
-
-
 def run(table, tagger: Tagger, sink, batch_size: int = DEFAULT_CHUNK, progress=None) -> tuple[int, int]:
     """Stream `table` through `tagger` into `sink`, calling `progress(TagProgress)` after each chunk;
     (rows, blank rows)."""
-    rows = blank = 0
+    rows, blank = 0, tagger.blank
     for chunk in read_chunks(table, batch_size):
         scored = tagger(chunk)
         sink.write(scored)
-        more_rows, more_blank = counts(scored, tagger.added[1])
-        rows, blank = rows + more_rows, blank + more_blank
+        rows += len(scored) if hasattr(scored, "iloc") else scored.num_rows
         if progress is not None:
             progress(TagProgress(rows, *table.progress))
     sink.close()
-    return rows, blank
+    return rows, tagger.blank - blank
 
 
 def tag_file(
@@ -467,14 +466,16 @@ def tag_file(
     `output`: a path (written to a temporary name, renamed into place when complete), a text stream,
     or None for stdout; the format follows `fmt`, else the path's suffix, else CSV. `lines`: the input
     is one name per line with no header. Every row is kept, in order, with its columns; `prediction`,
-    `probability`, `prediction_2`, … are added. `progress` is called after each chunk. `table`: an
-    already opened table (`data.table.open_table`) instead of `source`; `sink`: an object whose
-    `write(chunk)`/`close()` receive the scored chunks instead of `output`.
+    `probability`, `prediction_2`, … are added; below `min_prob` a row's `prediction` and `probability`
+    are empty (null), not the model's `unknown` (`TagSummary.abstained` counts them). `progress` is
+    called after each chunk. `table`: an already opened table (`data.table.open_table`) instead of
+    `source`; `sink`: an object whose `write(chunk)`/`close()` receive the scored chunks instead of
+    `output`.
 
     `prior` (train, uniform, estimate, a training source's name, a JSON file or a dict) re-weights; with
     `estimate` the input is read twice (stdin cannot be). `coverage` adds `prediction_set`; `summary`
     returns the table's mix (`TagSummary.mix`, bootstrap of `resamples` with `seed`). See uncertainty.py.
-    `explain` adds `script_path`: 'model', 'transliterated' or 'rule: …' (data/scripts.py).
+    `explain` adds `script_path`: 'model', 'transliterated', 'lexicon' or 'rule: …' (data/scripts.py).
     """
     from namelang.inference import Classifier
 
@@ -513,6 +514,7 @@ def tag_file(
         tagger.cache.scored,
         tagger.cache.hits,
         adjust.mix(resamples, seed) if summary else None,
+        tagger.abstained,
     )
 
 

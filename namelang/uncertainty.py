@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 
 import numpy as np
@@ -241,7 +242,9 @@ def _unknown_prior(value, sources: dict | None, files: bool) -> str:
     stored = "" if sources else " (this model stores no source priors)"
     what = "file or source" if files and sources else ("file" if files else "source")
     label = "--prior" if files else "prior"
-    return f"{label} takes {', '.join(choices[:-1])} or {choices[-1]}{stored}; no {what} {str(value)!r}"
+    close = get_close_matches(str(value), ["train", "uniform", "estimate", *(sources or ())], n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{label} takes {', '.join(choices[:-1])} or {choices[-1]}{stored}; no {what} {str(value)!r}{hint}"
 
 
 def reweight(probs: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from model_card import model_card  # noqa: E402
 from train_benchmark import STUDENT, Trained, _from_card, make_ensemble, score_split, train_model  # noqa: E402
 
-SHIPPED = ("weights.safetensors", "model.json", "history.csv", "loss.png")
+SHIPPED = ("weights.safetensors", "model.json", "history.csv", "loss.png", "lexicon.json.gz")
 TITLES = {"archive": "archive test", "mimesis": "mimesis test"}
 WITH_PRIOR = " with --prior "  # "archive test with --prior archive": that subset under its source's prior
 

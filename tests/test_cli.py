@@ -167,3 +167,68 @@ def test_shell_completion(invoke):
     env.update(COMP_WORDS="namelang evaluate --format ", COMP_CWORD="3")
     result = subprocess.run([sys.executable, "-m", "namelang"], env=env, capture_output=True, text=True)
     assert result.stdout.split() == ["auto", "table", "csv", "json", "jsonl"]
+
+
+COMMANDS = ["predict", "train", "evaluate", "confusion", "models", "models list", "models rm", "serve",
+            "ensemble", "download", "prepare"]  # fmt: skip
+
+
+def _help(invoke, monkeypatch, *argv: str) -> list[str]:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = invoke(*argv, "--help")
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
+def test_predict_help_reads_at_80_columns(invoke, monkeypatch):
+    lines = _help(invoke, monkeypatch, "predict")
+    text = "\n".join(lines)
+    assert len(lines) <= 60, text
+    assert "pip install 'namelang[dask]'" in text  # Rich markup must not eat the extra's name
+    assert "<bool>" not in text and "range" not in text
+    assert "Scoring" in text and "Dask engine" in text  # options grouped in panels
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_every_help_fits_80_columns_without_bool_placeholders(invoke, monkeypatch, command):
+    lines = _help(invoke, monkeypatch, *command.split())
+    assert max(len(line) for line in lines) <= 80 and not any("<bool>" in line for line in lines)
+    assert len(lines) <= 60
+
+
+def test_models_list_is_models(invoke, tmp_path):
+    plain = invoke("models", "--home", tmp_path, "-f", "csv")
+    assert plain.exit_code == 0 and "pretrained" in plain.stdout
+    for argv in (
+        ("models", "list", "--home", tmp_path, "-f", "csv"),
+        ("models", "-f", "csv", "--home", tmp_path, "list"),
+    ):
+        result = invoke(*argv)
+        assert result.exit_code == 0, result.output
+        assert result.stdout == plain.stdout
+    assert invoke("models", "list", "--home", tmp_path).stdout == invoke("models", "--home", tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        (
+            ("train", "--arch", "gur"),
+            "unknown architecture 'gur'; did you mean 'gru'? (choices: rnn-classic, ",
+        ),
+        (("predict", "-f", "jsn", "Satoshi"), "unknown format 'jsn'; did you mean 'json'? (choices: auto, "),
+        (("train", "--select", "acc"), "unknown score 'acc'; did you mean 'accuracy'? (choices: macro-f1, "),
+    ],
+)
+def test_a_mistyped_choice_is_one_line_with_the_nearest(invoke, tmp_path, argv, line):
+    result = invoke(*argv, "--home", tmp_path)
+    assert result.exit_code == 2  # usage
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and line in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "models").exists()
+
+
+def test_a_mistyped_prior_names_the_nearest(invoke, tmp_path):
+    assert_user_error(
+        invoke("predict", "-m", "pretrained", "--prior", "unifrom", "Satoshi", "--home", tmp_path),
+        "did you mean 'uniform'?",
+    )

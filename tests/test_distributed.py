@@ -89,6 +89,20 @@ def test_dask_csv_equals_local_row_for_row(cluster, tiny_trained, tmp_path, invo
     assert f"Dask: {cluster}, 2 workers" in parts.stderr
 
 
+def test_dask_min_prob_abstains_as_local_does(cluster, tiny_trained, tmp_path, invoke):
+    """Below --min-prob the Dask engine writes no prediction (empty cells), byte for byte as local."""
+    src = write_people(tmp_path / "people.csv", repeat=3)
+    common = ("-i", src, "--min-prob", "0.9", "-k", "2", "--home", tiny_trained)
+    local = invoke("predict", *common, "-o", tmp_path / "local.csv")
+    assert local.exit_code == 0, local.output
+    dask = invoke("predict", *common, "-o", tmp_path / "dask.csv", "--engine", "dask", "--scheduler", cluster)
+    assert dask.exit_code == 0, dask.output
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    rows = pd.read_csv(tmp_path / "local.csv", dtype=str, keep_default_na=False)
+    below = rows[(rows["prediction"] == "") & (rows["prediction_2"] != "")]
+    assert len(below) and (below["probability"] == "").all() and "unknown" not in set(rows["prediction"])
+
+
 def test_dask_parquet_equals_local(cluster, tiny_trained, tmp_path, invoke):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -182,3 +196,23 @@ def test_without_the_extra_dask_names_the_install(tiny_trained, tmp_path, invoke
     src = write_people(tmp_path / "people.csv", repeat=1)
     result = invoke("predict", "-i", src, "--engine", "dask", "-o", tmp_path / "out", "--home", tiny_trained)
     assert_user_error(result, 'pip install "namelang[dask]"', alone=True)
+
+
+def test_the_lexicon_travels_to_the_workers(cluster, tiny_trained, tmp_path, invoke):
+    from namelang.data.split import read_split
+    from namelang.distributed import ModelPayload
+
+    assert ModelPayload.load("tiny", tiny_trained).lexicon is not None
+    known = read_split(tiny_trained, "train")[0][:3]  # names the model trained on: answered from its lexicon
+    src = write_people(tmp_path / "people.csv", names=known + ["Tanaka"], repeat=10)
+    args = ("-i", src, "--explain", "--home", tiny_trained)
+    local = invoke("predict", *args, "-o", tmp_path / "local.csv")
+    assert local.exit_code == 0, local.output
+    result = invoke("predict", *args, "-o", tmp_path / "dask.csv", "--engine", "dask", "--scheduler", cluster)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    out = pd.read_csv(tmp_path / "dask.csv", dtype=str, keep_default_na=False)
+    assert dict(zip(out["name"], out["script_path"])) == {
+        **dict.fromkeys(known, "lexicon"),
+        "Tanaka": "model",
+    }

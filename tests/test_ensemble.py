@@ -100,6 +100,11 @@ def test_ensemble_is_a_model_everywhere(members_home, invoke, tmp_path):
     clf = Classifier.load("E", home=home)
     assert np.allclose(clf.predict_proba(names), expected, atol=1e-9)
     assert clf.predict(["", "Satoshi"])[0] == [] and len(clf.predict(["Satoshi"])[0]) == 3
+    # Its members answer their training names from their lexicons; lexicon=False switches them all off.
+    trained = read_split(home, "train")[0][:1]
+    assert clf.script_paths(trained) == ["lexicon"] and clf.known(trained).tolist() == [True]
+    network = Classifier.load("E", home=home, lexicon=False)
+    assert network.script_paths(trained) == ["model"] and not network.members[0].use_lexicon
 
     # It holds copies of its members: removing one from the store leaves the ensemble whole.
     shutil.copytree(home / "models" / "g1", tmp_path / "g1")

@@ -93,9 +93,10 @@ def test_train_ngram_stores_tensors_and_json(tiny_home, invoke):
     result = invoke("train", "--arch", "ngram", "--name", "ng", "--home", tiny_home)
     assert result.exit_code == 0, result.output
     folder = tiny_home / "models" / "ng"
-    files = ["history.csv", "model.json", "vocabulary.json", "weights.safetensors"]
+    files = ["history.csv", "lexicon.json.gz", "model.json", "vocabulary.json", "weights.safetensors"]
     assert sorted(p.name for p in folder.iterdir()) == files
     meta = json.loads((folder / "model.json").read_text())
+    assert meta["lexicon"]["names"] > 0  # every architecture keeps its training names
     assert meta["arch"] == "ngram" and meta["arch_options"]["c"] in (1.0, 10.0, 100.0)
     # C was chosen on validation macro-F1 among the grid it records.
     assert meta["best"]["val_macro_f1"] == max(g["val_macro_f1"] for g in meta["c_grid"])

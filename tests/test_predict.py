@@ -119,11 +119,31 @@ def test_tsv_stdin_and_prefix(tiny_trained, invoke):
     assert out.loc[0, "prediction"] == "mine"
 
 
-def test_min_prob_writes_unknown(tiny_trained, invoke):
-    result = invoke("predict", "Tanaka", "Xq", "--min-prob", "1.0", "-k", "1", "--home", tiny_trained)
-    out = pd.read_csv(io.StringIO(result.stdout))
-    assert out["prediction"].tolist() == ["unknown", "unknown"]
-    assert out["probability"].between(0, 1).all()
+def test_min_prob_abstains_with_no_prediction_unlike_unknown(tmp_path, invoke):
+    """The shipped model: Novák is `unknown` (a language outside the 18) at 0.74; Silva's top is 0.17, so
+    with --min-prob 0.5 it gets no prediction at all: empty in CSV, null in JSON and Parquet; its
+    probability is not the top language's, and prediction_2 stays the runner-up."""
+    src = tmp_path / "in.csv"
+    src.write_text("name\nSilva\nNovák\n\n", encoding="utf-8")
+    args = ("-i", src, "-m", "pretrained", "--min-prob", "0.5", "-k", "2", "--home", tmp_path)
+    result = invoke("predict", *args, "-f", "csv")
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.splitlines()
+    assert rows[1].startswith("Silva,,,") and rows[1].split(",")[3] not in ("", "unknown")
+    assert rows[2].startswith("Novák,unknown,0.7") and rows[3] == ",,,,"
+    assert "1 blank, 1 below --min-prob 0.5: no prediction" in result.stderr
+    records = json.loads(invoke("predict", *args, "-f", "json").stdout)
+    assert records[0]["predictions"][0] == {"label": None, "probability": None}
+    assert records[0]["predictions"][1]["label"] == rows[1].split(",")[3]
+    assert records[1]["predictions"][0]["label"] == "unknown" and records[2]["predictions"] == []
+    parquet = tmp_path / "out.parquet"
+    assert invoke("predict", *args, "-o", parquet).exit_code == 0
+    got = pd.read_parquet(parquet)
+    assert got["prediction"].isna().tolist() == [True, False, True]  # Silva (below) and the blank name
+    assert got["probability"].isna().tolist() == [True, False, True] and got.loc[1, "prediction"] == "unknown"
+    assert got["prediction_2"].notna().tolist() == [True, True, False]
+    table = invoke("predict", *args, "-f", "table")
+    assert "(below 0.5)" in table.stdout and "unknown" in table.stdout
 
 
 def test_missing_column_lists_columns(tiny_trained, tmp_path, invoke):

@@ -171,3 +171,49 @@ def test_models_list_in_every_machine_format(tiny_trained, invoke):
     assert {"tiny", "pretrained"} <= {r["name"] for r in rows}
     table = invoke("models", "--home", tiny_trained, "-f", "table")
     assert table.exit_code == 0 and "val macro-F1" in table.stdout
+
+
+def _on_a_terminal(args: list[str], home, stdout_too: bool = True) -> tuple[bytes, bytes]:
+    """`namelang ARGS` with stderr (and stdout, unless `stdout_too` is False: a pipe) on a pseudo-terminal
+    80 columns wide: (what the terminal received, what the pipe received)."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "NAMELANG_HOME": str(home)}
+    code = "from namelang.cli.app import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=follower if stdout_too else subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    piped = b"" if proc.stdout is None else proc.stdout.read()
+    assert proc.wait(timeout=60) == 0
+    return b"".join(chunks), piped
+
+
+def test_the_table_is_not_glued_to_the_progress_bar(tmp_path):
+    """The bar (stderr) is gone before the table (stdout) starts: its top border begins a line."""
+    terminal, _ = _on_a_terminal(["predict", "-m", "pretrained", "Dovesky", "Satoshi"], tmp_path)
+    text = terminal.decode("utf-8")
+    before = text[: text.index("┏")]
+    assert before == "" or before.endswith(("\n", "\x1b[2K")), repr(before[-80:])
+    assert "Japanese" in text
+
+
+def test_a_redirected_stdout_gets_the_data_while_the_bar_shows_on_the_terminal(tmp_path):
+    """`namelang predict … > out.csv` in a terminal: Rich must not carry stdout's rows to stderr."""
+    terminal, piped = _on_a_terminal(["predict", "-m", "pretrained", "Satoshi"], tmp_path, stdout_too=False)
+    rows = list(csv.DictReader(io.StringIO(piped.decode("utf-8"))))
+    assert [(r["name"], r["prediction"]) for r in rows] == [("Satoshi", "Japanese")]
+    assert b"Satoshi," not in terminal and b"1 row scored" in terminal

@@ -185,11 +185,12 @@ def test_explain_adds_the_script_path(api, clf, invoke, empty_home):
     assert [r["script_path"] for r in json.loads(result.stdout)] == want  # as the command says it
 
 
-def test_min_prob_says_unknown(api, clf):
-    top = clf.predict(["Zhang"], top_k=1)[0][0][1]
-    got = api.get("/v1/predict", params={"name": "Zhang", "min_prob": min(1.0, top + 1e-3)}).json()
-    assert got[0]["predictions"][0]["label"] == "unknown"
-    assert got[0]["predictions"][0]["probability"] == pytest.approx(round(top, 6), abs=2e-6)
+def test_below_min_prob_the_first_prediction_is_null_not_unknown(api, clf):
+    top = clf.predict(["Zhang"], top_k=2)[0]
+    got = api.get("/v1/predict", params={"name": "Zhang", "min_prob": min(1.0, top[0][1] + 1e-3)}).json()
+    assert got[0]["predictions"][0] == {"label": None, "probability": None}  # no language, no probability
+    assert got[0]["predictions"][1]["label"] == top[1][0]  # the runner-up stays where it was
+    assert api.get("/v1/predict", params={"name": "Zhang"}).json()[0]["predictions"][0]["label"] == top[0][0]
 
 
 def test_models_health_ready(api, clf):

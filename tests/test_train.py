@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import stat
 
 import numpy as np
@@ -275,3 +276,39 @@ def test_char_dropout_hides_characters_in_training_only():
     assert 0.35 < hidden < 0.65  # about half the characters, drawn at random
     assert (train_ids[:, 4:] == PAD).all()  # padding is never touched
     assert (eval_ids[:, :4] == 5).all()  # validation sees the names as they are
+
+
+def test_eta_is_the_pace_so_far_times_the_batches_left():
+    from namelang.cli.train import eta_seconds
+
+    assert eta_seconds(0.0, 0, 300) is None  # no batch yet: no guess
+    assert eta_seconds(2.0, 10, 300) == pytest.approx(58.0)  # 5 batches/s, 290 left
+    assert eta_seconds(60.0, 300, 300) == 0.0
+
+
+def test_the_whole_run_has_an_eta_from_its_first_batches():
+    """Rich's own estimate of the epochs bar needs a few finished epochs; ours is there after one batch."""
+    from namelang.cli import render
+    from namelang.cli.train import _Progress
+
+    with render.count_progress() as progress:
+        bars = _Progress(progress, "cpu")
+        bars.on_epoch_start(1, 30, 10)
+        bars.clock -= 2.0  # the first batch took 2 s: 299 left at that pace
+        bars.on_batch(1, 0.5)
+        epochs = progress.tasks[bars.epochs]
+        eta = epochs.fields["eta"]
+        assert eta == pytest.approx(598, abs=2) and epochs.completed == 0
+        shown = [str(column.render(epochs)) for column in progress.columns]
+        assert "0:09:58" in shown or "0:09:57" in shown, shown
+
+
+def test_the_run_is_named_before_its_first_epoch(tiny_home, invoke):
+    result = invoke("train", "--home", tiny_home, *TINY_MODEL)  # no --name: the default, said first
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    said = re.fullmatch(r"run '(gru-\d{8}-\d{6})', to be saved in (.+)", lines[0])
+    assert said, lines[0]
+    assert lines[1].startswith("training on cpu: epochs 1 to 2") and lines[2].startswith("epoch   1")
+    assert said[2] == str(tiny_home / "models" / said[1])
+    assert (tiny_home / "models" / said[1] / "model.json").is_file()

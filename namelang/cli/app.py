@@ -25,11 +25,49 @@ class NamelangGroup(TyperGroup):
         with one_line_errors():
             return super().make_context(*args, **kwargs)
 
+    def get_params(self, ctx):
+        return _tidy_params(super().get_params(ctx))
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _tidy_command(command, ctx)
+        return command
+
     def invoke(self, ctx):
         with one_line_errors():
             result = super().invoke(ctx)
             render.out.flush()  # a full disk behind stdout is reported here, not at interpreter exit
             return result
+
+
+def _tidy_params(params: list) -> list:
+    """Help that reads at 80 columns: a flag takes no value, so no `<bool>` beside it; a number shows
+    `<int>`, or its range as `<0.0-1.0>` when it has two bounds."""
+    for param in params:
+        if param.param_type_name != "option":
+            continue
+        if param.is_flag:
+            param.metavar = "" if param.metavar is None else param.metavar
+            continue
+        low, high = getattr(param, "min", None), getattr(param, "max", None)
+        if param.metavar is None and low is not None and high is not None:
+            param.metavar = f"<{low}-{high}>"
+        elif param.metavar is None:
+            with contextlib.suppress(Exception):  # a shorter label is a nicety, never an error
+                param.metavar = param.display_type_rich(None).replace(" range", "")
+        # Typer writes the range beside the metavar too ([0.0<=x<=1.0]), widening that column on every
+        # row; a lower bound alone (>= 0, >= 1) goes without saying, and a wrong value still says it.
+        param._get_number_range_help_str = lambda: None
+    return params
+
+
+def _tidy_command(command, ctx) -> None:
+    """`_tidy_params` for a command, its help option and, for a group (`models`), its commands."""
+    help_option = command.get_help_option(ctx)
+    _tidy_params([*command.params, *([help_option] if help_option is not None else [])])
+    for sub in getattr(command, "commands", {}).values():
+        _tidy_command(sub, ctx)
 
 
 @contextlib.contextmanager
@@ -48,11 +86,38 @@ def one_line_errors():
         if exc.errno is None:  # not the system's answer about a file: a bug
             _unexpected(exc)
         _fail(os_error_line(exc))
+    except typer.BadParameter as exc:
+        suggestion = did_you_mean(exc)
+        if suggestion is None:
+            raise
+        _fail(suggestion, code=2)
     except Exception as exc:
         # Exit, Abort and usage errors belong to Typer/Click (vendored in newer Typer): let them through.
         if type(exc).__module__.split(".")[0] in ("typer", "click"):
             raise
         _unexpected(exc)
+
+
+# What a wrong value of a choice option is called in its one-line error (else the option's name).
+_CHOICE_NOUNS = {"--arch": "architecture", "--select": "score", "--format": "format", "--engine": "engine"}
+
+
+def did_you_mean(exc) -> str | None:
+    """A wrong value of a choice option (`--arch gur`) as one line with the nearest choice, or None when
+    `exc` is another kind of bad value (then Typer's own message stands)."""
+    import difflib
+
+    param = getattr(exc, "param", None)
+    choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
+    errors = getattr(exc.__cause__, "errors", None)  # the validation error Typer raised it from
+    if not choices or errors is None or not errors() or "input" not in errors()[0]:
+        return None
+    value = str(errors()[0]["input"])
+    names = [str(getattr(choice, "value", choice)) for choice in choices]
+    option = max(param.opts, key=len)
+    close = difflib.get_close_matches(value.lower(), names, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {_CHOICE_NOUNS.get(option, option)} {value!r}{hint} (choices: {', '.join(names)})"
 
 
 def os_error_line(exc: OSError) -> str:

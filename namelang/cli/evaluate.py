@@ -56,6 +56,8 @@ def flat_record(report: dict) -> dict:
         "prior": report.get("prior"),
         **{k: report.get(k) for k, _, _ in ROWS},
         "majority_label": report.get("majority_label"),
+        "trained_on": report["overlap"]["trained_on"],
+        "unseen_accuracy": (report.get("unseen") or {}).get("accuracy"),
     }
 
 
@@ -93,7 +95,11 @@ def evaluate_cmd(
     model: Annotated[
         list[str] | None,
         typer.Option(
-            "--model", "-m", help="Model name, path or 'pretrained'; repeat to compare.", show_default=False
+            "--model",
+            "-m",
+            metavar="<name>",
+            help="Stored name, folder or 'pretrained'; repeat to compare.",
+            show_default=False,
         ),
     ] = None,
     split: options.Split = "test",
@@ -101,8 +107,8 @@ def evaluate_cmd(
         str,
         typer.Option(
             "--prior",
-            help="Score under this label prior: train, uniform, estimate (EM over the split's names), SOURCE "
-            "(a training source's mix, e.g. archive) or FILE.json.",
+            metavar="<prior>",
+            help="Label prior: train, uniform, estimate (EM), SOURCE, FILE.json.",
         ),
     ] = "train",
     fmt: EvaluateFormat = Format.auto,
@@ -113,7 +119,7 @@ def evaluate_cmd(
 ) -> None:
     """Score models on a labelled split: accuracy, macro-F1, top-3, log-loss, calibration, per label."""
     from namelang.data.split import read_split, read_split_sources
-    from namelang.evaluation import metrics, score, source_reports
+    from namelang.evaluation import metrics, overlap, score, seen_reports, source_reports
     from namelang.inference import Classifier
 
     home = options.start(home, quiet, verbose)
@@ -128,6 +134,8 @@ def evaluate_cmd(
         # Each source's rows of the split too (a split `prepare` made from several sources).
         kept = [tag for tag, n in zip(read_split_sources(path), clf.normalize(names)) if n]
         reports[-1]["sources"] = source_reports(scored, kept)
+        # Names the model trained on (answered from its lexicon) apart from those it did not.
+        reports[-1].update(overlap=overlap(scored), **seen_reports(scored))
     fmt = out.resolve(fmt, Format.json)
     if fmt is Format.json:
         out.json(reports[0] if len(reports) == 1 else reports)
@@ -141,12 +149,36 @@ def evaluate_cmd(
         if len(reports) == 1:
             out.show(per_label_table(reports[0]))
         for report in reports:
-            if report["sources"]:
-                out.show(comparison_table([{**r, "model": tag} for tag, r in report["sources"].items()],
-                                          f"{report['model']}: each source's rows"))  # fmt: skip
+            part_tables(report)
     for report in reports:
         if report["skipped_blank"]:
             render.warn(f"{report['skipped_blank']:,} blank names skipped")
+        overlap_line(report)
+
+
+def part_tables(report: dict) -> None:
+    """The names the model trained on apart from the others (when there are any), then each source's rows."""
+    parts = {part: report[part] for part in ("seen", "unseen") if report[part]}
+    if report["overlap"]["trained_on"]:
+        out.show(comparison_table([{**r, "model": f"{part} names"} for part, r in parts.items()],
+                                  f"{report['model']}: names it trained on (seen) and not"))  # fmt: skip
+    if report["sources"]:
+        out.show(comparison_table([{**r, "model": tag} for tag, r in report["sources"].items()],
+                                  f"{report['model']}: each source's rows"))  # fmt: skip
+
+
+def overlap_line(report: dict) -> None:
+    """One stderr line when the scored names overlap the model's training names (or cannot be checked)."""
+    seen = report["overlap"]
+    if not seen["checked"]:
+        render.info(
+            f"{report['model']!r} keeps no list of its training names: overlap with them cannot be checked"
+        )
+    elif seen["trained_on"]:
+        render.warn(
+            f"{report['model']!r} trained on {seen['trained_on']:,} of these {report['n']:,} names "
+            f"({seen['share']:.1%}): they flatter it; only the unseen names' scores measure it on new names"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""`namelang models`: list, show, remove and choose the default of the stored models.
+"""`namelang models` (or `models list`): list, show, remove and choose the default of the stored models.
 
 The group's options (`--home`, `-q`, `-v`) work before or after the subcommand:
 `namelang models --home X rm NAME` and `namelang models rm NAME --home X` are the same.
@@ -26,6 +26,7 @@ class _GroupOptions:
     home: Path | None = None
     quiet: bool = False
     verbose: bool = False
+    fmt: Format = Format.auto
 
 
 def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
@@ -38,7 +39,8 @@ def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
     return ModelStore(Workspace(options.start(home, quiet or group.quiet, verbose or group.verbose)))
 
 
-def _row(stored, default: bool) -> dict:
+def _row(stored, default: bool, split_sha256: str | None = None) -> dict:
+    """`split_sha256`: the workspace's prepared manifest, to say whether the val figures are on its split."""
     card = stored.card
     return {
         "name": stored.name,
@@ -47,9 +49,23 @@ def _row(stored, default: bool) -> dict:
         "parameters": card.parameters,
         "val_accuracy": card.best.val_accuracy,
         "val_macro_f1": card.best.val_macro_f1,
+        # Figures on different validation names do not compare: say whose split each is on.
+        "val_on": "this split"
+        if split_sha256 and card.data.manifest_sha256 == split_sha256
+        else "another split",
+        "val_sources": sorted(card.source_priors or {}),
+        "trained_names": (card.lexicon or {}).get("names"),
         "interrupted": card.interrupted,
         "created": card.created,
     }
+
+
+def _split_sha256(store) -> str | None:
+    from namelang.data.split import MANIFEST, prepared_dir
+    from namelang.workspace import sha256_file
+
+    manifest = prepared_dir(store.workspace.home) / MANIFEST
+    return sha256_file(manifest) if manifest.is_file() else None
 
 
 def _fmt(value, digits: int = 4) -> str:
@@ -66,14 +82,16 @@ def _table(rows: list[dict], title: str):
         ("val macro-F1", "right"),
         ("created", "left"),
     ]
+    # † marks validation figures on another split than this workspace's: other names, not comparable.
+    mark = {True: "", False: "†"}
     cells = [
         (
             "*" if r["default"] else "",
             r["name"] + (" (interrupted)" if r["interrupted"] else ""),
             r["arch"],
             f"{r['parameters']:,}",
-            _fmt(r["val_accuracy"]),
-            _fmt(r["val_macro_f1"]),
+            _fmt(r["val_accuracy"]) + mark[r["val_on"] == "this split"],
+            _fmt(r["val_macro_f1"]) + mark[r["val_on"] == "this split"],
             (r["created"] or "")[:10],
         )
         for r in rows
@@ -91,14 +109,31 @@ def list_cmd(
 ) -> None:
     """List the stored models (the default marked with *), then the pretrained model."""
     if ctx.invoked_subcommand is not None:
-        ctx.obj = _GroupOptions(home, quiet, verbose)
+        ctx.obj = _GroupOptions(home, quiet, verbose, fmt)
         return
-    store = _store(ctx, home, quiet, verbose)
+    _list(_store(ctx, home, quiet, verbose), fmt)
+
+
+@models_app.command("list")
+def list_alias_cmd(
+    ctx: typer.Context,
+    fmt: ModelsFormat = Format.auto,
+    home: options.Home = None,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """The same as `namelang models`: the stored models, then the pretrained model."""
+    group = ctx.obj if isinstance(ctx.obj, _GroupOptions) else _GroupOptions()
+    _list(_store(ctx, home, quiet, verbose), group.fmt if fmt is Format.auto else fmt)
+
+
+def _list(store, fmt: Format) -> None:
     default = store.default()
-    rows = [_row(m, m.name == default) for m in store.list()]
+    split = _split_sha256(store)
+    rows = [_row(m, m.name == default, split) for m in store.list()]
     try:
         pretrained = store.pretrained()
-        rows.append(_row(pretrained, default is None))
+        rows.append(_row(pretrained, default is None, split))
     except NamelangError:  # a package without its pretrained model still lists the store
         pass
     fmt = out.resolve(fmt, Format.json)
@@ -106,6 +141,14 @@ def list_cmd(
         out.json(rows)
     elif fmt is Format.table:
         out.show(_table(rows, f"models in {store.folder}"))
+        elsewhere = [
+            f"{r['name']} ({'+'.join(r['val_sources']) or '?'})" for r in rows if r["val_on"] != "this split"
+        ]
+        if elsewhere:
+            render.info(
+                f"† on another split than this workspace's: {', '.join(elsewhere)}; "
+                "`namelang evaluate -m A -m B` compares models on one split"
+            )
     else:
         out.records(rows, fmt)
 

@@ -11,28 +11,40 @@ from namelang.cli import render
 from namelang.cli.render import Format
 from namelang.workspace import locate_home, user_home
 
+MODEL_PANEL = "Model and device"  # where --help groups the options that choose what runs, and where
+
 Home = Annotated[
     Path | None,
     typer.Option(
         "--home",
         envvar="NAMELANG_HOME",
-        help="Workspace folder \\[default: ./data if it holds a workspace, else the per-user folder].",
+        metavar="<dir>",
+        help="Workspace \\[default: ./data if one is there, else the per-user folder]",
         show_default=False,
     ),
 ]
 Device = Annotated[
     str,
-    typer.Option("--device", envvar="NAMELANG_DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
+    typer.Option(
+        "--device",
+        envvar="NAMELANG_DEVICE",
+        metavar="<device>",
+        rich_help_panel=MODEL_PANEL,
+        help="auto, cpu, cuda, cuda:N or mps.",
+        show_default=False,
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summaries on stderr.")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show full tracebacks on errors.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Full tracebacks on errors.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same result.")]
 Model = Annotated[
     str | None,
     typer.Option(
         "--model",
         "-m",
-        help="Model name in the store, a model folder, or 'pretrained' \\[default: the default].",
+        metavar="<name>",
+        rich_help_panel=MODEL_PANEL,
+        help="Stored name, folder or 'pretrained'.",
     ),
 ]
 Threads = Annotated[
@@ -41,12 +53,13 @@ Threads = Annotated[
         "--threads",
         min=1,
         envvar="NAMELANG_THREADS",
-        help="Batches scored at once \\[default: the CPU cores this process may use].",
+        rich_help_panel=MODEL_PANEL,
+        help="Batches at once \\[default: usable cores]",
         show_default=False,
     ),
 ]
 Split = Annotated[
-    str, typer.Option("--split", "-s", help="train, val, test, or a CSV with name,label columns.")
+    str, typer.Option("--split", "-s", metavar="<split>", help="train, val, test, or a CSV of name,label.")
 ]
 
 
@@ -103,7 +116,8 @@ def output_format(machine: Format, allowed: tuple[Format, ...] = ()):
         typer.Option(
             "--format",
             "-f",
-            help=f"{offered} \\[default: auto: a table on a terminal, else {machine.value}].",
+            metavar="<format>",
+            help=f"{offered} \\[default: a table on a terminal, else {machine.value}]",
             show_default=False,
         ),
     ]

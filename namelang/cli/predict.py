@@ -42,7 +42,9 @@ class TableSink:
     `extra`: the headings of the columns after the predictions (`set`, `script path`).
     """
 
-    def __init__(self, position: int, column: str, added: list[str], extra: list[str] = ()):
+    def __init__(
+        self, position: int, column: str, added: list[str], extra: list[str] = (), min_prob: float = 0.0
+    ):
         self.position, self.column, self.added, self.extra, self.rows = (
             position,
             column,
@@ -50,6 +52,7 @@ class TableSink:
             list(extra),
             [],
         )
+        self.min_prob = min_prob
 
     def write(self, chunk) -> None:
         from namelang.tagging import to_frame
@@ -70,10 +73,16 @@ class TableSink:
     def add(self, row, extra) -> None:
         cells = [str(row[0])]
         for label, prob in zip(row[1::2], row[2::2]):
-            cells += [label or "", "" if prob != prob else f"{prob:.3f}"]
+            if label is None or label != label:  # below --min-prob: no language, not `unknown`
+                cells += [f"[dim](below {self.min_prob:g})[/]", ""]
+                continue
+            cells += [label, "" if prob != prob else f"{prob:.3f}"]
         self.rows.append(cells + [cell or "" for cell in extra])
 
     def close(self) -> None:
+        pass  # shown by `show()` once the progress bar is gone: a table under a live bar is garbled
+
+    def show(self) -> None:
         headings = [(self.column, "left")]
         for rank in range(1, len(self.added) // 2 + 1):
             headings += [(f"#{rank}", "left"), ("prob", "right")]
@@ -123,9 +132,11 @@ def _progress_callback(progress, task, started: float):
     return update
 
 
-def _summary(summary, clf) -> str:
+def _summary(summary, clf, min_prob: float = 0.0) -> str:
     rows = f"{summary.rows:,} row{'' if summary.rows == 1 else 's'} scored"
-    blank = f" ({summary.blank:,} blank)" if summary.blank else ""
+    parts = [f"{summary.blank:,} blank"] * bool(summary.blank)
+    parts += [f"{summary.abstained:,} below --min-prob {min_prob:g}: no prediction"] * bool(summary.abstained)
+    blank = f" ({', '.join(parts)})" if parts else ""
     where = f", written to {summary.output}" if summary.output else ""
     return f"{rows}{blank} by {clf.name} ({clf.card.arch}, {clf.device}){where}"
 
@@ -153,61 +164,73 @@ def _open(names, input_: str | None, encoding: str):
     return open_table(input_, encoding)
 
 
+IO, SCORING, SUMMARY, DASK = "Input and output", "Scoring", "Summary (--summary)", "Dask engine"
+
+
 def predict_cmd(
-    names: Annotated[list[str] | None, typer.Argument(help="Names to classify.", show_default=False)] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Names to classify.", show_default=False, metavar="NAMES")
+    ] = None,
     input_: Annotated[
         str | None,
         typer.Option(
             "--input",
             "-i",
-            help="CSV/TSV/Parquet file, a .txt of one name per line, or - for a table on stdin; "
-            "with --engine dask also a glob or a folder of parts.",
+            metavar="<file>",
+            rich_help_panel=IO,
+            help="CSV, TSV, Parquet, .txt (a name a line) or - (stdin); with dask a glob or folder too.",
         ),
     ] = None,
     column: Annotated[
         str | None,
-        typer.Option("--column", "-c", help="Column holding the names \\[default: name, or the only one]."),
+        typer.Option(
+            "--column", "-c", metavar="<col>", rich_help_panel=IO, help="\\[default: name, or the only one]"
+        ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None, typer.Option("--output", "-o", metavar="<file>", rich_help_panel=IO, help="Not stdout.")
     ] = None,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Labels per name.")] = 3,
     fmt: Annotated[
         Format | None,
         typer.Option(
-            "--format", "-f", help="\\[default: table on a terminal, else from --output's suffix, else csv]"
+            "--format",
+            "-f",
+            metavar="<format>",
+            rich_help_panel=IO,
+            help="table, csv, tsv, json, jsonl, parquet \\[default: table on a terminal, else by --output's "
+            "suffix, else csv]",
         ),
     ] = None,
+    encoding: Annotated[
+        str, typer.Option("--encoding", metavar="<codec>", rich_help_panel=IO, help="Of a text --input.")
+    ] = "utf-8",
+    prefix: Annotated[
+        str, typer.Option("--prefix", metavar="<text>", rich_help_panel=IO, help="For the added columns.")
+    ] = "",
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, metavar="<rows>", rich_help_panel=IO, help="Rows per chunk.")
+    ] = 65536,
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, rich_help_panel=SCORING, help="Labels per name.")
+    ] = 3,
     min_prob: Annotated[
         float,
-        typer.Option("--min-prob", min=0.0, max=1.0, help="Write 'unknown' below this top probability."),
-    ] = 0.0,
-    prefix: Annotated[str, typer.Option("--prefix", help="Prepended to the added column names.")] = "",
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Rows read and scored per chunk.")
-    ] = 65536,
-    encoding: Annotated[
-        str, typer.Option("--encoding", help="Text encoding of --input (any Python codec, e.g. latin-1).")
-    ] = "utf-8",
-    engine: Annotated[
-        Engine,
         typer.Option(
-            "--engine", help="local: one process; dask: a Dask cluster (pip install 'namelang[dask]')."
+            "--min-prob",
+            min=0.0,
+            max=1.0,
+            rich_help_panel=SCORING,
+            show_default=False,
+            help="No prediction (empty, null) below this top probability.",
         ),
-    ] = Engine.local,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="With --engine dask: tcp://HOST:PORT \\[default: a local cluster]."),
-    ] = None,
-    blocksize: Annotated[
-        str, typer.Option("--blocksize", help="With --engine dask: bytes of CSV per partition (e.g. 64MB).")
-    ] = "64MB",
+    ] = 0.0,
     prior: Annotated[
         str,
         typer.Option(
             "--prior",
-            help="Re-weight to this label prior: train (the model's own), uniform, estimate (the input's own "
-            "mix, by EM; reads the input twice), SOURCE (a training source's mix, e.g. archive) or FILE.json.",
+            metavar="<prior>",
+            rich_help_panel=SCORING,
+            help="Label prior: train, uniform, estimate (EM), SOURCE, FILE.json.",
         ),
     ] = "train",
     coverage: Annotated[
@@ -216,33 +239,40 @@ def predict_cmd(
             "--coverage",
             min=0.5,
             max=0.999,
-            help="Add prediction_set: the languages of a conformal set holding the true one for this "
-            "share of names on average (0.5-0.99 by 0.01, 0.995, 0.999).",
+            rich_help_panel=SCORING,
+            help="Add prediction_set (conformal).",
         ),
     ] = None,
-    summary: Annotated[
-        bool,
-        typer.Option(
-            "--summary",
-            help="The input's language mix: top-1 counts, probability sums, EM estimate with an interval. "
-            "Alone it replaces the rows; with --output it goes to stderr or --summary-output.",
-        ),
-    ] = False,
-    summary_output: Annotated[
-        Path | None, typer.Option("--summary-output", help="Write the --summary as JSON to this file.")
-    ] = None,
-    bootstrap: Annotated[
-        int, typer.Option("--bootstrap", min=0, max=100_000, help="Resamples for the --summary's interval.")
-    ] = 200,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the --summary's bootstrap.")] = 0,
     explain: Annotated[
         bool,
         typer.Option(
-            "--explain",
-            help="Add script_path: how each name was scored: model, transliterated (Cyrillic, Greek) "
-            "or rule: … (Han, Kana, Hangul, Arabic script).",
+            "--explain", rich_help_panel=SCORING, help="Add script_path: model, lexicon, rule … per name."
         ),
     ] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary", rich_help_panel=SUMMARY, help="The input's language mix.")
+    ] = False,
+    summary_output: Annotated[
+        Path | None,
+        typer.Option("--summary-output", metavar="<file>", rich_help_panel=SUMMARY, help="Write it as JSON."),
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, max=100_000, rich_help_panel=SUMMARY, help="Resamples.")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", min=0, rich_help_panel=SUMMARY, help="Bootstrap seed.")] = 0,
+    engine: Annotated[
+        Engine,
+        typer.Option("--engine", rich_help_panel=DASK, help="dask needs pip install 'namelang\\[dask]'."),
+    ] = Engine.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", metavar="<url>", rich_help_panel=DASK, help="\\[default: a local cluster]"
+        ),
+    ] = None,
+    blocksize: Annotated[
+        str, typer.Option("--blocksize", metavar="<size>", rich_help_panel=DASK, help="CSV per partition.")
+    ] = "64MB",
     model: options.Model = None,
     device: options.Device = "auto",
     threads: options.Threads = None,
@@ -344,7 +374,7 @@ def _predict_local(
         from namelang.inference import prediction_columns
 
         headings = ["set"] * (extras.coverage is not None) + ["script path"] * extras.explain
-        sink = TableSink(position, table.header[position], prediction_columns(k, prefix), headings)
+        sink = TableSink(position, table.header[position], prediction_columns(k, prefix), headings, min_prob)
     started = time.perf_counter()
     with render.rows_progress() as progress:
         task = progress.add_task(f"{clf.name}", total=None, status="")
@@ -368,7 +398,9 @@ def _predict_local(
             seed=extras.seed,
             explain=extras.explain,
         )
-    render.out.info(_summary(summary, clf))
+    if isinstance(sink, TableSink):
+        sink.show()
+    render.out.info(_summary(summary, clf, min_prob))
     if model is None:
         options.note_default_model(home, clf)
     if summary.mix is not None:
@@ -392,14 +424,15 @@ def _predict_names(clf, names, output, fmt, top_k, prefix, min_prob, explain) ->
     extra = [f"{prefix}{SCRIPT_PATH}"] if explain else []
     check_clash(["name"], added + extra)
     if fmt is Format.table:
-        sink = TableSink(0, "name", added, ["script path"] * explain)
+        sink = TableSink(0, "name", added, ["script path"] * explain, min_prob)
         sink.write_rows(rows)
-        sink.close()
+        sink.show()
     else:
         _write_rows(output, _text_format(output, fmt), added, extra, rows)
-    blank = sum(1 for row in rows if row[2] != row[2])
-    done = TagSummary(len(rows), blank, 0.0, "name", clf.name, None if output is None else str(output), 0, 0)
-    render.out.info(_summary(done, clf))
+    blank, abstained = sum(row[1] == "" for row in rows), sum(row[1] is None for row in rows)
+    where = None if output is None else str(output)
+    done = TagSummary(len(rows), blank, 0.0, "name", clf.name, where, 0, 0, abstained=abstained)
+    render.out.info(_summary(done, clf, min_prob))
 
 
 def _write_rows(output, fmt: str, added: list[str], extra: list[str], rows: list[list]) -> None:
@@ -466,7 +499,9 @@ def _predict_dask(
             scheduler=scheduler, blocksize=blocksize, on_connect=connected, progress=advance, explain=explain,
         )  # fmt: skip
     rows = "" if summary.rows is None else f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
-    blank = f" ({summary.blank:,} blank)" if summary.blank else ""
+    # Parquet's footers count rows without a probability: blank names and, with --min-prob, abstentions.
+    what = "blank or below --min-prob" if min_prob > 0 else "blank"
+    blank = f" ({summary.blank:,} {what})" if summary.blank else ""
     render.out.info(f"{rows}{blank} scored by {summary.model} in {summary.partitions} partitions on "
                 f"{summary.workers} Dask workers, written to {summary.output}".lstrip())  # fmt: skip
 

@@ -65,6 +65,7 @@ class Output:
 
     def __init__(self, quiet: bool = False, verbose: bool = False):
         self.quiet, self.verbose = quiet, verbose
+        self._live: Console | None = None  # the console of the progress bar on show, if any
 
     def configure(self, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet, self.verbose = quiet, verbose
@@ -151,6 +152,10 @@ class Output:
     # --- stderr: messages and progress ----------------------------------------------------------
 
     def stderr(self) -> Console:
+        # While a bar shows, messages go through its console, which prints them above the bar: a fresh
+        # Console would write past Rich's redirection and leave the bar's line under the message.
+        if self._live is not None:
+            return self._live
         return Console(stderr=True, quiet=self.quiet)
 
     def info(self, message: str) -> None:
@@ -169,12 +174,18 @@ class Output:
         for renderable in renderables:
             console.print(renderable)
 
-    def progress(self, *columns):
-        """A transient progress display on stderr: only on a terminal, never under --quiet."""
+    @contextlib.contextmanager
+    def progress(self, *columns) -> Iterator:
+        """A transient progress display on stderr: only on a terminal, never under --quiet.
+
+        Data on stdout is never printed while it shows: `show()` a table after the block. Lines written
+        to a terminal stdout meanwhile are printed above the bar; a redirected stdout is left alone
+        (Rich's redirection would send the data to stderr).
+        """
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
         console = self.stderr()
-        return Progress(
+        bar = Progress(
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -183,7 +194,14 @@ class Output:
             transient=True,
             # A bar only means something on a terminal; in a log it would leave blank lines.
             disable=self.quiet or not console.is_terminal,
+            redirect_stdout=self.is_terminal(),
         )
+        self._live = None if bar.disable else console
+        try:
+            with bar:
+                yield bar
+        finally:
+            self._live = None
 
 
 def _usage(message: str, hint: str):
@@ -339,7 +357,8 @@ def model_in_use(clf) -> None:
 
 
 def count_progress():
-    """Progress for counted work (epochs, batches)."""
+    """Progress for counted work (epochs, batches). A task with an `eta` field (seconds) shows it as its
+    time left: Rich guesses only after a task has advanced a few times, and an epoch can take minutes."""
     from rich.progress import (
         MofNCompleteColumn,
         TaskProgressColumn,
@@ -347,12 +366,22 @@ def count_progress():
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.text import Text
+
+    class Remaining(TimeRemainingColumn):
+        def render(self, task):
+            eta = task.fields.get("eta")
+            if eta is None or task.finished:
+                return super().render(task)
+            minutes, seconds = divmod(int(eta), 60)
+            hours, minutes = divmod(minutes, 60)
+            return Text(f"{hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
 
     return out.progress(
         MofNCompleteColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
-        TimeRemainingColumn(),
+        Remaining(),
         TextColumn("{task.fields[status]}"),
     )
 

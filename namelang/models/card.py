@@ -83,6 +83,9 @@ class ModelCard:
     # Each training source's label shares on the train split ({source: {language: share}}, add-one
     # smoothed), for `--prior SOURCE` (uncertainty.source_priors). None: not stored (older models).
     source_priors: dict[str, dict[str, float]] | None = None
+    # The lexicon of training names (models/lexicon.py): {sha256, names, beta, split, accuracy
+    # (validation accuracy of each beta tried)}. None: the model answers from the network alone.
+    lexicon: dict[str, Any] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     # --- reading and writing -------------------------------------------------------------------
@@ -114,6 +117,8 @@ class ModelCard:
         out = dataclasses.asdict(self)
         extras = out.pop("extras")
         out["data"].update(out["data"].pop("extras"))
+        if out["lexicon"] is None:  # a model without one keeps the card it had
+            del out["lexicon"]
         first = {k: out.pop(k) for k in ("format", "name", "arch", "arch_options")}
         return {**first, **out, **{k: v for k, v in extras.items() if k not in out and k not in first}}
 
@@ -142,6 +147,13 @@ class ModelCard:
             and all(isinstance(shares, dict) for shares in self.source_priors.values())
         ):
             problems.append("source_priors must be an object of source -> {language: share}")
+        if self.lexicon is not None and not (
+            isinstance(self.lexicon, dict)
+            and isinstance(self.lexicon.get("beta"), int | float)
+            and self.lexicon["beta"] > 0
+            and isinstance(self.lexicon.get("sha256"), str)
+        ):
+            problems.append("lexicon must be an object with a positive beta and a sha256")
         if problems:
             raise NamelangError(f"{source}: {'; '.join(problems)}")
 

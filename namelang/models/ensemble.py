@@ -135,6 +135,24 @@ class EnsembleClassifier(Classifier):
     def normalize(self, names) -> list[str]:
         return self.members[0].normalize(names)
 
+    # The members answer training names from their own lexicons (copied with them); the first one's
+    # says which names are known (members share one prepared split: `check_members`).
+    @property
+    def use_lexicon(self) -> bool:
+        return self.members[0].use_lexicon
+
+    @use_lexicon.setter
+    def use_lexicon(self, value: bool) -> None:
+        for member in self.members:
+            member.use_lexicon = value
+
+    @property
+    def lexicon(self):
+        return self.members[0].lexicon
+
+    def known(self, names):
+        return self.members[0].known(names)
+
     @property
     def threads(self) -> int:
         return self.members[0].threads

@@ -6,6 +6,7 @@
         model.json            its ModelCard (namelang/models/card.py)
         weights.safetensors   its tensors (safetensors: nothing is ever unpickled)
         history.csv           one row per finished epoch
+        lexicon.json.gz       the training names' label counts (models/lexicon.py), when the card says so
         loss.png              the loss and validation curves
         members/<member>/     an ensemble's member models, each a model folder of this same layout
 
@@ -16,6 +17,7 @@ rules for names, interruption and defaults are applied by `runs.py` and the comm
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from collections.abc import Callable
@@ -24,11 +26,12 @@ from pathlib import Path
 
 from namelang.errors import NamelangError
 from namelang.models.card import ModelCard
-from namelang.workspace import Workspace, atomic_dir, make_public, sha256_file, write_text
+from namelang.workspace import Workspace, atomic_dir, atomic_path, make_public, sha256_file, write_text
 
 WEIGHTS = "weights.safetensors"
 CARD = "model.json"
 HISTORY = "history.csv"
+LEXICON = "lexicon.json.gz"
 LOSS_PLOT = "loss.png"
 MEMBERS = "members"
 DEFAULT_MARKER = ".default"
@@ -98,6 +101,26 @@ class StoredModel:
             raise NamelangError(f"{weights} does not match the checksum in {CARD}: the folder was altered")
         return weights
 
+    def lexicon_bytes(self) -> bytes | None:
+        """The lexicon file's bytes (checked against the card), or None for a model without one."""
+        if self.card.lexicon is None:
+            return None
+        path = self.path / LEXICON
+        try:
+            blob = path.read_bytes()
+        except OSError as exc:
+            raise NamelangError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if hashlib.sha256(blob).hexdigest() != self.card.lexicon["sha256"]:
+            raise NamelangError(f"{path} does not match the checksum in {CARD}: the folder was altered")
+        return blob
+
+    def attach_lexicon(self, blob: bytes, info: dict) -> None:
+        """Give this model folder a lexicon (replacing any): the file first, then the card naming it."""
+        with atomic_path(self.path / LEXICON) as tmp:
+            tmp.write_bytes(blob)
+        self.card.lexicon = {**info, "sha256": hashlib.sha256(blob).hexdigest()}
+        write_text(self.path / CARD, self.card.to_json())
+
     def _spec_and_sizes(self):
         from namelang.models.registry import spec_from
 
@@ -157,17 +180,22 @@ class ModelStore:
         history_csv: str,
         plot: Callable[[Path], None] | None = None,
         files: dict[str, str] | None = None,
+        lexicon: tuple[bytes, dict] | None = None,
     ) -> StoredModel:
         """Write a model folder whole (replacing one of that name only once it is complete).
 
         `state`: torch tensors or numpy arrays by name; `plot(path)` draws the loss curve; `files`:
-        other text files of the model by name (an n-gram model's vocabulary.json).
+        other text files of the model by name (an n-gram model's vocabulary.json); `lexicon`: the
+        lexicon file's bytes and the card's note of it (models/lexicon.py).
         """
         target = self.path_of(name)
         with atomic_dir(target) as tmp:
             _save_tensors(state, tmp / WEIGHTS)
             card.name = name
             card.weights_sha256 = sha256_file(tmp / WEIGHTS)
+            if lexicon is not None:
+                (tmp / LEXICON).write_bytes(lexicon[0])
+                card.lexicon = {**lexicon[1], "sha256": hashlib.sha256(lexicon[0]).hexdigest()}
             write_text(tmp / CARD, card.to_json())
             write_text(tmp / HISTORY, history_csv)
             for file_name, text in (files or {}).items():
