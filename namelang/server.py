@@ -412,6 +412,69 @@ async def _user_errors(pending):
         raise HTTPException(422, str(exc)) from None
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def docs_assets():
+    """The folder of Swagger UI's and ReDoc's JS and CSS that fastapi-offline ships (MIT; Swagger UI is
+    Apache-2.0, ReDoc MIT), so /docs needs no network; None without it (FastAPI's CDN pages then)."""
+    from pathlib import Path
+
+    try:
+        import fastapi_offline
+    except ImportError:
+        return None
+    folder = Path(fastapi_offline.__file__).parent / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+def add_offline_docs(app: FastAPI, assets) -> None:
+    """/docs (Swagger UI) and /redoc on the packaged assets, mounted at DOCS_ASSETS."""
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def _new_app(lifespan) -> FastAPI:
+    """The FastAPI app with its docs pages: the packaged assets where fastapi-offline is installed."""
+    assets = docs_assets()
+    app = FastAPI(
+        title="namelang",
+        version=__version__,
+        summary="Guess which language a surname comes from.",
+        lifespan=lifespan,
+        strict_content_type=False,  # a body without a Content-Type is read as JSON too
+        **({"docs_url": None, "redoc_url": None} if assets is not None else {}),
+    )
+    if assets is not None:
+        add_offline_docs(app, assets)
+    return app
+
+
 def create_app(settings: Settings, classifier: Classifier | None = None) -> FastAPI:
     """The app; `classifier` when it is already loaded, else the lifespan loads `settings.model`."""
 
@@ -425,13 +488,7 @@ def create_app(settings: Settings, classifier: Classifier | None = None) -> Fast
         app.state.scorer = None
         await scorer.close()
 
-    app = FastAPI(
-        title="namelang",
-        version=__version__,
-        summary="Guess which language a surname comes from.",
-        lifespan=lifespan,
-        strict_content_type=False,  # a body without a Content-Type is read as JSON too
-    )
+    app = _new_app(lifespan)
     app.state.settings, app.state.scorer = settings, None
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -210,6 +210,23 @@ def test_openapi_declares_request_and_response_models(api):
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
+def test_docs_work_offline(api):
+    """/docs and /redoc load Swagger UI and ReDoc from the server itself: no CDN, no network."""
+    import re
+
+    for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = api.get(page)
+        assert html.status_code == 200
+        urls = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+        assert urls and all(u.startswith("/") for u in urls), urls  # every script, style and icon is ours
+        assert "cdn" not in html.text.lower() and "https://" not in html.text
+        assert f"/docs-assets/{asset}" in urls
+        js = api.get(f"/docs-assets/{asset}")
+        assert js.status_code == 200 and len(js.content) > 100_000
+    css = api.get("/docs-assets/swagger-ui.css")
+    assert css.status_code == 200 and ".swagger-ui" in css.text
+
+
 def _chunked_body(size: int):
     yield b'{"names": ["'
     for _ in range(size // 1000):
