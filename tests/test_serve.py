@@ -420,6 +420,14 @@ def test_non_finite_names_or_shares_are_422(api, body, path):
     assert response.status_code == 422 and response.json()["detail"], response.text
 
 
+def test_huge_prior_shares_weigh_as_their_ratio(api):
+    def top(shares):
+        body = {"names": ["Smith", "Papadopoulos"], "prior": shares, "top_k": 2}
+        return api.post("/v1/predict", json=body).json()
+
+    assert top({"English": 1e308, "Greek": 1e308}) == top({"English": 1, "Greek": 1})  # the sum is inf
+
+
 def _raw_get(address, target: str) -> tuple[int, bytes, bytes]:
     """A GET sent as raw bytes (httpx refuses URLs over 64 KiB itself): (status, head, body)."""
     sock = socket.create_connection(address, timeout=20)
