@@ -330,7 +330,7 @@ def _run_on_a_local_cluster(args: list[str], interrupt: bool):
     lines = []
     if interrupt:
         lines.append(process.stderr.readline())  # "Dask: a local cluster, …": the workers are up
-        time.sleep(1.0)  # let them start on the work
+        time.sleep(2.0)  # let them start on the work (interrupted idle, workers printed nothing)
         os.killpg(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=120)
     deadline = time.monotonic() + 20  # the workers the client stopped may take a moment to exit
@@ -347,7 +347,7 @@ def _alive_in_group(group: int) -> list[str]:
 
 def test_ctrl_c_on_a_local_cluster_is_one_line_and_leaves_no_worker(tiny_trained, tmp_path):
     src = tmp_path / "many.csv"
-    src.write_text("name\n" + "\n".join(f"Name{i}ov" for i in range(400_000)) + "\n", encoding="utf-8")
+    src.write_text("name\n" + "\n".join(f"Name{i}ov" for i in range(1_000_000)) + "\n", encoding="utf-8")
     code, out, err, leftover = _run_on_a_local_cluster(
         ["-i", str(src), "-o", str(tmp_path / "out"), "--blocksize", "64kB", "--home", str(tiny_trained)],
         True,
