@@ -80,10 +80,10 @@ def _fold_gate_bias(w_in, b_hh: np.ndarray, n: int):
     return w_in + extra
 
 
-def _gru_step(x: np.ndarray, h: np.ndarray, w_hh_t: np.ndarray, b_hn: np.ndarray, n: int) -> np.ndarray:
+def _gru_step(x: np.ndarray, h: np.ndarray, w_hh_t, b_hn: np.ndarray, n: int, hh=None) -> np.ndarray:
     """One GRU step as nn.GRU computes it, in place on fresh buffers: a batch of names is a few
     hundred rows, so each temporary array the plain formula makes costs as much as the arithmetic."""
-    hh = h @ w_hh_t  # [k, 3n]; r and z biases are already in x
+    hh = h @ w_hh_t if hh is None else hh  # [k, 3n] (`hh`: made already); r and z biases are in x
     rz = hh[:, : 2 * n]
     rz += x[:, : 2 * n]
     rz *= 0.5
@@ -143,11 +143,11 @@ class NumpyRecurrent:
     def _suffixes(self, layer: int) -> list[str]:
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.directions]
 
-    def _step(self, x: np.ndarray, h: np.ndarray, c: np.ndarray | None, w_hh_t, b_hh):
+    def _step(self, x: np.ndarray, h: np.ndarray, c: np.ndarray | None, w_hh_t, b_hh, hh=None):
         n = self.hidden
         if self.cell == "GRU":
-            return _gru_step(x, h, w_hh_t, b_hh, n), None
-        hh = h @ w_hh_t + b_hh
+            return _gru_step(x, h, w_hh_t, b_hh, n, hh), None
+        hh = (h @ w_hh_t if hh is None else hh) + b_hh
         if self.cell == "RNN":
             return np.tanh(x + hh), None
         gates = x + hh  # LSTM: input, forget, cell, output
@@ -170,11 +170,13 @@ class NumpyRecurrent:
         for direction, (table, w_hh_t, b_hh) in enumerate(self.weights[0]):
             names = ids if direction == 0 else reversed_names(ids, lengths)
 
-            def step(x, h, c, w_hh_t=w_hh_t, b_hh=b_hh):
-                return self._step(x, h, c, w_hh_t, b_hh)
+            def step(x, h, c, hh, w_hh_t=w_hh_t, b_hh=b_hh):
+                return self._step(x, h, c, w_hh_t, b_hh, hh)
 
             with_cell = self.cell == "LSTM"
-            finals.append(final_states(step, table, names, lengths, self.hidden, with_cell, map_blocks))
+            finals.append(
+                final_states(step, table, names, lengths, self.hidden, with_cell, map_blocks, w_hh_t)
+            )
         return np.concatenate(finals, axis=1) @ self.head_w + self.head_b
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
