@@ -195,7 +195,15 @@ def _same_columns(path: Path, first: Path, header: list[str], expected: list[str
                         f"{', '.join(map(str, expected))}); every part needs the same columns")  # fmt: skip
 
 
-def read_dataframe(plan: Plan, encoding: str, blocksize: str | int):
+def read_dataframe(plan: Plan, encoding: str, blocksize: str | int, label: str = ""):
+    """The input as a Dask frame; a CSV read in several blocks is checked for quoted line breaks."""
+    frames = _read_frames(plan, encoding, blocksize)
+    if _split(plan, blocksize):
+        frames = frames.map_partitions(check_line_breaks, label or str(plan.paths[0]), meta=frames._meta)
+    return frames
+
+
+def _read_frames(plan: Plan, encoding: str, blocksize: str | int):
     import dask.dataframe as dd
 
     files = [str(p) for p in plan.paths]
@@ -498,9 +506,7 @@ def tag_dataset(
     try:
         if on_connect is not None:
             on_connect(cluster.dashboard, cluster.workers)
-        frames = read_dataframe(plan, encoding, blocksize)
-        if _split(plan, blocksize):
-            frames = frames.map_partitions(check_line_breaks, str(source), meta=frames._meta)
+        frames = read_dataframe(plan, encoding, blocksize, str(source))
         tagged = frames.map_partitions(tag_partition, dask.delayed(payload), position, k, prefix, min_prob,
                                        fmt == "parquet", explain, meta=_meta(frames._meta, added, extra))  # fmt: skip
         schema = _arrow_schema(plan, list(frames.columns), added, extra)
