@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,6 +74,7 @@ class ScoringOptions(BaseModel):
         None,
         gt=0.0,
         lt=1.0,
+        allow_inf_nan=False,
         description="Add `prediction_set`: the languages of a split-conformal set holding the true one "
         "for this share of names on average (0.5-0.99 by 0.01, 0.995, 0.999).",
     )
@@ -375,12 +377,24 @@ class BodyLimit:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError):
-    """Malformed JSON is a 400; anything else keeps FastAPI's 422 body."""
+    """Malformed JSON is a 400; anything else keeps FastAPI's 422 body, with non-finite numbers as text."""
     bad_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
     if bad_json:
         reason = (bad_json[0].get("ctx") or {}).get("error", "invalid JSON")
         return JSONResponse({"detail": f"malformed JSON: {reason}"}, status_code=400)
-    return await request_validation_exception_handler(request, exc)
+    # `1e999` is valid JSON (infinity), but the `input` echoed back could not be written as JSON.
+    return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
+def _finite(value):
+    """`value` with each infinite or NaN float replaced by its text ('inf', '-inf', 'nan')."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 async def _internal_error(request: Request, exc: Exception):
@@ -572,6 +586,7 @@ def run(
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=30,
+        http="namelang.server_http:JSONErrorsProtocol",  # JSON errors from the HTTP parser too
     )
     # uvicorn re-raises the signal that stopped it once it has shut down; these handlers take it.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}

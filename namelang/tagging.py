@@ -298,7 +298,8 @@ def _text_cell(value) -> str:
 
 
 def to_frame(chunk):
-    return chunk if hasattr(chunk, "iloc") else chunk.to_pandas()
+    # An integer column with nulls stays integers (1, not 1.000000), as Dask writes it.
+    return chunk if hasattr(chunk, "iloc") else chunk.to_pandas(integer_object_nulls=True)
 
 
 class TextSink:
