@@ -216,6 +216,8 @@ def test_the_lexicon_travels_to_the_workers(cluster, tiny_trained, tmp_path, inv
         **dict.fromkeys(known, "lexicon"),
         "Tanaka": "model",
     }
+
+
 def _write_parts(folder: Path, parts: dict[str, bytes]) -> Path:
     folder.mkdir()
     for name, data in parts.items():
