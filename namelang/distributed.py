@@ -9,11 +9,14 @@ of its tensors), is loaded once per worker process and runs on the numpy engine,
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import glob
 import hashlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -141,23 +144,69 @@ class Plan:
 
 
 def plan_input(source, encoding: str) -> Plan:
-    import pyarrow.parquet as pq
-
-    from namelang.data.table import open_input
-
+    """The plan, once every part's header (or Parquet schema) is read and found like the first's:
+    cheap, and a part that differs is named here rather than failing on a worker mid-run."""
     paths = input_paths(source)
     if is_parquet_path(paths[0]):
-        try:
-            schema = pq.read_schema(paths[0])
-        except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
-            raise NamelangError(f"{paths[0]}: cannot read as Parquet: {exc}") from exc
-        return Plan(paths, True, list(schema.names), None, schema)
-    table = open_input(paths[0], encoding)
-    table.stream.raw.close()
-    return Plan(paths, False, table.header or ["name"], table.delimiter or "\n", None)
+        schemas = [_parquet_schema(path) for path in paths]
+        for path, schema in zip(paths[1:], schemas[1:]):
+            _same_columns(path, paths[0], list(schema.names), list(schemas[0].names))
+            for field in schemas[0]:
+                if schema.field(field.name).type != field.type:
+                    raise NamelangError(f"{path}: column {field.name!r} is {schema.field(field.name).type}, "
+                                        f"in {paths[0].name} {field.type}; every part needs the same columns")  # fmt: skip
+        return Plan(paths, True, list(schemas[0].names), None, schemas[0])
+    shapes = [_text_shape(path, encoding) for path in paths]
+    for path, (header, delimiter) in zip(paths[1:], shapes[1:]):
+        if delimiter != shapes[0][1]:
+            raise NamelangError(f"{path}: separated by {delimiter!r}, {paths[0].name} by {shapes[0][1]!r}; "
+                                "every part needs the same separator")  # fmt: skip
+        _same_columns(path, paths[0], header, shapes[0][0])
+    return Plan(paths, False, shapes[0][0], shapes[0][1], None)
 
 
-def read_dataframe(plan: Plan, encoding: str, blocksize: str | int):
+def _parquet_schema(path: Path):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
+        raise NamelangError(f"{path}: cannot read as Parquet: {exc}") from exc
+
+
+def _text_shape(path: Path, encoding: str) -> tuple[list[str], str]:
+    """(header, delimiter) of a text part; '\n' for one name per line."""
+    from namelang.data.table import SNIFF_BYTES, open_input
+
+    table = open_input(path, encoding)
+    try:
+        table.stream.read(SNIFF_BYTES)  # the sniffed head, checked against the encoding
+    finally:
+        table.stream.raw.close()
+    return table.header or ["name"], table.delimiter or "\n"
+
+
+def _same_columns(path: Path, first: Path, header: list[str], expected: list[str]) -> None:
+    if header == expected:
+        return
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    what = f"no column {missing[0]!r}" if missing else "columns in another order"
+    if extra and not missing:
+        what = f"an extra column {extra[0]!r}"
+    raise NamelangError(f"{path}: {what} (columns: {', '.join(map(str, header))}; {first.name} has "
+                        f"{', '.join(map(str, expected))}); every part needs the same columns")  # fmt: skip
+
+
+def read_dataframe(plan: Plan, encoding: str, blocksize: str | int, label: str = ""):
+    """The input as a Dask frame; a CSV read in several blocks is checked for quoted line breaks."""
+    frames = _read_frames(plan, encoding, blocksize)
+    if _split(plan, blocksize):
+        frames = frames.map_partitions(check_line_breaks, label or str(plan.paths[0]), meta=frames._meta)
+    return frames
+
+
+def _read_frames(plan: Plan, encoding: str, blocksize: str | int):
     import dask.dataframe as dd
 
     files = [str(p) for p in plan.paths]
@@ -165,9 +214,20 @@ def read_dataframe(plan: Plan, encoding: str, blocksize: str | int):
         return dd.read_parquet(files, dtype_backend="pyarrow", blocksize=blocksize)
     if plan.delimiter == "\n":  # one name per line, no header
         return dd.read_csv(files, header=None, names=["name"], sep="\x1f", dtype=str, keep_default_na=False,
-                           skip_blank_lines=False, blocksize=blocksize, encoding=encoding)  # fmt: skip
+                           skip_blank_lines=False, blocksize=blocksize, encoding=encoding,
+                           quoting=csv.QUOTE_NONE)  # fmt: skip  # a line is a name, quotes and all
     return dd.read_csv(files, sep=plan.delimiter, dtype=str, keep_default_na=False, skip_blank_lines=False,
                        blocksize=blocksize, encoding=encoding)  # fmt: skip
+
+
+def _split(plan: Plan, blocksize) -> bool:
+    """Whether a quoted CSV file is read in more than one block."""
+    from dask.utils import parse_bytes
+
+    if plan.parquet or plan.delimiter == "\n" or blocksize is None:
+        return False
+    size = parse_bytes(blocksize) if isinstance(blocksize, str) else blocksize
+    return any(path.stat().st_size > size for path in plan.paths)
 
 
 @dataclass
@@ -215,9 +275,13 @@ class Cluster:
         try:
             if scheduler is None:
                 dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-                self.local = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                          processes=True, dashboard_address=dashboard, host="127.0.0.1",
-                                          silence_logs=logging.ERROR)  # fmt: skip
+                # Without a dashboard the scheduler still serves HTTP, by default on 8787 (a warning when
+                # another cluster holds it): a free port. Worker errors reach the client as exceptions.
+                with _sigint_ignored():  # Ctrl-C reaches the workers too: the client alone stops them
+                    self.local = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                              processes=True, dashboard_address=dashboard, host="127.0.0.1",
+                                              scheduler_kwargs={"dashboard_address": dashboard or "127.0.0.1:0"},
+                                              silence_logs=logging.CRITICAL)  # fmt: skip
                 self.client = Client(self.local)
                 self.dashboard = self.client.dashboard_link if dashboard else None
             else:
@@ -237,6 +301,52 @@ class Cluster:
         for part in (getattr(self, "client", None), self.local):
             if part is not None:
                 part.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while worker processes start: they inherit it (Python keeps an ignored SIGINT), so
+    a Ctrl-C sent to the whole process group interrupts the client only, which then stops them."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def check_line_breaks(frame, label: str):
+    """A partition of a CSV read in blocks must hold no line break in a cell: a block boundary may cut a
+    quoted one, so whether such a file reads would depend on where the boundaries land."""
+    for column in frame.columns:
+        cells = frame[column]
+        if cells.dtype == object or str(cells.dtype).startswith("str"):
+            if cells.str.contains("\n", regex=False).any():
+                raise NamelangError(LINE_BREAK.format(label))
+    return frame
+
+
+LINE_BREAK = ("{}: a quoted field holds a line break, and a CSV bigger than the block size is read in "
+              "blocks that may cut it: use a block size over the file's size, or Parquet")  # fmt: skip
+
+
+@contextlib.contextmanager
+def _data_errors(label: str, encoding: str):
+    """What a worker found wrong with the data, as one line."""
+    import pandas as pd
+
+    try:
+        yield
+    except pd.errors.ParserError as exc:
+        if "inside string" in str(exc):  # a block that ends inside a quoted line break
+            raise NamelangError(LINE_BREAK.format(label)) from None
+        raise NamelangError(f"{label}: cannot parse as a table: {str(exc).strip().splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise NamelangError(f"{label}: not valid {encoding.upper()}; pass --encoding if the file uses "
+                            "another (e.g. --encoding latin-1)") from None  # fmt: skip
 
 
 def _watch(client, futures, progress: Callable[[int, int], None] | None) -> None:
@@ -399,12 +509,13 @@ def tag_dataset(
     try:
         if on_connect is not None:
             on_connect(cluster.dashboard, cluster.workers)
-        frames = read_dataframe(plan, encoding, blocksize)
+        frames = read_dataframe(plan, encoding, blocksize, str(source))
         tagged = frames.map_partitions(tag_partition, dask.delayed(payload), position, k, prefix, min_prob,
                                        fmt == "parquet", explain, meta=_meta(frames._meta, added, extra))  # fmt: skip
         schema = _arrow_schema(plan, list(frames.columns), added, extra)
         header = [*plan.header, *added, *extra]
-        written = _run(cluster.client, tagged, target, fmt, single, header, schema, progress)
+        with _data_errors(str(source), encoding):
+            written = _run(cluster.client, tagged, target, fmt, single, header, schema, progress)
         workers_seen = cluster.workers
     finally:
         cluster.close()

@@ -1,4 +1,4 @@
-"""Scoring a model on a labelled split: metrics from scikit-learn, the confusion matrix, most-confused pairs.
+"""Scoring a model on a labelled split: metrics (numpy, as scikit-learn defines them), the confusion matrix, most-confused pairs.
 
 Everything here returns plain data (dicts, arrays); the commands render it.
 """
@@ -80,54 +80,78 @@ def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int 
     return float(ece)
 
 
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> np.ndarray:
+    """Counts [true, predicted] over label indices 0..n_labels-1 (scikit-learn's confusion_matrix)."""
+    flat = np.asarray(y_true, dtype=np.int64) * n_labels + np.asarray(y_pred, dtype=np.int64)
+    return np.bincount(flat, minlength=n_labels * n_labels).reshape(n_labels, n_labels)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division=0)."""
+    return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
+
+
+def label_scores(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Per label: precision, recall, F1 and support, from the confusion counts."""
+    tp = np.diag(counts).astype(np.float64)
+    support, predicted = counts.sum(axis=1), counts.sum(axis=0)
+    return {
+        "precision": _ratio(tp, predicted),
+        "recall": _ratio(tp, support),
+        "f1": _ratio(2 * tp, support + predicted),
+        "support": support,
+    }
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> float:
+    """scikit-learn's `f1_score(average="macro")`: the mean F1 of the labels true or predicted."""
+    counts = confusion_counts(y_true, y_pred, n_labels)
+    seen = (counts.sum(axis=0) + counts.sum(axis=1)) > 0
+    return float(label_scores(counts)["f1"][seen].mean())
+
+
+def top_k_accuracy(y_true: np.ndarray, probs: np.ndarray, k: int) -> float:
+    """Share of rows whose true label is among the k most probable (ties as scikit-learn breaks them)."""
+    ranked = np.argsort(probs, axis=1, kind="mergesort")[:, ::-1][:, :k]
+    return float((ranked == y_true[:, None]).any(axis=1).mean())
+
+
+def log_loss(y_true: np.ndarray, probs: np.ndarray) -> float:
+    """Mean negative log-probability of the true label, clipped to [eps, 1 - eps] as scikit-learn does."""
+    eps = np.finfo(probs.dtype).eps
+    return float(-np.log(np.clip(probs[np.arange(len(y_true)), y_true], eps, 1 - eps)).mean())
+
+
 def metrics(scored: Scored) -> dict:
-    """The report of `namelang evaluate --format json` for one model."""
-    import warnings
-
-    from sklearn.metrics import (
-        accuracy_score,
-        balanced_accuracy_score,
-        classification_report,
-        f1_score,
-        log_loss,
-        top_k_accuracy_score,
-    )
-
+    """The report of `namelang evaluate --format json` for one model (numpy only: the figures
+    scikit-learn's metrics give, checked against them in the tests)."""
     y, p, probs = scored.y_true, scored.y_pred, scored.probs
-    everything = list(range(len(scored.labels)))
-    present = sorted(set(y.tolist()))
-    report = classification_report(
-        y, p, labels=everything, target_names=scored.labels, output_dict=True, zero_division=0
-    )
+    counts = confusion_counts(y, p, len(scored.labels))
+    per = label_scores(counts)
     per_label = {
         label: {
-            "precision": report[label]["precision"],
-            "recall": report[label]["recall"],
-            "f1": report[label]["f1-score"],
-            "support": int(report[label]["support"]),
+            "precision": float(per["precision"][i]),
+            "recall": float(per["recall"][i]),
+            "f1": float(per["f1"][i]),
+            "support": int(per["support"][i]),
         }
-        for label in scored.labels
+        for i, label in enumerate(scored.labels)
     }
-    top = min(3, len(everything))
-    with warnings.catch_warnings():
-        # A split without some of the model's labels is fine; scikit-learn warns about it.
-        warnings.simplefilter("ignore", UserWarning)
-        balanced = balanced_accuracy_score(y, p)
+    # Macro averages run over the labels present in the split: an absent label has no recall to average.
+    present = per["support"] > 0
+    accuracy = float(np.mean(y == p))
     majority = scored.labels.index(scored.majority_label) if scored.majority_label in scored.labels else None
     return {
         "model": scored.model,
         "prior": scored.prior,
         "n": len(y),
-        "accuracy": accuracy_score(y, p),
-        # Macro averages run over the labels present in the split: an absent label has no recall to average.
-        "macro_f1": f1_score(y, p, labels=present, average="macro", zero_division=0),
-        "weighted_f1": f1_score(y, p, labels=present, average="weighted", zero_division=0),
-        "balanced_accuracy": balanced,
+        "accuracy": accuracy,
+        "macro_f1": float(per["f1"][present].mean()),
+        "weighted_f1": float(np.average(per["f1"][present], weights=per["support"][present])),
+        "balanced_accuracy": float(per["recall"][present].mean()),
         "mean_language_recall": mean_language_recall(y, p, scored.labels),
-        "top3_accuracy": top_k_accuracy_score(y, probs, k=top, labels=everything)
-        if top > 1
-        else accuracy_score(y, p),
-        "log_loss": log_loss(y, probs, labels=everything),
+        "top3_accuracy": top_k_accuracy(y, probs, 3) if len(scored.labels) > 1 else accuracy,
+        "log_loss": log_loss(y, probs),
         "ece": expected_calibration_error(probs, y),
         "majority_label": scored.majority_label,
         "majority_accuracy": float(np.mean(y == majority)) if majority is not None else None,
@@ -141,16 +165,14 @@ NORMALIZE = ("true", "pred", "all", "none")
 
 def confusion(scored: Scored, normalize: str = "true") -> tuple[np.ndarray, np.ndarray]:
     """(matrix as asked, raw counts); rows are true labels, columns predictions."""
-    from sklearn.metrics import confusion_matrix
-
     if normalize not in NORMALIZE:
         raise NamelangError(f"--normalize must be one of {', '.join(NORMALIZE)}")
-    everything = list(range(len(scored.labels)))
-    counts = confusion_matrix(scored.y_true, scored.y_pred, labels=everything)
+    counts = confusion_counts(scored.y_true, scored.y_pred, len(scored.labels))
     if normalize == "none":
         return counts, counts
+    total = {"true": counts.sum(axis=1, keepdims=True), "pred": counts.sum(axis=0, keepdims=True)}
     with np.errstate(invalid="ignore", divide="ignore"):
-        matrix = confusion_matrix(scored.y_true, scored.y_pred, labels=everything, normalize=normalize)
+        matrix = counts / total.get(normalize, counts.sum())
     return np.nan_to_num(matrix), counts
 
 

@@ -99,7 +99,9 @@ class Classifier:
             try:
                 return cls(found.numpy_engine(), found.card, found.name, found.path, "cpu")
             except NotImplementedError:  # an architecture without a numpy engine runs on torch's CPU
-                import torch
+                from namelang.extras import import_torch
+
+                torch = import_torch(f"the {found.card.arch} model has no numpy engine and needs PyTorch")
 
                 accelerator = torch.device("cpu")
         module = found.torch_module(accelerator)

@@ -6,12 +6,9 @@ from pathlib import Path
 
 
 def _pyplot():
-    import matplotlib
+    from namelang.extras import import_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return import_pyplot("drawing a PNG needs matplotlib")
 
 
 def loss_curve(history: list[dict], path: Path, title: str = "", best_epoch: int = 0) -> None:

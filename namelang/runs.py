@@ -285,19 +285,14 @@ def split_lexicon(home: Path, labels: list[str], val_probs) -> tuple[bytes, dict
     chosen on the val split from the network's probabilities `val_probs` (one row per val row)."""
     import numpy as np
 
-    from namelang.models.lexicon import Lexicon, choose_beta
+    from namelang.models.lexicon import Lexicon, choose_beta, held_out_entries
 
     names, split_labels, path = read_split(home, "train")
     lexicon = Lexicon.from_rows(names, split_labels, read_split_sources(path), labels)
-    # Each val row's entry: its own name's source-label counts (`choose_beta` says why).
     val_names, val_labels, val_path = read_split(home, "val")
-    entries = Lexicon.from_rows(val_names, val_labels, read_split_sources(val_path), labels)
-    index = {label: i for i, label in enumerate(labels)}
-    kept = np.array([lb in index for lb in val_labels], dtype=bool)
-    counts = entries.counts(entries.rows(val_names)[kept])
-    y = np.array([index[lb] for lb in val_labels if lb in index], dtype=np.int64)
-    beta, accuracy = choose_beta(counts, np.asarray(val_probs)[kept], y)
-    info = {"names": len(lexicon), "beta": beta, "split": "val", "accuracy": accuracy}
+    counts, rows, y, protocol = held_out_entries(val_names, val_labels, read_split_sources(val_path), labels)
+    beta, accuracy = choose_beta(counts, np.asarray(val_probs)[rows], y)
+    info = {"names": len(lexicon), "beta": beta, "split": "val", "protocol": protocol, "accuracy": accuracy}
     return lexicon.to_bytes(), info
 
 

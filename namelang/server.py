@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,6 +74,7 @@ class ScoringOptions(BaseModel):
         None,
         gt=0.0,
         lt=1.0,
+        allow_inf_nan=False,
         description="Add `prediction_set`: the languages of a split-conformal set holding the true one "
         "for this share of names on average (0.5-0.99 by 0.01, 0.995, 0.999).",
     )
@@ -375,12 +377,24 @@ class BodyLimit:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError):
-    """Malformed JSON is a 400; anything else keeps FastAPI's 422 body."""
+    """Malformed JSON is a 400; anything else keeps FastAPI's 422 body, with non-finite numbers as text."""
     bad_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
     if bad_json:
         reason = (bad_json[0].get("ctx") or {}).get("error", "invalid JSON")
         return JSONResponse({"detail": f"malformed JSON: {reason}"}, status_code=400)
-    return await request_validation_exception_handler(request, exc)
+    # `1e999` is valid JSON (infinity), but the `input` echoed back could not be written as JSON.
+    return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
+def _finite(value):
+    """`value` with each infinite or NaN float replaced by its text ('inf', '-inf', 'nan')."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 async def _internal_error(request: Request, exc: Exception):
@@ -412,6 +426,69 @@ async def _user_errors(pending):
         raise HTTPException(422, str(exc)) from None
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def docs_assets():
+    """The folder of Swagger UI's and ReDoc's JS and CSS that fastapi-offline ships (MIT; Swagger UI is
+    Apache-2.0, ReDoc MIT), so /docs needs no network; None without it (FastAPI's CDN pages then)."""
+    from pathlib import Path
+
+    try:
+        import fastapi_offline
+    except ImportError:
+        return None
+    folder = Path(fastapi_offline.__file__).parent / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+def add_offline_docs(app: FastAPI, assets) -> None:
+    """/docs (Swagger UI) and /redoc on the packaged assets, mounted at DOCS_ASSETS."""
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def _new_app(lifespan) -> FastAPI:
+    """The FastAPI app with its docs pages: the packaged assets where fastapi-offline is installed."""
+    assets = docs_assets()
+    app = FastAPI(
+        title="namelang",
+        version=__version__,
+        summary="Guess which language a surname comes from.",
+        lifespan=lifespan,
+        strict_content_type=False,  # a body without a Content-Type is read as JSON too
+        **({"docs_url": None, "redoc_url": None} if assets is not None else {}),
+    )
+    if assets is not None:
+        add_offline_docs(app, assets)
+    return app
+
+
 def create_app(settings: Settings, classifier: Classifier | None = None) -> FastAPI:
     """The app; `classifier` when it is already loaded, else the lifespan loads `settings.model`."""
 
@@ -425,13 +502,7 @@ def create_app(settings: Settings, classifier: Classifier | None = None) -> Fast
         app.state.scorer = None
         await scorer.close()
 
-    app = FastAPI(
-        title="namelang",
-        version=__version__,
-        summary="Guess which language a surname comes from.",
-        lifespan=lifespan,
-        strict_content_type=False,  # a body without a Content-Type is read as JSON too
-    )
+    app = _new_app(lifespan)
     app.state.settings, app.state.scorer = settings, None
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -515,6 +586,7 @@ def run(
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=30,
+        http="namelang.server_http:JSONErrorsProtocol",  # JSON errors from the HTTP parser too
     )
     # uvicorn re-raises the signal that stopped it once it has shut down; these handlers take it.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -219,9 +219,14 @@ def script_path_column(classifier, names, blank):
 def _json_records(frame, added: list[str]):
     """JSON objects: the row's own columns, then `predictions` as a list of {label, probability}: empty
     for a blank name; first {null, null} for a name below `min_prob` (its label is None, a blank's '')."""
-    own = [c for c in frame.columns if c not in added]
-    for row in frame.itertuples(index=False, name=None):
-        values = dict(zip(frame.columns, row))
+    return _records(list(frame.columns), frame.itertuples(index=False, name=None), added)
+
+
+def _records(columns: list, rows, added: list[str]):
+    """`_json_records` of rows given as sequences of cells in `columns`' order."""
+    own = [c for c in columns if c not in added]
+    for row in rows:
+        values = dict(zip(columns, row))
         predictions = []
         for label_col, prob_col in zip(added[::2], added[1::2]):
             label, prob = values[label_col], values[prob_col]
@@ -234,9 +239,40 @@ def _json_records(frame, added: list[str]):
 
 def _plain(value):
     """A cell as JSON can hold it: missing values (None, NaN, NaT) are null."""
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
     import pandas as pd
 
     return None if pd.api.types.is_scalar(value) and pd.isna(value) else value
+
+
+def score_names(classifier, names: list[str], top_k: int = 3, prefix: str = "", min_prob: float = 0.0,
+                explain: bool = False) -> tuple[list[str], list[list]]:  # fmt: skip
+    """A few names (command-line arguments) scored without pandas: (the added columns, one row each:
+    [name, prediction, probability, …, script_path]), the cells `Tagger.frame` gives a one-column
+    table `name` (blank names: '' and NaN; below `min_prob`: None and NaN first; probabilities through
+    float32, as `NameCache` keeps them)."""
+    keys = classifier.normalize(names)
+    distinct = list(dict.fromkeys([*keys, ""]))  # the order and the '' that NameCache scores
+    probs = classifier.distinct_proba(distinct).astype(np.float32)
+    where = {key: i for i, key in enumerate(distinct)}
+    order, top = classifier.rank(probs[[where[key] for key in keys]], top_k)
+    labels = [*classifier.labels, ""]
+    added = prediction_columns(order.shape[1], prefix)
+    paths = dict(zip(distinct, classifier.script_paths(distinct))) if explain else {}
+    rows = []
+    for name, key, ranks, scores in zip(names, keys, order.tolist(), top.astype(np.float64).tolist()):
+        blank = math.isnan(scores[0])
+        row = [name]
+        for rank, (label, score) in enumerate(zip(ranks, scores)):
+            if rank == 0 and not blank and score < min_prob:  # abstains: no language claims the name
+                row += [None, math.nan]
+            else:
+                row += ["" if blank else labels[label], score]
+        rows.append(row + (["" if blank else paths[key]] if explain else []))
+    return added, rows
 
 
 def _csv_cells(column) -> list | None:
@@ -254,8 +290,16 @@ def _csv_cells(column) -> list | None:
     return None
 
 
+def _text_cell(value) -> str:
+    """A cell as `_csv_cells` writes it: floats `%.6f`, missing values empty."""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6f}"
+    return "" if value is None else value
+
+
 def to_frame(chunk):
-    return chunk if hasattr(chunk, "iloc") else chunk.to_pandas()
+    # An integer column with nulls stays integers (1, not 1.000000), as Dask writes it.
+    return chunk if hasattr(chunk, "iloc") else chunk.to_pandas(integer_object_nulls=True)
 
 
 class TextSink:
@@ -271,14 +315,31 @@ class TextSink:
         if self.fmt in ("csv", "tsv"):
             self._csv(frame, "\t" if self.fmt == "tsv" else ",")
         else:
-            for record in _json_records(frame, self.added):
-                text = json.dumps(record, ensure_ascii=False, default=str)
-                if self.fmt == "jsonl":
-                    self.handle.write(text + "\n")
-                else:
-                    self.handle.write(("[\n  " if self.first else ",\n  ") + text)
-                    self.first = False
+            self._json(_json_records(frame, self.added))
         self.first = False
+
+    def write_rows(self, rows: list[list]) -> None:
+        """Rows of plain cells (str, float; NaN for none) in the header's order, as `write` writes a frame
+        of them, without pandas (`score_names`)."""
+        if self.fmt in ("csv", "tsv"):
+            writer = csv.writer(
+                self.handle, delimiter="\t" if self.fmt == "tsv" else ",", lineterminator="\n"
+            )
+            if self.first:
+                writer.writerow(self.header)
+            writer.writerows([_text_cell(cell) for cell in row] for row in rows)
+        else:
+            self._json(_records(self.header, rows, self.added))
+        self.first = False
+
+    def _json(self, records) -> None:
+        for record in records:
+            text = json.dumps(record, ensure_ascii=False, default=str)
+            if self.fmt == "jsonl":
+                self.handle.write(text + "\n")
+            else:
+                self.handle.write(("[\n  " if self.first else ",\n  ") + text)
+                self.first = False
 
     def _csv(self, frame, sep: str) -> None:
         """pandas' `to_csv` output, through the same csv.writer, without its per-cell Python formatting

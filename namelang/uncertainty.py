@@ -55,10 +55,10 @@ def normalized(shares, what: str = "prior") -> np.ndarray:
     array = np.asarray(shares, dtype=np.float64)
     if not np.isfinite(array).all() or (array < 0).any():
         raise NamelangError(f"the {what} has a negative or non-finite share")
-    total = array.sum()
-    if total <= 0:
+    if array.size == 0 or array.max() <= 0:
         raise NamelangError(f"the {what}'s shares are all zero")
-    return array / total
+    array = array / array.max()  # huge shares (1e308 twice) would sum to infinity
+    return array / array.sum()
 
 
 def training_prior(label_counts: dict, labels: list[str], balanced: bool = False) -> np.ndarray:

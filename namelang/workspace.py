@@ -5,7 +5,9 @@
       prepared/     train.csv, val.csv, test.csv, manifest.json (`namelang prepare`)
       models/       one folder per trained model, plus .default (see namelang/models/store.py)
 
-`<home>` is `--home`, else `$NAMELANG_HOME`, else `./data`; a command resolves it once, as a Workspace.
+`<home>` is `--home`, else `$NAMELANG_HOME`, else `./data` when the current folder holds a workspace
+there already (the default before 0.2), else the per-user folder (`user_home()`), so that a model trained
+in one folder is found from any other. A command resolves it once, as a Workspace.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_HOME = Path("data")
+LOCAL_HOME = Path("data")
+APP = "namelang"
 
 
 def _umask() -> int:
@@ -34,11 +38,41 @@ def make_public(path: Path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+def user_home() -> Path:
+    """The per-user workspace: `$XDG_DATA_HOME/namelang`, else the platform's place for an
+    application's data (~/.local/share/namelang; ~/Library/Application Support/namelang on macOS;
+    %LOCALAPPDATA%\\namelang on Windows)."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    if os.path.isabs(xdg):  # the XDG rule: a relative value is ignored
+        return Path(xdg) / APP
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP
+    if os.name == "nt":
+        local = os.environ.get("LOCALAPPDATA")
+        return (Path(local) if local else Path.home() / "AppData" / "Local") / APP
+    return Path.home() / ".local" / "share" / APP
+
+
+def is_workspace(path: Path) -> bool:
+    """A folder a command has written into: it holds raw/, prepared/ or models/."""
+    return any((Path(path) / part).is_dir() for part in ("raw", "prepared", "models"))
+
+
+def locate_home(home: Path | str | None = None) -> tuple[Path, str]:
+    """(the workspace folder, why): `given` (an argument), `env` ($NAMELANG_HOME), `local` (./data, a
+    workspace already there) or `user` (`user_home()`)."""
+    if home is not None:
+        return Path(home).expanduser(), "given"
+    if os.environ.get("NAMELANG_HOME"):
+        return Path(os.environ["NAMELANG_HOME"]).expanduser(), "env"
+    if is_workspace(LOCAL_HOME):
+        return LOCAL_HOME, "local"
+    return user_home(), "user"
+
+
 def resolve_home(home: Path | str | None = None) -> Path:
-    """`--home`, else `$NAMELANG_HOME`, else `./data`."""
-    if home is None:
-        home = os.environ.get("NAMELANG_HOME") or DEFAULT_HOME
-    return Path(home).expanduser()
+    """`home`, else `$NAMELANG_HOME`, else ./data when it is a workspace, else the per-user folder."""
+    return locate_home(home)[0]
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@
    it (STUDENT). At five times the names of the last build, three teacher seeds no longer fit the
    two-hour budget on 2 cores. On the archive-only rows: a default gru and the n-gram model.
 3. The shipped network is the gru seed or student with the best validation accuracy as `namelang evaluate` scores
-   it. Its default prior (what `predict` assumes with no --prior) is chosen on validation: each
-   source's validation rows, scored under each candidate prior (the union's own mix, uniform, the
-   square-root-tempered own mix, the mean of the sources' mixes); the candidate with the best mean of
+   it. Its default prior (what `predict` assumes with no --prior) is chosen on validation: the
+   validation rows of each source that mixes languages (archive, Mimesis, Wikipedia: not the
+   single-language lists), scored under each candidate prior (the union's own mix, uniform, the
+   square-root-tempered own mix, the mean of those sources' mixes); the candidate with the best mean of
    accuracy and mean recall over the sources wins, unless it makes a label explode (predicted for
    5 points more of some source's rows than it truly holds). The chosen prior is folded into the network's output
    bias (Bayes' rule: logit + T·log(target/own)), so every engine and path applies it, and `--prior …`
@@ -215,8 +216,17 @@ def prior_candidates(card, labels: list[str], priors: dict) -> dict[str, np.ndar
     }
 
 
+# A source whose validation rows are a mix of languages: a single-language list (zxcvbn-pl, a list of
+# Arabic or Chinese surnames) says nothing of a table's mix, and would reward a prior for its language.
+MIX_LANGUAGES, MIX_NAMES = 5, 500
+
+
+def mixes(subset) -> bool:
+    return len(set(subset.labels)) >= MIX_LANGUAGES and len(subset.names) >= MIX_NAMES
+
+
 def choose_prior(model: Trained, union: Path, sources: list[str], priors: dict) -> dict:
-    """Each candidate on each source's validation rows: accuracy, mean recall (the accuracy of a table
+    """Each candidate on each mixed source's validation rows (`mixes`): accuracy, mean recall (the accuracy of a table
     with every language equally common: the shifted mix), and the label predicted most in excess of its
     true share; the best mean of accuracy and mean recall over the sources that explodes no label wins.
     Validation only."""
@@ -227,10 +237,11 @@ def choose_prior(model: Trained, union: Path, sources: list[str], priors: dict) 
 
     clf = Classifier.load(model.path, device="cpu")
     own = model_prior(clf.card, clf.labels)
-    vals = subsets(union, "val", sources)
+    vals = {key: subset for key, subset in subsets(union, "val", sources).items() if mixes(subset)}
     probs = {key: clf.predict_proba(subset.names) for key, subset in vals.items()}
     table = {}
-    for name, target in prior_candidates(clf.card, clf.labels, priors).items():
+    mixed = {key.split()[0]: priors[key.split()[0]] for key in vals if key.split()[0] in priors}
+    for name, target in prior_candidates(clf.card, clf.labels, mixed).items():
         row = {}
         for key, subset in vals.items():
             moved = reweight(probs[key], own, target)
@@ -260,6 +271,7 @@ def fold_prior(model: Trained, union: Path, choice: dict) -> Trained:
     from namelang.data.split import read_split
     from namelang.inference import Classifier
     from namelang.models.store import CARD, WEIGHTS, ModelStore, read_card
+    from namelang.runs import attach_lexicon
     from namelang.uncertainty import model_prior, uncertainty_fields
     from namelang.workspace import sha256_file
 
@@ -285,6 +297,7 @@ def fold_prior(model: Trained, union: Path, choice: dict) -> Trained:
     y = np.array([card.labels.index(lb) for lb in labels])
     card.prior, card.conformal = uncertainty_fields(card, probs, y)
     (target / CARD).write_text(card.to_json())
+    attach_lexicon(target, union, device="cpu")  # beta chosen again, with the folded network
     return _from_card(SHIPPED, "shipped", target, read_card(target), model.seed)
 
 

@@ -203,8 +203,9 @@ archive-only models were trained on the same split's train rows, so nothing belo
 
 ### The default prior, chosen on validation
 
-Each candidate re-weights the network's validation probabilities by Bayes' rule; the score is the mean
-over sources of (accuracy + mean recall) / 2 (mean recall is the accuracy on a table where every
+Each candidate re-weights the network's validation probabilities by Bayes' rule, on the validation
+rows of each source that mixes languages (the single-language lists say nothing of a table's mix); the
+score is the mean over those sources of (accuracy + mean recall) / 2 (mean recall is the accuracy on a table where every
 language is equally common: the shifted mix); "worst excess" is the label predicted for the most points
 more of a source's rows than it truly holds, and a candidate "explodes" above 5 points.
 

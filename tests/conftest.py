@@ -7,10 +7,13 @@ download tests serve is built from it at import time, byte for byte the same on 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import http.server
 import io
 import os
+import shutil
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -23,6 +26,10 @@ from namelang.cli.app import app
 # Tiny models on a shared 2-core machine: one torch thread (here and in the `namelang` processes the
 # tests start) ran a tiny training run in 1.1 s, two threads fighting for the cores in 11 s.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# No test reads or writes the real per-user workspace (~/.local/share/namelang): a command run without
+# --home or NAMELANG_HOME, here or in a `namelang` process a test starts, lands in this folder instead.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="namelang-tests-xdg-")
+atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 
 FIXTURE_NAMES = Path(__file__).resolve().parent / "fixtures" / "names"
 

@@ -216,3 +216,196 @@ def test_the_lexicon_travels_to_the_workers(cluster, tiny_trained, tmp_path, inv
         **dict.fromkeys(known, "lexicon"),
         "Tanaka": "model",
     }
+
+
+def _write_parts(folder: Path, parts: dict[str, bytes]) -> Path:
+    folder.mkdir()
+    for name, data in parts.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+DIFFERING_PARTS = {
+    "a part without the name column": ({"b.csv": b"surname,id\nSmith,3\n"}, ["b.csv", "'name'"]),
+    "an extra column": ({"b.csv": b"name,id,age\nSmith,3,4\n"}, ["b.csv", "'age'"]),
+    "columns in another order": ({"b.csv": b"id,name\n3,Smith\n"}, ["b.csv", "order"]),
+    "a tab-separated part": ({"b.csv": b"name\tid\nSmith\t3\n"}, ["b.csv", "separat"]),
+    "a latin-1 part": ({"b.csv": "name,id\nMüller,3\n".encode("latin-1")}, ["b.csv", "UTF-8"]),
+    # past the 64 KB read up front: found by a worker, still one line
+    "latin-1 after 64 KB": (
+        {"b.csv": ("name,id\n" + "Ivanov,1\n" * 9000 + "Müller,3\n").encode("latin-1")},
+        ["UTF-8", "--encoding"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DIFFERING_PARTS))
+def test_parts_that_differ_are_one_line_naming_the_part(cluster, tiny_trained, tmp_path, invoke, case):
+    parts, words = DIFFERING_PARTS[case]
+    src = _write_parts(tmp_path / "in", {"a.csv": b"name,id\nIvanov,1\nTanaka,2\n", **parts})
+    before = sorted(tmp_path.iterdir())
+    result = invoke("predict", "--engine", "dask", "-i", src, "-o", tmp_path / "out", "--scheduler", cluster,
+                    "--home", tiny_trained)  # fmt: skip
+    assert_user_error(result, *words, alone="64 KB" not in case)  # found up front: before the banner
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_parquet_parts_with_another_type_are_one_line(cluster, tiny_trained, tmp_path, invoke):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"name": ["Ivanov", "Tanaka"]}), tmp_path / "in" / "a.parquet")
+    pq.write_table(pa.table({"name": [1, 2]}), tmp_path / "in" / "b.parquet")
+    result = invoke("predict", "--engine", "dask", "-i", tmp_path / "in", "-o", tmp_path / "out",
+                    "--scheduler", cluster, "--home", tiny_trained)  # fmt: skip
+    assert_user_error(result, "b.parquet", "'name'", alone=True)
+    assert not (tmp_path / "out").exists()
+
+
+def _typed_columns():
+    """A Parquet name column of each type that is not text: left blank (no prediction), never a crash."""
+    import datetime
+
+    import pyarrow as pa
+
+    day = datetime.date(2020, 1, 2)
+    return {
+        "int": pa.array([1, None, 3], type=pa.int64()),
+        "float": pa.array([1.5, None, float("nan")]),
+        "bool": pa.array([True, None, False]),
+        "date": pa.array([day, None, day]),
+        "timestamp": pa.array([datetime.datetime(2020, 1, 2, 3), None, None], type=pa.timestamp("ms")),
+        "null": pa.array([None, None, None], type=pa.null()),
+    }
+
+
+@pytest.mark.parametrize("kind", ["int", "float", "bool", "date", "timestamp", "null"])
+def test_a_name_column_that_is_not_text_is_blank_on_both_engines(
+    cluster, tiny_trained, tmp_path, invoke, kind
+):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "typed.parquet"
+    pq.write_table(
+        pa.table({"id": pa.array([None, 2, 3], type=pa.int32()), "name": _typed_columns()[kind]}), src
+    )
+    for suffix in ("csv", "parquet"):
+        local = invoke("predict", "-i", src, "-o", tmp_path / f"local.{suffix}", "--home", tiny_trained)
+        assert local.exit_code == 0, local.output
+        assert "3 rows scored (3 blank)" in local.stderr
+        dask = invoke("predict", "--engine", "dask", "-i", src, "-o", tmp_path / f"dask.{suffix}",
+                      "--scheduler", cluster, "--home", tiny_trained)  # fmt: skip
+        assert dask.exit_code == 0, dask.output
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    dask, local = pq.read_table(tmp_path / "dask.parquet"), pq.read_table(tmp_path / "local.parquet")
+    assert dask.schema.equals(local.schema)
+    assert dask.to_pandas(ignore_metadata=True).equals(local.to_pandas(ignore_metadata=True))  # NaN too
+    assert local.column("prediction").null_count == 3
+    assert (tmp_path / "local.csv").read_text().splitlines()[1].startswith(",")  # the null id stays empty
+
+
+TEXT_CELLS = ["Ivanov", "123", "1.5", "True", "2020-01-02", "", "NaN", "null", 'O"Brien', '"Quoted"']
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "txt"])
+def test_text_cells_that_look_like_numbers_are_scored_as_text_on_both_engines(cluster, tiny_trained, tmp_path,
+                                                                            invoke, suffix):  # fmt: skip
+    import csv
+
+    src = tmp_path / f"people.{suffix}"
+    if suffix == "txt":  # one name per line, quotes and all
+        src.write_text("\n".join(TEXT_CELLS * 20) + "\n", encoding="utf-8")
+    else:
+        with open(src, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, delimiter="\t" if suffix == "tsv" else ",", lineterminator="\n")
+            writer.writerows([["name", "id"], *([cell, i] for i, cell in enumerate(TEXT_CELLS * 20))])
+    local = invoke("predict", "-i", src, "-o", tmp_path / "local.csv", "--home", tiny_trained)
+    assert local.exit_code == 0, local.output
+    dask = invoke("predict", "--engine", "dask", "-i", src, "-o", tmp_path / "dask.csv", "--scheduler", cluster,
+                  "--blocksize", "1kB", "--home", tiny_trained)  # fmt: skip
+    assert dask.exit_code == 0, dask.output
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    out = pd.read_csv(tmp_path / "local.csv", dtype=str, keep_default_na=False)
+    assert out["name"].tolist() == TEXT_CELLS * 20
+    assert (out["prediction"] != "").sum() == 9 * 20  # only the empty name is blank
+
+
+def test_quoted_line_breaks_in_blocks_fail_the_same_way_wherever_the_boundaries_land(cluster, tiny_trained,
+                                                                                      tmp_path, invoke):  # fmt: skip
+    rows = [f'"Iva\nnov{i}",{i}' if i % 7 == 0 else f"Tanaka{i},{i}" for i in range(300)]
+    src = tmp_path / "breaks.csv"
+    src.write_text("name,id\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    args = ("--engine", "dask", "--scheduler", cluster, "--home", tiny_trained)
+    for blocksize in ("1000B", "1024B", "1111B", "1500B", "2047B"):  # boundaries inside and outside quotes
+        result = invoke("predict", "-i", src, "-o", tmp_path / "out.csv", "--blocksize", blocksize, *args)
+        assert_user_error(result, "breaks.csv", "line break")
+        assert "Traceback" not in result.stderr and not (tmp_path / "out.csv").exists()
+    whole = invoke(
+        "predict", "-i", src, "-o", tmp_path / "out.csv", *args
+    )  # one block: read whole, correctly
+    assert whole.exit_code == 0, whole.output
+    local = invoke("predict", "-i", src, "-o", tmp_path / "local.csv", "--home", tiny_trained)
+    assert local.exit_code == 0, local.output
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert pd.read_csv(tmp_path / "out.csv")["id"].tolist() == list(range(300))
+
+
+def _run_on_a_local_cluster(args: list[str], interrupt: bool):
+    """`namelang predict --engine dask` on its own LocalCluster, in a new process group; with `interrupt`,
+    SIGINT goes to the whole group (as a terminal's Ctrl-C does) once the cluster is up."""
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen([sys.executable, "-m", "namelang", "predict", "--engine", "dask", *args],
+                               stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)  # fmt: skip
+    lines = []
+    if interrupt:
+        lines.append(process.stderr.readline())  # "Dask: a local cluster, …": the workers are up
+        time.sleep(2.0)  # let them start on the work (interrupted idle, workers printed nothing)
+        os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    deadline = time.monotonic() + 20  # the workers the client stopped may take a moment to exit
+    while (leftover := _alive_in_group(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return process.returncode, out, "".join(lines) + err, leftover
+
+
+def _alive_in_group(group: int) -> list[str]:
+    """The processes of a process group that still run (not zombies waiting to be reaped)."""
+    ps = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(group)], capture_output=True, text=True)
+    return [line for line in ps.stdout.splitlines() if line.split()[1][0] != "Z"]
+
+
+def test_ctrl_c_on_a_local_cluster_is_one_line_and_leaves_no_worker(tiny_trained, tmp_path):
+    src = tmp_path / "many.csv"
+    src.write_text("name\n" + "\n".join(f"Name{i}ov" for i in range(1_000_000)) + "\n", encoding="utf-8")
+    code, out, err, leftover = _run_on_a_local_cluster(
+        ["-i", str(src), "-o", str(tmp_path / "out"), "--blocksize", "64kB", "--home", str(tiny_trained)],
+        True,
+    )
+    assert code == 130, err
+    assert err.strip().splitlines()[-1] == "error: interrupted"
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert len(err.strip().splitlines()) == 2 and out == ""  # the banner, then the error
+    assert leftover == [] and not (tmp_path / "out").exists()
+
+
+def test_a_local_cluster_says_nothing_of_a_busy_dashboard_port(tiny_trained, tmp_path):
+    import socket
+
+    src = write_people(tmp_path / "people.csv", repeat=1)
+    with socket.socket() as held:  # as another cluster's dashboard would (if one does, all the better)
+        try:
+            held.bind(("0.0.0.0", 8787))
+            held.listen()
+        except OSError:
+            pass
+        code, out, err, _ = _run_on_a_local_cluster(
+            ["-i", str(src), "-o", str(tmp_path / "out.csv"), "--home", str(tiny_trained)], False
+        )
+    assert code == 0, err
+    assert "8787" not in err and "Warning" not in err, err
+    assert len(err.strip().splitlines()) == 2, err  # "Dask: …", then the closing line

@@ -55,6 +55,48 @@ def test_json_report_matches_sklearn(tiny_trained, invoke):
     assert report["majority_accuracy"] == pytest.approx(np.mean(np.array(labels) == majority))
 
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_numpy_metrics_equal_sklearns(seed):
+    """evaluate's figures come from numpy (scikit-learn is not in the base install): the same numbers,
+    with labels absent from the split, labels never predicted, and tied probabilities."""
+    from namelang.evaluation import Scored, confusion, macro_f1, metrics
+
+    rng = np.random.default_rng(seed)
+    n_labels, n = 6, 200
+    y = rng.choice([0, 1, 2, 4], size=n)  # labels 3 and 5 absent from the split
+    probs = rng.dirichlet(np.ones(n_labels), size=n)
+    probs[:20] = 1.0 / n_labels  # ties
+    probs[20:40, 5] = 0.0  # probability 0: clipped in the log-loss
+    probs /= probs.sum(axis=1, keepdims=True)
+    labels = [f"L{i}" for i in range(n_labels)]
+    scored = Scored("m", labels, ["x"] * n, y, probs, 0, "L0")
+    got, p, everything = metrics(scored), probs.argmax(axis=1), list(range(n_labels))
+    present = sorted(set(y.tolist()))
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, p))
+    assert got["macro_f1"] == pytest.approx(
+        skm.f1_score(y, p, labels=present, average="macro", zero_division=0)
+    )
+    assert got["weighted_f1"] == pytest.approx(
+        skm.f1_score(y, p, labels=present, average="weighted", zero_division=0)
+    )
+    assert got["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, p))
+    assert macro_f1(y, p, n_labels) == pytest.approx(skm.f1_score(y, p, average="macro"))  # the ensemble's
+    assert got["top3_accuracy"] == pytest.approx(skm.top_k_accuracy_score(y, probs, k=3, labels=everything))
+    assert got["log_loss"] == pytest.approx(skm.log_loss(y, probs, labels=everything))
+    report = skm.classification_report(
+        y, p, labels=everything, target_names=labels, output_dict=True, zero_division=0
+    )
+    for label in labels:
+        for key, theirs in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score")):
+            assert got["per_label"][label][key] == pytest.approx(report[label][theirs])
+        assert got["per_label"][label]["support"] == report[label]["support"]
+    for how in ("true", "pred", "all"):
+        want = np.nan_to_num(skm.confusion_matrix(y, p, labels=everything, normalize=how))
+        assert np.allclose(confusion(scored, how)[0], want)
+    assert (confusion(scored, "none")[0] == skm.confusion_matrix(y, p, labels=everything)).all()
+
+
 def test_expected_calibration_error_by_hand():
     probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.55, 0.45]])
     y = np.array([0, 1, 0, 0])

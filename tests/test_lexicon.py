@@ -239,3 +239,28 @@ def test_models_says_which_split_each_val_figure_is_on(tiny_trained, invoke):
     table = invoke("models", "--format", "table", "--home", tiny_trained)
     assert "0.5" in table.stdout and "†" in table.stdout  # the pretrained model's figures, marked
     assert "† on another split than this workspace's: pretrained (" in table.stderr
+
+
+def test_beta_is_chosen_leaving_one_source_out_where_two_sources_hold_a_name(monkeypatch):
+    """A name two lists hold: each list in turn is the truth and the other's label the entry. Where the
+    lists disagree and the network knows better, a single count must not outvote it: beta grows."""
+    from namelang.models import lexicon
+
+    monkeypatch.setattr(lexicon, "MIN_HELD_OUT", 4)
+    labels = ["Japanese", "Russian"]
+    # Two names, each held by a list that says Japanese and a weak one that says Russian.
+    names = ["Satoshi", "Satoshi", "Takeshi", "Takeshi"]
+    rows = ["Japanese", "Russian", "Japanese", "Russian"]
+    sources = ["mimesis", "wikipedia", "mimesis", "wikipedia"]
+    counts, at, y, protocol = lexicon.held_out_entries(names, rows, sources, labels)
+    assert protocol == "leave one source out"
+    assert len(y) == 4  # each (name, source) once
+    for entry, truth in zip(counts, y):
+        assert entry.sum() == 1 and entry[truth] == 0  # the entry is the *other* list's label
+    network = np.array([[0.9, 0.1]] * 4)[at]  # the network says Japanese
+    beta, accuracy = lexicon.choose_beta(counts, network, y)
+    assert accuracy["0.1"] == 0.0 and beta > 1  # small beta follows the other list: always wrong
+    # With one source per name there is nothing to leave out: each name's own counts are its entry.
+    counts, at, y, protocol = lexicon.held_out_entries(names[:1] + names[2:3], rows[:1] + rows[2:3],
+                                                       sources[:1] + sources[2:3], labels)  # fmt: skip
+    assert protocol == "own counts" and counts.tolist() == [[1, 0], [1, 0]]

@@ -210,6 +210,23 @@ def test_openapi_declares_request_and_response_models(api):
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
+def test_docs_work_offline(api):
+    """/docs and /redoc load Swagger UI and ReDoc from the server itself: no CDN, no network."""
+    import re
+
+    for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = api.get(page)
+        assert html.status_code == 200
+        urls = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+        assert urls and all(u.startswith("/") for u in urls), urls  # every script, style and icon is ours
+        assert "cdn" not in html.text.lower() and "https://" not in html.text
+        assert f"/docs-assets/{asset}" in urls
+        js = api.get(f"/docs-assets/{asset}")
+        assert js.status_code == 200 and len(js.content) > 100_000
+    css = api.get("/docs-assets/swagger-ui.css")
+    assert css.status_code == 200 and ".swagger-ui" in css.text
+
+
 def _chunked_body(size: int):
     yield b'{"names": ["'
     for _ in range(size // 1000):
@@ -386,3 +403,71 @@ def test_cached_answers_equal_fresh_ones_and_the_cache_stays_bounded(clf):
     for with_cache, without in answers:
         assert_same(json.loads(with_cache), json.loads(without))
     assert size == 5
+
+
+# Every numeric field of every request, with non-finite (1e999 is valid JSON: infinity), huge, negative
+# and string values: a 422 whose JSON body names the field, never a 500.
+NUMBERS = ["1e999", "-1e999", "NaN", "Infinity", "-Infinity", "1e308", "-1", '"x"', '"inf"']
+NUMERIC_FIELDS = {"/v1/predict": ["top_k", "min_prob", "coverage"], "/v1/mix": ["bootstrap", "seed"]}
+HOSTILE_NUMBERS = [(path, field, value) for path, fields in NUMERIC_FIELDS.items() for field in fields
+                   for value in NUMBERS if not (field == "seed" and value == "1e308")]  # fmt: skip
+
+
+@pytest.mark.parametrize("path, field, value", HOSTILE_NUMBERS)
+def test_hostile_numbers_are_422_naming_the_field(api, path, field, value):
+    body = f'{{"names": ["Satoshi"], "{field}": {value}}}'.encode()
+    response = api.post(path, content=body, headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert field in json.dumps(response.json()["detail"])
+
+
+@pytest.mark.parametrize("field", ["top_k", "min_prob", "coverage"])
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e999", "1e308", "-1", "x"])
+def test_hostile_numbers_in_a_query_are_422_naming_the_field(api, field, value):
+    response = api.get("/v1/predict", params={"name": "Satoshi", field: value})
+    assert response.status_code == 422, response.text
+    assert field in json.dumps(response.json()["detail"])
+
+
+@pytest.mark.parametrize("body", ['{"names": [1e999]}', '{"names": ["a"], "prior": {"English": 1e999}}',
+                                  '{"names": ["a"], "prior": {"English": NaN}}', '{"names": [NaN, "a"]}'])  # fmt: skip
+@pytest.mark.parametrize("path", ["/v1/predict", "/v1/mix"])
+def test_non_finite_names_or_shares_are_422(api, body, path):
+    response = api.post(path, content=body.encode(), headers=JSON)
+    assert response.status_code == 422 and response.json()["detail"], response.text
+
+
+def test_huge_prior_shares_weigh_as_their_ratio(api):
+    def top(shares):
+        body = {"names": ["Smith", "Papadopoulos"], "prior": shares, "top_k": 2}
+        return api.post("/v1/predict", json=body).json()
+
+    assert top({"English": 1e308, "Greek": 1e308}) == top({"English": 1, "Greek": 1})  # the sum is inf
+
+
+def _raw_get(address, target: str) -> tuple[int, bytes, bytes]:
+    """A GET sent as raw bytes (httpx refuses URLs over 64 KiB itself): (status, head, body)."""
+    sock = socket.create_connection(address, timeout=20)
+    try:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:  # the server answered and closed before reading all we sent
+        pass
+    finally:
+        sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), head.lower(), body
+
+
+def test_a_url_over_the_parsers_limit_is_a_json_414_that_says_to_post(served, api):
+    status, _, _ = _raw_get(served.address, "/v1/predict?" + "&".join(["name=Satoshi"] * 5000))  # 65 KB
+    assert status == 413  # read and answered: over this server's --max-names
+    for count in (6000, 10_001, 200_000):  # 78 KB, 130 KB, 2.6 MB
+        status, head, body = _raw_get(served.address, "/v1/predict?" + "&".join(["name=Satoshi"] * count))
+        assert status == 414, body[:200]
+        assert b"content-type: application/json" in head and "POST" in json.loads(body)["detail"]
+    assert api.get("/healthz").json() == {"status": "ok"}  # the server goes on
+    assert "Traceback" not in "".join(served.stderr)  # nor did the hostile numbers above leave one

@@ -142,3 +142,64 @@ def test_delimiter_is_sniffed_from_the_first_lines_of_a_long_quoted_sample():
     sample = "id;surname;city\n" + "".join(f'{i};"Name{i}";"Lyon"\n' for i in range(5000))
     assert sniff_delimiter(sample, Path("big.csv")) == ";"
     assert sniff_delimiter('"a"|"b"|"c"' * 1000, Path("one-line.csv")) == "|"  # no line end to cut at
+
+
+def _random_ids(rng, count: int, width: int, n_chars: int):
+    lengths = rng.integers(1, width + 1, size=count)
+    ids = np.zeros((count, width), dtype=np.int64)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = rng.integers(2, n_chars, size=length)
+    return ids, lengths
+
+
+@pytest.mark.parametrize("arch, options", [
+    ("gru", {"bidirectional": True}), ("lstm", {}), ("rnn", {"bidirectional": True}),
+    ("gru", {"layers": 2, "bidirectional": True}), ("rnn-classic", {}),
+])  # fmt: skip
+def test_a_names_logits_do_not_depend_on_the_names_beside_it(arch, options):
+    """Bit for bit: a name alone, among a few or many others of other lengths, in batches of any size,
+    on one thread or two, shared prefixes or not (BLAS sums a row in an order set by its position)."""
+    from namelang.models import prefix_sharing
+    from namelang.models.registry import spec_from
+
+    rng = np.random.default_rng(3)
+    extra = {} if arch == "rnn-classic" else {"embedding_dim": 8}
+    module = spec_from(arch, hidden=32, **extra, **options).build(12, 5).eval()
+    engine = spec_from(arch, hidden=32, **extra, **options).numpy_engine(
+        {k: v.numpy().copy() for k, v in module.state_dict().items()}, 12, 5
+    )
+    names, lengths = _random_ids(rng, 40, 12, 12)
+    alone = np.concatenate([batched_logits(engine, names[i : i + 1], lengths[i : i + 1]) for i in range(40)])
+    block = prefix_sharing.BLOCK
+    try:
+        for crowd, batch_size, threads, block_rows in [
+            (3, 512, 1, 512),
+            (700, 64, 2, 512),
+            (2000, 2048, 1, 7),
+        ]:
+            prefix_sharing.BLOCK = block_rows
+            others, other_lengths = _random_ids(rng, crowd, 12, 12)
+            ids, all_lengths = np.concatenate([others, names]), np.concatenate([other_lengths, lengths])
+            order = rng.permutation(len(ids))
+            got = batched_logits(engine, ids[order], all_lengths[order], batch_size, threads)
+            assert np.array_equal(got[np.argsort(order)][crowd:], alone), (crowd, batch_size, threads)
+    finally:
+        prefix_sharing.BLOCK = block
+
+
+def test_the_same_name_gets_the_same_text_whatever_is_scored_with_it(tmp_path):
+    """The shipped model, through `predict_proba` and the printed six decimals."""
+    import random
+    import string
+
+    clf = Classifier.load("pretrained", tmp_path, device="cpu")
+    rng = random.Random(0)
+    targets = ["Satoshi", "Dovesky", "Nguyen", "Papadopoulos", "O'Neill", "Ab", "Kowalczykowski"]
+    alone = np.concatenate([clf.predict_proba([name]) for name in targets])
+    for count in (2, 300, 3000):
+        others = ["".join(rng.choices(string.ascii_letters, k=rng.randint(1, 30))) for _ in range(count)]
+        mixed = targets + others
+        rng.shuffle(mixed)
+        got = clf.predict_proba(mixed)[[mixed.index(name) for name in targets]]
+        assert np.array_equal(got, alone), count
+        assert [f"{p:.6f}" for p in got.ravel()] == [f"{p:.6f}" for p in alone.ravel()]

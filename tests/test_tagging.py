@@ -151,3 +151,12 @@ def test_empty_parquet_keeps_its_schema(tiny_trained, tmp_path, invoke):
     assert result.exit_code == 0, result.output
     out = pq.read_table(tmp_path / "o.parquet")
     assert out.num_rows == 0 and out.schema.names[-2:] == ["prediction", "probability"]
+
+
+def test_a_table_of_only_blank_names_is_written_not_a_crash(tiny_trained, tmp_path, invoke):
+    src = tmp_path / "blank.csv"
+    src.write_text('name,id\n" ",1\n,2\n', encoding="utf-8")
+    result = invoke("predict", "-i", src, "-o", tmp_path / "out.csv", "--home", tiny_trained)
+    assert result.exit_code == 0, result.output
+    assert "2 rows scored (2 blank)" in result.stderr
+    assert (tmp_path / "out.csv").read_text().splitlines()[1:] == [" ,1,,,,,,", ",2,,,,,,"]

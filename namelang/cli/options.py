@@ -9,7 +9,7 @@ import typer
 
 from namelang.cli import render
 from namelang.cli.render import Format
-from namelang.workspace import resolve_home
+from namelang.workspace import locate_home, user_home
 
 MODEL_PANEL = "Model and device"  # where --help groups the options that choose what runs, and where
 
@@ -19,7 +19,7 @@ Home = Annotated[
         "--home",
         envvar="NAMELANG_HOME",
         metavar="<dir>",
-        help="Workspace \\[default: ./data]",
+        help="Workspace \\[default: ./data if one is there, else the per-user folder]",
         show_default=False,
     ),
 ]
@@ -78,7 +78,12 @@ def scoring_threads(threads: int | None) -> int:
 def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
     """What every command does first: set the output mode, then resolve the workspace."""
     render.configure(quiet, verbose)
-    home = resolve_home(home)
+    home, why = locate_home(home)
+    if why == "local":
+        render.out.info(
+            f"note: using the workspace {home} in this folder, not the per-user one ({user_home()}); "
+            "--home or NAMELANG_HOME chooses"
+        )
     if home.exists() and not home.is_dir():
         from namelang.errors import NamelangError
 
@@ -86,6 +91,21 @@ def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
             f"the workspace {home} is a file, not a folder; choose another --home or NAMELANG_HOME"
         )
     return home
+
+
+def note_default_model(home: Path, clf) -> None:
+    """On stderr, when the default model that `clf` is was chosen before the model trained last: which
+    one runs, and how to switch."""
+    from namelang.models.store import ModelStore
+
+    latest = ModelStore(home).newer_than_default()
+    if latest is None or latest.name == clf.name:
+        return
+    used = "the pretrained model" if clf.name == "pretrained" else f"the default model, {clf.name}"
+    render.out.info(
+        f"note: using {used}; your latest, {latest.name}, is not the default: "
+        f"namelang models default {latest.name}"
+    )
 
 
 def output_format(machine: Format, allowed: tuple[Format, ...] = ()):

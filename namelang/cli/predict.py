@@ -62,13 +62,22 @@ class TableSink:
         shown = frame.iloc[:, [self.position, *range(end - len(self.added), end)]]
         sets = frame.iloc[:, end:].itertuples(index=False, name=None)
         for row, extra in zip(shown.itertuples(index=False, name=None), sets):
-            cells = [str(row[0])]
-            for label, prob in zip(row[1::2], row[2::2]):
-                if label is None or label != label:  # below --min-prob: no language, not `unknown`
-                    cells += [f"[dim](below {self.min_prob:g})[/]", ""]
-                    continue
-                cells += [label, "" if prob != prob else f"{prob:.3f}"]
-            self.rows.append(cells + [cell or "" for cell in extra])
+            self.add(row, extra)
+
+    def write_rows(self, rows: list[list]) -> None:
+        """Rows of `tagging.score_names` (the name, the predictions, then the extra columns)."""
+        end = 1 + len(self.added)
+        for row in rows:
+            self.add(row[:end], row[end:])
+
+    def add(self, row, extra) -> None:
+        cells = [str(row[0])]
+        for label, prob in zip(row[1::2], row[2::2]):
+            if label is None or label != label:  # below --min-prob: no language, not `unknown`
+                cells += [f"[dim](below {self.min_prob:g})[/]", ""]
+                continue
+            cells += [label, "" if prob != prob else f"{prob:.3f}"]
+        self.rows.append(cells + [cell or "" for cell in extra])
 
     def close(self) -> None:
         pass  # shown by `show()` once the progress bar is gone: a table under a live bar is garbled
@@ -352,6 +361,11 @@ def _predict_local(
     position = resolve_column(table.header, column, table.label)
     clf = Classifier.load(model, home, device)
     clf.threads = threads
+    if input_ is None and not extras.active and (fmt is Format.table or _text_format(output, fmt)):
+        _predict_names(clf, names, output, fmt, top_k, prefix, min_prob, extras.explain)
+        if model is None:
+            options.note_default_model(home, clf)
+        return
     sink = None
     if extras.summary and output is None:
         sink = NoRows()
@@ -387,8 +401,61 @@ def _predict_local(
     if isinstance(sink, TableSink):
         sink.show()
     render.out.info(_summary(summary, clf, min_prob))
+    if model is None:
+        options.note_default_model(home, clf)
     if summary.mix is not None:
         _show_mix(summary.mix.as_dict(), extras, output, fmt)
+
+
+def _text_format(output, fmt) -> str | None:
+    """csv, tsv, json or jsonl as `tag_file` would choose it; None for Parquet."""
+    from namelang.tagging import output_format
+
+    chosen = output_format(output, None if fmt is None else fmt.value)
+    return None if chosen == "parquet" else chosen
+
+
+def _predict_names(clf, names, output, fmt, top_k, prefix, min_prob, explain) -> None:
+    """Names on the command line: scored and written without pandas (whose import is most of a cold
+    start), cell for cell what the table path writes for them."""
+    from namelang.tagging import SCRIPT_PATH, TagSummary, check_clash, score_names
+
+    added, rows = score_names(clf, list(names), top_k, prefix, min_prob, explain)
+    extra = [f"{prefix}{SCRIPT_PATH}"] if explain else []
+    check_clash(["name"], added + extra)
+    if fmt is Format.table:
+        sink = TableSink(0, "name", added, ["script path"] * explain, min_prob)
+        sink.write_rows(rows)
+        sink.show()
+    else:
+        _write_rows(output, _text_format(output, fmt), added, extra, rows)
+    blank, abstained = sum(row[1] == "" for row in rows), sum(row[1] is None for row in rows)
+    where = None if output is None else str(output)
+    done = TagSummary(len(rows), blank, 0.0, "name", clf.name, where, 0, 0, abstained=abstained)
+    render.out.info(_summary(done, clf, min_prob))
+
+
+def _write_rows(output, fmt: str, added: list[str], extra: list[str], rows: list[list]) -> None:
+    """The rows as `tag_file` writes them: to stdout, or to `output` under a temporary name."""
+    from namelang.tagging import TextSink
+
+    def write(handle) -> None:
+        sink = TextSink(handle, fmt, ["name"], added, extra)
+        sink.write_rows(rows)
+        sink.close()
+
+    if output is None:
+        write(sys.stdout)
+        sys.stdout.flush()
+        return
+    from namelang.errors import NamelangError
+    from namelang.workspace import atomic_path
+
+    try:
+        with atomic_path(Path(output)) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+    except OSError as exc:
+        raise NamelangError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
 def _show_mix(mix: dict, extras: Extras, output, fmt) -> None:

@@ -221,13 +221,18 @@ def train_cmd(
     verbose: options.Verbose = False,
 ) -> None:
     """Train a model on <home>/prepared/ and save it to <home>/models/<name>/."""
+    from namelang.extras import import_sklearn, import_torch
+
+    workspace_home = options.start(home, quiet, verbose)
+    import_torch()  # before `runs` (which imports it): one line saying what to install
+    import_sklearn("training needs scikit-learn")
     from namelang import runs
     from namelang.device import describe, resolve_device
     from namelang.models.registry import spec_from
     from namelang.models.store import ModelStore
     from namelang.workspace import Workspace
 
-    workspace = Workspace(options.start(home, quiet, verbose))
+    workspace = Workspace(workspace_home)
     previous = runs.replaced_default(workspace)  # what the new model is compared with, at the end
     try:  # Ctrl-C anywhere in the command: exit 130 with one line saying what was kept
         if resume is None:  # the options as the user gave them (None: the architecture's default)

@@ -105,6 +105,9 @@ def group_split(
     pairs: list[tuple[str, str]], val: float, test: float, seed: int
 ) -> tuple[dict[str, str], list[str]]:
     """Assign every distinct name to a split; return (name -> split, warnings)."""
+    from namelang.extras import import_sklearn
+
+    import_sklearn("splitting the names needs scikit-learn")
     from sklearn.model_selection import train_test_split
 
     names_per_label = Counter(label for _, label in pairs)

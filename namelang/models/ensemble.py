@@ -57,6 +57,9 @@ def _loss_and_grad(raw: np.ndarray, log_probs: np.ndarray, y: np.ndarray) -> tup
 
 def fit_weights(log_probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Non-negative weights summing to 1, and the temperature, that minimise validation log-loss."""
+    from namelang.extras import require
+
+    require("scipy", "fitting an ensemble's weights needs scipy")
     from scipy.optimize import minimize
 
     m = log_probs.shape[0]
@@ -174,10 +177,9 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
     """
     from datetime import datetime, timezone
 
-    from sklearn.metrics import accuracy_score, f1_score
-
     from namelang import __version__
     from namelang.data.split import MANIFEST, prepared_dir, read_split
+    from namelang.evaluation import macro_f1
     from namelang.models.card import Best, ModelCard
     from namelang.models.store import CARD, MEMBERS, ModelStore
     from namelang.uncertainty import uncertainty_fields
@@ -212,7 +214,7 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
         data=first.data,
         source_priors=first.source_priors,  # members share the prepared split, so its sources' mixes
         parameters=sum(m.card.parameters for m in found),
-        best=Best(0, float(accuracy_score(y, predicted)), float(f1_score(y, predicted, average="macro"))),
+        best=Best(0, float(np.mean(y == predicted)), macro_f1(y, predicted, len(labels))),
         versions={"namelang": __version__},
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         extras={

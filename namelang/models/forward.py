@@ -77,6 +77,8 @@ def torch_runner(model, device) -> Runner:
 def softmax(logits: np.ndarray) -> np.ndarray:
     # float64, so that every row sums to 1 within scikit-learn's tolerance.
     logits = logits.astype(np.float64)
+    if logits.shape[1] == 0:  # no name had a character to score: nothing to normalise
+        return logits
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)

@@ -139,13 +139,58 @@ def smoothed(counts: np.ndarray, prior: np.ndarray, beta: float) -> np.ndarray:
     return (counts + beta * prior) / (counts.sum(axis=1, keepdims=True) + beta)
 
 
+# Fewer validation names held by two sources than this: each name's own counts are its entry instead.
+MIN_HELD_OUT = 200
+
+
+def held_out_entries(names, labels, sources, label_list: list[str]):
+    """Validation entries for choosing beta: (counts [R, labels], the val row of each entry's name, the
+    true label of each, the protocol's name).
+
+    Leave one source out: for a validation name two or more sources hold, each source in turn is the
+    truth and the others' label counts are the entry, so beta measures how far one list's labels
+    predict another's against the network (Wikipedia's nationality labels disagree with the name lists
+    often enough that a single weak count must not outvote a confident network). A split with fewer
+    such names (one source) gives each name its own counts, where every beta up to 1 ties."""
+    from namelang.data.split import SOURCE_SEPARATOR
+
+    column = {label: j for j, label in enumerate(label_list)}
+    first_row: dict[str, int] = {}
+    held: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for i, (name, label, cell) in enumerate(zip(names, labels, sources)):
+        if name and label in column:
+            first_row.setdefault(name, i)
+            for source in [s for s in str(cell or "").split(SOURCE_SEPARATOR) if s] or ["?"]:
+                held[name][source].add(column[label])
+    shared = [name for name, by_source in held.items() if len(by_source) > 1]
+    if sum(len(held[n]) for n in shared) < MIN_HELD_OUT:
+        entries = Lexicon.from_rows(names, labels, sources, label_list)
+        kept = np.array([i for i, lb in enumerate(labels) if lb in column], dtype=np.int64)
+        counts = entries.counts(entries.rows([names[i] for i in kept]))
+        return counts, kept, np.array([column[labels[i]] for i in kept], dtype=np.int64), "own counts"
+    counts, rows, truth = [], [], []
+    for name in shared:
+        for source, given in held[name].items():
+            entry = np.zeros(len(label_list))
+            for other, their in held[name].items():
+                if other != source:
+                    entry[list(their)] += 1
+            for label in given:
+                counts.append(entry), rows.append(first_row[name]), truth.append(label)
+    return (
+        np.array(counts),
+        np.array(rows, dtype=np.int64),
+        np.array(truth, dtype=np.int64),
+        "leave one source out",
+    )
+
+
 def choose_beta(counts: np.ndarray, probs: np.ndarray, y: np.ndarray, grid=BETA_GRID) -> tuple[float, dict]:
     """The beta of `grid` with the best validation accuracy (ties: the larger beta, trusting the network
     more), and the accuracy of each (as {str(beta): accuracy}, plus 'network' for the network alone).
 
-    Validation names are never train names (the split is a group split), so each validation row is
-    given its own name's source-label counts as its lexicon entry: a name the sources hold that the
-    network did not train on, which is what a lexicon hit is to a user.
+    Validation names are never train names (the split is a group split): `held_out_entries` makes the
+    entries, a name the sources hold that the network did not train on, as a lexicon hit is to a user.
     """
     if len(y) == 0:
         return float(max(grid)), {}

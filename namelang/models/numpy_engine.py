@@ -8,6 +8,8 @@ only the rows still inside their name. The tests check it against the torch modu
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from namelang.errors import NamelangError
@@ -33,6 +35,37 @@ def check_shapes(state: dict[str, np.ndarray], expected: dict[str, tuple[int, ..
             )
 
 
+class ExactProduct:
+    """`x @ weight` for x in [-1, 1] (the networks' states), the same for a row whatever rows share the call.
+
+    Why: BLAS sums a row's products in an order that depends on where the row sits in the matrix
+    (OpenBLAS's sgemm: rows 6-11 of each 12 differ from rows 0-5), so a name's probabilities moved in
+    the sixth decimal with the names scored beside it. Here x is rounded to a grid of 2^-bits and the
+    weight to 23 bits of its largest value: both are then integers, multiplied in float64, where every
+    partial sum stays an integer under 2^53 and is exact, so any order gives the same sum. The rounding
+    is below float32's own (a state's step is 2^-23 for 128 inputs).
+    """
+
+    __array_ufunc__ = None  # `x @ product` comes to __rmatmul__, not to numpy
+
+    def __init__(self, weight: np.ndarray):
+        top = float(np.abs(weight).max()) if weight.size else 0.0
+        weight_bits = 23 - (math.frexp(top)[1] if top > 0 else 0)  # |weight| * 2^weight_bits <= 2^23
+        x_bits = min(23, 30 - max(weight.shape[0] - 1, 1).bit_length())  # K * 2^x_bits * 2^23 <= 2^53
+        self.weight = np.rint(np.asarray(weight, dtype=np.float64) * 2.0**weight_bits)
+        self.x_scale = 2.0**x_bits
+        self.unscale = 2.0 ** -(x_bits + weight_bits)
+
+    def __rmatmul__(self, x: np.ndarray) -> np.ndarray:
+        # Each step in float64 and in place: a float32 @ float64 product, or separate scaling and casting
+        # passes, made this twice as slow.
+        grid = np.multiply(x, self.x_scale, dtype=np.float64)  # exact: a power-of-two scaling
+        np.rint(grid, out=grid)
+        out = grid @ self.weight  # exact
+        result = np.empty(out.shape, dtype=np.float32)
+        return np.multiply(out, self.unscale, out=result, casting="unsafe")  # one rounding, to float32
+
+
 def active_rows(lengths: np.ndarray, width: int) -> np.ndarray:
     """How many rows (a prefix, lengths being sorted descending) are still inside their name at each step."""
     return (lengths[None, :] > np.arange(width)[:, None]).sum(axis=1)
@@ -47,10 +80,10 @@ def _fold_gate_bias(w_in, b_hh: np.ndarray, n: int):
     return w_in + extra
 
 
-def _gru_step(x: np.ndarray, h: np.ndarray, w_hh_t: np.ndarray, b_hn: np.ndarray, n: int) -> np.ndarray:
+def _gru_step(x: np.ndarray, h: np.ndarray, w_hh_t, b_hn: np.ndarray, n: int, hh=None) -> np.ndarray:
     """One GRU step as nn.GRU computes it, in place on fresh buffers: a batch of names is a few
     hundred rows, so each temporary array the plain formula makes costs as much as the arithmetic."""
-    hh = h @ w_hh_t  # [k, 3n]; r and z biases are already in x
+    hh = h @ w_hh_t if hh is None else hh  # [k, 3n] (`hh`: made already); r and z biases are in x
     rz = hh[:, : 2 * n]
     rz += x[:, : 2 * n]
     rz *= 0.5
@@ -97,24 +130,24 @@ class NumpyRecurrent:
                 if layer == 0:  # fold the embedding in: one row of input projection per character
                     w_in = (state["embedding.weight"] @ w_ih.T + b_ih).astype(np.float32)
                 else:
-                    w_in = (w_ih.T.astype(np.float32), b_ih.astype(np.float32))
-                w_hh_t = np.ascontiguousarray(state[f"rnn.weight_hh{suffix}"].T, dtype=np.float32)
+                    w_in = (ExactProduct(w_ih.T), b_ih.astype(np.float32))
+                w_hh_t = ExactProduct(state[f"rnn.weight_hh{suffix}"].T)
                 b_hh = state[f"rnn.bias_hh{suffix}"].astype(np.float32)
                 if cell == "GRU":  # r and z add b_hh outside the product: fold it into the input side
                     w_in, b_hh = _fold_gate_bias(w_in, b_hh, h), b_hh[2 * h :].copy()
                 per_direction.append((w_in, w_hh_t, b_hh))
             self.weights.append(per_direction)
-        self.head_w = np.ascontiguousarray(state["head.weight"].T)
+        self.head_w = ExactProduct(state["head.weight"].T)
         self.head_b = state["head.bias"]
 
     def _suffixes(self, layer: int) -> list[str]:
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.directions]
 
-    def _step(self, x: np.ndarray, h: np.ndarray, c: np.ndarray | None, w_hh_t, b_hh):
+    def _step(self, x: np.ndarray, h: np.ndarray, c: np.ndarray | None, w_hh_t, b_hh, hh=None):
         n = self.hidden
         if self.cell == "GRU":
-            return _gru_step(x, h, w_hh_t, b_hh, n), None
-        hh = h @ w_hh_t + b_hh
+            return _gru_step(x, h, w_hh_t, b_hh, n, hh), None
+        hh = (h @ w_hh_t if hh is None else hh) + b_hh
         if self.cell == "RNN":
             return np.tanh(x + hh), None
         gates = x + hh  # LSTM: input, forget, cell, output
@@ -137,11 +170,13 @@ class NumpyRecurrent:
         for direction, (table, w_hh_t, b_hh) in enumerate(self.weights[0]):
             names = ids if direction == 0 else reversed_names(ids, lengths)
 
-            def step(x, h, c, w_hh_t=w_hh_t, b_hh=b_hh):
-                return self._step(x, h, c, w_hh_t, b_hh)
+            def step(x, h, c, hh, w_hh_t=w_hh_t, b_hh=b_hh):
+                return self._step(x, h, c, w_hh_t, b_hh, hh)
 
             with_cell = self.cell == "LSTM"
-            finals.append(final_states(step, table, names, lengths, self.hidden, with_cell, map_blocks))
+            finals.append(
+                final_states(step, table, names, lengths, self.hidden, with_cell, map_blocks, w_hh_t)
+            )
         return np.concatenate(finals, axis=1) @ self.head_w + self.head_b
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -196,8 +231,8 @@ class NumpyClassic:
         w_h, w_o = state["i2h.weight"], state["i2o.weight"]
         self.char_h = np.ascontiguousarray(w_h[:, :n_chars].T + state["i2h.bias"])
         self.char_o = np.ascontiguousarray(w_o[:, :n_chars].T + state["i2o.bias"])
-        self.hid_h = np.ascontiguousarray(w_h[:, n_chars:].T)
-        self.hid_o = np.ascontiguousarray(w_o[:, n_chars:].T)
+        self.hid_h = ExactProduct(w_h[:, n_chars:].T)
+        self.hid_o = ExactProduct(w_o[:, n_chars:].T)
         self.hidden, self.n_labels = h, n_labels
 
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:

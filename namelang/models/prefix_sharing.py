@@ -21,8 +21,8 @@ from namelang.models.numpy_engine import active_rows
 # Rows per block of a step: about the fastest size for one core's matrix product of [rows, hidden].
 BLOCK = 512
 
-# step(x [k, G*H], h [k, H], c [k, H] | None) -> (h', c' | None)
-Step = Callable[[np.ndarray, np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray | None]]
+# step(x [k, G*H], h [k, H], c [k, H] | None, h @ recurrent weights [k, G*H]) -> (h', c' | None)
+Step = Callable[[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray], tuple[np.ndarray, np.ndarray | None]]
 
 
 def reversed_names(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -41,11 +41,13 @@ def final_states(
     hidden: int,
     with_cell: bool = False,
     map_blocks=map,
+    recurrent=None,
 ) -> np.ndarray:
     """The state [B, hidden] after each name's last character.
 
     `table`: the input projection of each character id; `ids` [B, T] sorted by decreasing length (all
-    lengths > 0); `map_blocks`: `map` or a thread pool's `map`, over the blocks of a step.
+    lengths > 0); `map_blocks`: `map` or a thread pool's `map`, over the blocks of a step; `recurrent`:
+    the recurrent weights (`h @ recurrent`), multiplied once per parent state, not once per child.
     """
     batch, width = ids.shape
     finals = np.zeros((batch, hidden), dtype=np.float32)
@@ -59,22 +61,29 @@ def final_states(
         keys = node[:k] * n_chars + ids[:k, t]
         distinct, node[:k] = np.unique(keys, return_inverse=True)
         parents, chars = np.divmod(distinct, n_chars)
-        h, c = _step_rows(step, table, chars, parents, h, c, map_blocks)
+        h, c = _step_rows(step, table, chars, parents, (h, c), map_blocks, recurrent)
         ended = slice(active[t + 1] if t + 1 < width else 0, k)  # rows whose name ends here
         finals[ended] = h[node[ended]]
     return finals
 
 
-def _step_rows(step: Step, table, chars, parents, h, c, map_blocks):
+def _step_rows(step: Step, table, chars, parents, states, map_blocks, recurrent):
     """`step` from the states `h`/`c` of `parents` on `chars`, block by block (side by side when
-    `map_blocks` is a pool's map); inputs are gathered per block, so memory stays one state per row."""
+    `map_blocks` is a pool's map); inputs are gathered per block, so memory stays one state per row.
+    `parents` are sorted, so a parent's children are neighbours: its `h @ recurrent` is made once
+    (about a fifth fewer rows for the shipped model; the product is exact, so the same bits)."""
+    h, c = states
     new_h = np.empty((len(chars), h.shape[1]), dtype=np.float32)
     new_c = None if c is None else np.empty_like(new_h)
 
     def one(start: int) -> None:
         rows = slice(start, start + BLOCK)
         up = parents[rows]
-        out_h, out_c = step(table[chars[rows]], h[up], None if c is None else c[up])
+        hh = None
+        if recurrent is not None:
+            new_parent = np.r_[True, up[1:] != up[:-1]]
+            hh = (h[up[new_parent]] @ recurrent)[np.cumsum(new_parent) - 1]
+        out_h, out_c = step(table[chars[rows]], h[up], None if c is None else c[up], hh)
         new_h[rows] = out_h
         if new_c is not None:
             new_c[rows] = out_c

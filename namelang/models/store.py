@@ -234,6 +234,29 @@ class ModelStore:
                     found.append(StoredModel(path.name, path, card, path.name == default))
         return found
 
+    def latest(self) -> StoredModel | None:
+        """The stored model created last (by its card's `created`), interrupted or not; None if none."""
+        return max((m for m in self.list() if m.card.created), key=lambda m: m.card.created, default=None)
+
+    def newer_than_default(self) -> StoredModel | None:
+        """The model created last, when it is not the default and was made after the default was last
+        chosen (trained with no default, or interrupted); None when the default was chosen since."""
+        from datetime import datetime, timezone
+
+        latest = self.latest()
+        if latest is None or latest.name == (self.default() or PRETRAINED):
+            return None
+        marker = self.folder / DEFAULT_MARKER
+        if marker.is_file():
+            try:
+                created = datetime.fromisoformat(latest.card.created)
+            except ValueError:
+                return latest
+            created = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
+            if datetime.fromtimestamp(marker.stat().st_mtime, timezone.utc) >= created:
+                return None
+        return latest
+
     def pretrained(self) -> StoredModel:
         if not is_model_folder(PRETRAINED_DIR):
             raise NamelangError("the pretrained model is not installed with this package; train one first")
