@@ -12,10 +12,19 @@ import json
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 MAX_URL_BYTES = 65_535
+# After the error answer, what the client is still sending is read and dropped for up to this long (a
+# "lingering close", as nginx does): closing at once with unread bytes makes the kernel reset the
+# connection, and a client still sending its long URL then loses the answer with it.
+LINGER_SECONDS = 2.0
 
 
 class JSONErrorsProtocol(AutoHTTPProtocol):  # httptools when installed (the `serve` extra), else h11
     url_too_long = False
+    lingering = False
+
+    def data_received(self, data: bytes) -> None:
+        if not self.lingering:  # after an error answer the rest of the request is dropped unparsed
+            super().data_received(data)
 
     def on_url(self, url: bytes) -> None:  # httptools only
         super().on_url(url)
@@ -34,4 +43,9 @@ class JSONErrorsProtocol(AutoHTTPProtocol):  # httptools when installed (the `se
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
         head += [b"content-type: application/json\r\n", b"content-length: %d\r\n" % len(body)]
         self.transport.write(b"".join(head) + b"connection: close\r\n\r\n" + body)
-        self.transport.close()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()  # the answer is whole; the client's bytes are read until it closes
+        self.lingering = True
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)

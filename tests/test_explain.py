@@ -1,6 +1,7 @@
 """`predict --explain`: the `script_path` column, on every input shape and output format.
 
-The shipped model (it has Korean, Japanese, Greek and Russian labels) runs from an empty workspace.
+The shipped model (it has Korean, Japanese, Greek and Russian labels, and a lexicon of its train names)
+runs from an empty workspace.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from namelang.inference import Classifier
 
 # name -> the path it takes with the shipped model; a blank name gets an empty one.
 PATHS = {
-    "Smirnova": "model",
-    "Смирнова": "transliterated",
-    "Παπαδόπουλος": "transliterated",
+    "Smirnova": "lexicon",  # a name of the shipped model's train split: answered from its lexicon
+    "Zyxwarova": "model",  # a name no source holds
+    "Смирнова": "lexicon",  # written in Latin (Smirnova), a train name
+    "Зыхварова": "transliterated",
+    "Ζυχβαρόπουλος": "transliterated",
     "김": "rule: Hangul -> Korean",
     "スズキ": "rule: Kana -> Japanese",
     "": "",
@@ -45,10 +48,10 @@ def test_explain_names_each_path_after_the_predictions(home, invoke):
     assert out.columns[-1] == "script_path" and out.columns[-2] == "probability_2"
     assert out["script_path"].tolist() == WANT
     # the Cyrillic spelling scores as its Latin one, kept to Russian or out of scope
-    assert out.loc[0, "prediction"] == out.loc[1, "prediction"] == "Russian"
-    assert float(out.loc[1, "probability"]) >= float(out.loc[0, "probability"])
-    assert out.loc[2, "prediction"] == "Greek" and float(out.loc[2, "probability"]) == 1.0
-    assert out.loc[3, "prediction"] == "Korean" and out.loc[5, "prediction"] == ""
+    assert out.loc[0, "prediction"] == out.loc[2, "prediction"] == "Russian"
+    assert float(out.loc[2, "probability"]) >= float(out.loc[0, "probability"])
+    assert out.loc[4, "prediction"] == "Greek" and float(out.loc[4, "probability"]) == 1.0
+    assert out.loc[5, "prediction"] == "Korean" and out.loc[7, "prediction"] == ""
 
 
 def test_no_script_path_without_explain(home, invoke):
@@ -86,7 +89,7 @@ def test_every_format_and_input_shape(fmt, home, tmp_path, invoke):
 
 
 def test_table_format_shows_the_path(home, invoke):
-    result = invoke("predict", "Smirnova", "Смирнова", "--explain", "-f", "table", "-k", "1", "--home", home)
+    result = invoke("predict", "Smirnova", "Зыхварова", "--explain", "-f", "table", "-k", "1", "--home", home)
     assert result.exit_code == 0, result.output
     assert "script path" in result.stdout and "transliterated" in result.stdout
 
@@ -106,7 +109,7 @@ def test_explain_with_prior_coverage_min_prob_and_summary(home, tmp_path, invoke
     summary = invoke("predict", *args, "--summary", "--explain", "-o", tmp_path / "out.csv")
     assert summary.exit_code == 0, summary.output
     assert read((tmp_path / "out.csv").read_text(encoding="utf-8"))["script_path"].tolist() == WANT
-    assert "mix of 5 names" in summary.stderr  # blank names are left out
+    assert "mix of 7 names" in summary.stderr  # blank names are left out
 
 
 def test_a_rule_whose_label_the_model_lacks_is_the_model(tiny_trained, invoke):

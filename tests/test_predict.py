@@ -120,17 +120,18 @@ def test_tsv_stdin_and_prefix(tiny_trained, invoke):
 
 
 def test_min_prob_abstains_with_no_prediction_unlike_unknown(tmp_path, invoke):
-    """The shipped model: Novák is `unknown` (a language outside the 18) at 0.74; Silva's top is 0.17, so
+    """The shipped model: Korhonen is `unknown` (Finnish, a language outside the 18) at 0.82; Silva's top
+    is under 0.5, so
     with --min-prob 0.5 it gets no prediction at all: empty in CSV, null in JSON and Parquet; its
     probability is not the top language's, and prediction_2 stays the runner-up."""
     src = tmp_path / "in.csv"
-    src.write_text("name\nSilva\nNovák\n\n", encoding="utf-8")
+    src.write_text("name\nSilva\nKorhonen\n\n", encoding="utf-8")
     args = ("-i", src, "-m", "pretrained", "--min-prob", "0.5", "-k", "2", "--home", tmp_path)
     result = invoke("predict", *args, "-f", "csv")
     assert result.exit_code == 0, result.output
     rows = result.stdout.splitlines()
     assert rows[1].startswith("Silva,,,") and rows[1].split(",")[3] not in ("", "unknown")
-    assert rows[2].startswith("Novák,unknown,0.7") and rows[3] == ",,,,"
+    assert rows[2].startswith("Korhonen,unknown,0.8") and rows[3] == ",,,,"
     assert "1 blank, 1 below --min-prob 0.5: no prediction" in result.stderr
     records = json.loads(invoke("predict", *args, "-f", "json").stdout)
     assert records[0]["predictions"][0] == {"label": None, "probability": None}

@@ -139,7 +139,7 @@ def test_a_greek_script_name_is_greek_whatever_its_latin_spelling_looks_like():
     from namelang.inference import Classifier
 
     clf = Classifier.load("pretrained")
-    latin, greek = clf.predict_proba(["Giannari", "Γιαννάρη"])
+    latin, greek = clf.predict_proba(["Smith", "Σμιθ"])
     assert clf.labels[latin.argmax()] not in ("Greek", "unknown")  # what the transliteration alone gives
     assert greek[clf.labels.index("Greek")] == pytest.approx(1.0) and greek.sum() == pytest.approx(1.0)
     # Cyrillic: Russian or out of scope, in the proportions the Latin spelling gives them.
@@ -147,4 +147,4 @@ def test_a_greek_script_name_is_greek_whatever_its_latin_spelling_looks_like():
     keep = [clf.labels.index("Russian"), clf.labels.index("unknown")]
     assert cyrillic[keep] == pytest.approx(latin[keep] / latin[keep].sum())
     # The key keeps the script: a cache of names holds both spellings apart.
-    assert clf.normalize(["Γιαννάρη ", "Giannari"]) == ["Γιαννάρη", "Giannari"]
+    assert clf.normalize(["Σμιθ ", "Smith"]) == ["Σμιθ", "Smith"]

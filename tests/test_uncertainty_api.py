@@ -71,7 +71,7 @@ def test_coverage_adds_prediction_sets_from_the_models_own_probabilities(api, mo
         ({"prior": {"Klingon": 1.0}}, "Klingon"),
         ({"prior": {"English": -1.0}}, "negative"),
         ({"prior": "/etc/passwd"}, "prior"),
-        ({"prior": "archiv"}, "a source the model was trained on (archive, mimesis)"),
+        ({"prior": "archiv"}, "a source the model was trained on (arabic-name-romanizer, archive, "),
         ({"coverage": 0.925}, "not one the model was calibrated for"),
         ({"coverage": 1.5}, "coverage"),
     ],
