@@ -190,3 +190,11 @@ def tiny_trained(tiny_prepared, tmp_path_factory) -> Path:
     )
     assert result.exit_code == 0, result.output
     return home
+
+
+def sigint_as_a_terminal_sends_it() -> None:
+    """`preexec_fn` of a process a test interrupts: a job started in the background of a shell inherits
+    SIGINT ignored, and Python then never raises KeyboardInterrupt; a terminal's Ctrl-C is not ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import assert_user_error
+from conftest import assert_user_error, sigint_as_a_terminal_sends_it
 
 from namelang import __version__
 
@@ -128,6 +128,7 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_no_home(tmp_path):
             [sys.executable, "-m", "namelang", "download", "--url", url, "--home", str(home)],
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=sigint_as_a_terminal_sends_it,
         )
         silent.settimeout(60)
         connection, _ = silent.accept()  # the download is under way: now press Ctrl-C

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import assert_user_error
+from conftest import assert_user_error, sigint_as_a_terminal_sends_it
 
 pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[1]
@@ -360,7 +360,7 @@ def _run_on_a_local_cluster(args: list[str], interrupt: bool):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen([sys.executable, "-m", "namelang", "predict", "--engine", "dask", *args],
                                stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-                               start_new_session=True)  # fmt: skip
+                               start_new_session=True, preexec_fn=sigint_as_a_terminal_sends_it)  # fmt: skip
     lines = []
     if interrupt:
         lines.append(process.stderr.readline())  # "Dask: a local cluster, …": the workers are up

@@ -264,3 +264,27 @@ def test_beta_is_chosen_leaving_one_source_out_where_two_sources_hold_a_name(mon
     counts, at, y, protocol = lexicon.held_out_entries(names[:1] + names[2:3], rows[:1] + rows[2:3],
                                                        sources[:1] + sources[2:3], labels)  # fmt: skip
     assert protocol == "own counts" and counts.tolist() == [[1, 0], [1, 0]]
+
+
+def test_a_name_in_capitals_or_small_letters_is_found_case_folded(tiny_trained):
+    clf = Classifier.load("tiny", home=tiny_trained)
+    known = next(n for n in read_split(tiny_trained, "train")[0] if n.lower() != n.upper())
+    variants = [known, known.upper(), known.lower()]
+    assert clf.known(variants).tolist() == [True, True, True]
+    probs = clf.predict_proba(variants)
+    clf.use_lexicon = False
+    network = clf.predict_proba(variants)
+    clf.use_lexicon = True
+    counts = clf.lexicon.counts(clf.lexicon.rows([known]))[0]  # the same counts, whatever the case
+    beta = float(clf.card.lexicon["beta"])
+    assert np.allclose(probs, (counts + beta * network) / (counts.sum() + beta), atol=1e-6)
+    assert clf.script_paths(variants) == ["lexicon"] * 3
+    mixed = known[0].lower() + known[1:].upper()  # neither all capitals nor all small letters
+    assert clf.known([mixed]).tolist() == [mixed == known]
+
+
+def test_blank_validation_names_take_no_other_names_counts():
+    from namelang.models.lexicon import held_out_entries
+
+    counts, rows, y, protocol = held_out_entries(["", "Ab"], ["x", "y"], ["s", "s"], ["x", "y"])
+    assert protocol == "own counts" and rows.tolist() == [1] and counts.tolist() == [[0, 1]]

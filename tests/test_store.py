@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY_MODEL, assert_user_error
+from conftest import TINY_MODEL, assert_user_error, sigint_as_a_terminal_sends_it
 
 from namelang.errors import NamelangError
 from namelang.models.card import FORMAT, ModelCard
@@ -155,7 +155,8 @@ def _namelang(*args: str, **popen) -> subprocess.Popen:
     """A real `namelang` process running this checkout."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("NAMELANG_HOME", None)
-    return subprocess.Popen([sys.executable, "-m", "namelang", *args], env=env, cwd=ROOT, text=True, **popen)
+    return subprocess.Popen([sys.executable, "-m", "namelang", *args], env=env, cwd=ROOT, text=True,
+                            preexec_fn=sigint_as_a_terminal_sends_it, **popen)  # fmt: skip
 
 
 def _sigint_after(home: Path, first_words: str, *args: str) -> tuple[int, str]:

@@ -37,15 +37,19 @@ QUERY = "select latin, country, source from units where role = 'surname'"
 def surname_rows(data: bytes) -> list[tuple[str, str, str]]:
     """(latin, country, source) of every surname unit, read from the database's bytes in memory."""
     import sqlite3
+    import tempfile
 
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.deserialize(data)
-        return connection.execute(QUERY).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise NamelangError(f"not arabic-name-romanizer's name index: {exc}") from None
-    finally:
-        connection.close()
+    # A file, not Connection.deserialize (Python 3.11+ only): opened read-only, removed with its folder.
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "index.sqlite"
+        path.write_bytes(data)
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return connection.execute(QUERY).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise NamelangError(f"not arabic-name-romanizer's name index: {exc}") from None
+        finally:
+            connection.close()
 
 
 def is_spelling(latin: str) -> bool:

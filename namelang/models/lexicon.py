@@ -39,6 +39,7 @@ class Lexicon:
         self.names = names  # sorted
         self.tokens = tokens
         self._index: dict[str, int] | None = None
+        self._folded: dict[str, int] | None = None  # case-folded name -> its first row
 
     def __len__(self) -> int:
         return len(self.names)
@@ -94,7 +95,20 @@ class Lexicon:
     BISECT_BELOW = 2000
 
     def rows(self, keys: list[str]) -> np.ndarray:
-        """Each key's row in the lexicon, -1 for a name it does not hold."""
+        """Each key's row in the lexicon, -1 for a name it does not hold. A key written all in capitals or
+        all in small letters (SMITH, smith: registers often are) that misses is looked up case-folded."""
+        out = self._exact_rows(keys)
+        missed = [i for i in np.flatnonzero(out < 0).tolist() if keys[i].isupper() or keys[i].islower()]
+        if missed:
+            if self._folded is None:  # built at the first such miss only: most tables are capitalised
+                self._folded = {}
+                for row, name in enumerate(self.names):
+                    self._folded.setdefault(name.casefold(), row)
+            for i in missed:
+                out[i] = self._folded.get(keys[i].casefold(), -1)
+        return out
+
+    def _exact_rows(self, keys: list[str]) -> np.ndarray:
         if self._index is None and len(keys) < self.BISECT_BELOW:
             names, out = self.names, np.full(len(keys), -1, dtype=np.int64)
             for i, key in enumerate(keys):
@@ -165,7 +179,7 @@ def held_out_entries(names, labels, sources, label_list: list[str]):
     shared = [name for name, by_source in held.items() if len(by_source) > 1]
     if sum(len(held[n]) for n in shared) < MIN_HELD_OUT:
         entries = Lexicon.from_rows(names, labels, sources, label_list)
-        kept = np.array([i for i, lb in enumerate(labels) if lb in column], dtype=np.int64)
+        kept = np.array([i for i, lb in enumerate(labels) if names[i] and lb in column], dtype=np.int64)
         counts = entries.counts(entries.rows([names[i] for i in kept]))
         return counts, kept, np.array([column[labels[i]] for i in kept], dtype=np.int64), "own counts"
     counts, rows, truth = [], [], []
