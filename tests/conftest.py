@@ -198,3 +198,13 @@ def sigint_as_a_terminal_sends_it() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def fake_wheel(folder: Path, packaged, data: bytes) -> Path:
+    """A wheel of `packaged` (a data.packaged.PackagedFile) holding `data` as its file, and a package that
+    exits when imported: the sources must read the file without importing the package."""
+    path = folder / f"{packaged.dist.replace('-', '_')}-{packaged.version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{packaged.module}/__init__.py", "raise SystemExit('imported')\n")
+        zf.writestr(packaged.member, data)
+    return path

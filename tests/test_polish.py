@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import assert_user_error
+from conftest import assert_user_error, fake_wheel
 
 from namelang.data import polish
 from namelang.data.sources import read_sources
@@ -55,11 +54,7 @@ def _trie_bytes() -> bytes:
 
 
 def _wheel(folder: Path, data: bytes) -> Path:
-    path = folder / "zxcvbn_pl-0.3.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("zxcvbn_pl/__init__.py", "raise SystemExit('imported')\n")
-        zf.writestr(polish.ZXCVBN_PL_FILE.member, data)
-    return path
+    return fake_wheel(folder, polish.ZXCVBN_PL_FILE, data)
 
 
 def test_wheel_source_end_to_end(tmp_path, monkeypatch):

@@ -10,12 +10,11 @@ import hashlib
 import importlib.machinery
 import os
 import pickle
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import assert_user_error
+from conftest import assert_user_error, fake_wheel
 
 from namelang.data import wikipedia
 from namelang.data.sources import OUT_OF_SCOPE, Source, read_sources
@@ -49,11 +48,7 @@ def pickled(monkeypatch) -> bytes:
 
 
 def _wheel(folder: Path, data: bytes) -> Path:
-    path = folder / "name2nat-0.5.1-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("name2nat/__init__.py", "raise SystemExit('imported')\n")
-        zf.writestr(wikipedia.NAME2NAT.member, data)
-    return path
+    return fake_wheel(folder, wikipedia.NAME2NAT, data)
 
 
 class _Hostile:
