@@ -282,7 +282,7 @@ def _csv_cells(column) -> list | None:
     kind = column.dtype.kind
     if kind == "f":  # each distinct value formatted once (probabilities repeat with their names)
         codes, distinct = pd.factorize(column.to_numpy())
-        texts = np.array([*(f"{v:.6f}" for v in distinct.tolist()), ""], dtype=object)
+        texts = np.array([*map(_text_cell, distinct.tolist()), ""], dtype=object)
         return texts[codes].tolist()
     if kind in "OU" or str(column.dtype) in ("str", "string"):
         values = column.tolist()
