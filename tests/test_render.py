@@ -146,16 +146,7 @@ def test_on_a_terminal_the_default_is_a_table_that_fits(tiny_trained):
         env=env,
     )
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closes when the process ends
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
+    chunks = [_read_terminal(leader)]
     assert proc.wait(timeout=60) == 0
     # NO_COLOR drops colours, not bold or italic: measure the text without its escape codes.
     text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode("utf-8").replace("\r\n", "\n"))
@@ -187,19 +178,25 @@ def _on_a_terminal(args: list[str], home, stdout_too: bool = True) -> tuple[byte
         env=env,
     )
     os.close(follower)
+    terminal = _read_terminal(leader)
+    piped = b"" if proc.stdout is None else proc.stdout.read()
+    assert proc.wait(timeout=60) == 0
+    return terminal, piped
+
+
+def _read_terminal(leader: int) -> bytes:
+    """All a pseudo-terminal received until it closed (when the process ended); the leader is closed."""
     chunks = []
     while True:
         try:
             chunk = os.read(leader, 65536)
-        except OSError:
+        except OSError:  # the terminal closes when the process ends
             break
         if not chunk:
             break
         chunks.append(chunk)
     os.close(leader)
-    piped = b"" if proc.stdout is None else proc.stdout.read()
-    assert proc.wait(timeout=60) == 0
-    return b"".join(chunks), piped
+    return b"".join(chunks)
 
 
 def test_the_table_is_not_glued_to_the_progress_bar(tmp_path):
