@@ -66,6 +66,17 @@ def write_people(path: Path, names=ODD, repeat: int = 30) -> Path:
     return path
 
 
+def _local_equals_dask(invoke, cluster, tmp_path: Path, *args, dask_args=()) -> Path:
+    """`predict ARGS` to CSV on both engines: the Dask output equals the local one byte for byte."""
+    local = invoke("predict", *args, "-o", tmp_path / "local.csv")
+    assert local.exit_code == 0, local.output
+    dask = invoke("predict", *args, "-o", tmp_path / "dask.csv", "--engine", "dask", "--scheduler", cluster,
+                  *dask_args)  # fmt: skip
+    assert dask.exit_code == 0, dask.output
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    return tmp_path / "local.csv"
+
+
 def read_parts(folder: Path) -> pd.DataFrame:
     parts = sorted(folder.glob("part-*.csv"))
     return pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in parts], ignore_index=True)
@@ -93,12 +104,9 @@ def test_dask_min_prob_abstains_as_local_does(cluster, tiny_trained, tmp_path, i
     """Below --min-prob the Dask engine writes no prediction (empty cells), byte for byte as local."""
     src = write_people(tmp_path / "people.csv", repeat=3)
     common = ("-i", src, "--min-prob", "0.9", "-k", "2", "--home", tiny_trained)
-    local = invoke("predict", *common, "-o", tmp_path / "local.csv")
-    assert local.exit_code == 0, local.output
-    dask = invoke("predict", *common, "-o", tmp_path / "dask.csv", "--engine", "dask", "--scheduler", cluster)
-    assert dask.exit_code == 0, dask.output
-    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
-    rows = pd.read_csv(tmp_path / "local.csv", dtype=str, keep_default_na=False)
+    rows = pd.read_csv(
+        _local_equals_dask(invoke, cluster, tmp_path, *common), dtype=str, keep_default_na=False
+    )
     below = rows[(rows["prediction"] == "") & (rows["prediction_2"] != "")]
     assert len(below) and (below["probability"] == "").all() and "unknown" not in set(rows["prediction"])
 
@@ -206,12 +214,7 @@ def test_the_lexicon_travels_to_the_workers(cluster, tiny_trained, tmp_path, inv
     known = read_split(tiny_trained, "train")[0][:3]  # names the model trained on: answered from its lexicon
     src = write_people(tmp_path / "people.csv", names=known + ["Tanaka"], repeat=10)
     args = ("-i", src, "--explain", "--home", tiny_trained)
-    local = invoke("predict", *args, "-o", tmp_path / "local.csv")
-    assert local.exit_code == 0, local.output
-    result = invoke("predict", *args, "-o", tmp_path / "dask.csv", "--engine", "dask", "--scheduler", cluster)
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
-    out = pd.read_csv(tmp_path / "dask.csv", dtype=str, keep_default_na=False)
+    out = pd.read_csv(_local_equals_dask(invoke, cluster, tmp_path, *args), dtype=str, keep_default_na=False)
     assert dict(zip(out["name"], out["script_path"])) == {
         **dict.fromkeys(known, "lexicon"),
         "Tanaka": "model",
@@ -321,13 +324,9 @@ def test_text_cells_that_look_like_numbers_are_scored_as_text_on_both_engines(cl
         with open(src, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, delimiter="\t" if suffix == "tsv" else ",", lineterminator="\n")
             writer.writerows([["name", "id"], *([cell, i] for i, cell in enumerate(TEXT_CELLS * 20))])
-    local = invoke("predict", "-i", src, "-o", tmp_path / "local.csv", "--home", tiny_trained)
-    assert local.exit_code == 0, local.output
-    dask = invoke("predict", "--engine", "dask", "-i", src, "-o", tmp_path / "dask.csv", "--scheduler", cluster,
-                  "--blocksize", "1kB", "--home", tiny_trained)  # fmt: skip
-    assert dask.exit_code == 0, dask.output
-    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
-    out = pd.read_csv(tmp_path / "local.csv", dtype=str, keep_default_na=False)
+    args = ("-i", src, "--home", tiny_trained)
+    local = _local_equals_dask(invoke, cluster, tmp_path, *args, dask_args=("--blocksize", "1kB"))
+    out = pd.read_csv(local, dtype=str, keep_default_na=False)
     assert out["name"].tolist() == TEXT_CELLS * 20
     assert (out["prediction"] != "").sum() == 9 * 20  # only the empty name is blank
 
