@@ -346,13 +346,13 @@ def compare_with(
         return None
     try:
         models = [Classifier.load(ref, workspace, device) for ref in (new, old)]
-    except NamelangError:  # e.g. a package without its pretrained model
-        return None
-    names, labels, _ = read_split(workspace.home, "val")
-    unseen = np.ones(len(names), dtype=bool)
-    for clf in models:
-        known = clf.known(names)
-        unseen &= True if known is None else ~known
+        names, labels, _ = read_split(workspace.home, "val")
+        unseen = np.ones(len(names), dtype=bool)
+        for clf in models:
+            known = clf.known(names)
+            unseen &= True if known is None else ~known
+    except NamelangError:  # a package without its pretrained model, an old model's damaged lexicon …
+        return None  # the new model is saved already: no comparison is no failure
     names = [n for n, keep in zip(names, unseen) if keep]
     truth = np.array([lb for lb, keep in zip(labels, unseen) if keep], dtype=object)
     accuracy = []

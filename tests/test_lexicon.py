@@ -288,3 +288,25 @@ def test_blank_validation_names_take_no_other_names_counts():
 
     counts, rows, y, protocol = held_out_entries(["", "Ab"], ["x", "y"], ["s", "s"], ["x", "y"])
     assert protocol == "own counts" and rows.tolist() == [1] and counts.tolist() == [[0, 1]]
+
+
+def test_models_marks_nothing_in_a_workspace_without_a_split(tmp_path, invoke):
+    """No prepared split: no figure can be said to be on "another" one."""
+    result = invoke("models", "--format", "json", "--home", tmp_path / "empty")
+    assert result.exit_code == 0, result.output
+    assert [r["val_on"] for r in json.loads(result.stdout)] == [None]  # the pretrained model alone
+    table = invoke("models", "--format", "table", "--home", tmp_path / "empty")
+    assert table.exit_code == 0 and "†" not in table.stdout + table.stderr
+
+
+def test_compare_with_a_lexicon_that_fails_to_read_is_no_comparison(tiny_trained, monkeypatch):
+    """The new model is saved before the comparison: a lexicon that fails on reading (a damaged old
+    model) must not turn a finished `train` into an error."""
+    from namelang.errors import NamelangError
+    from namelang.runs import compare_with
+
+    def unreadable(self, names):
+        raise NamelangError("the lexicon has a bad count")
+
+    monkeypatch.setattr(Classifier, "known", unreadable)
+    assert compare_with(tiny_trained, "tiny", "pretrained", device="cpu") is None

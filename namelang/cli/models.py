@@ -50,9 +50,10 @@ def _row(stored, default: bool, split_sha256: str | None = None) -> dict:
         "val_accuracy": card.best.val_accuracy,
         "val_macro_f1": card.best.val_macro_f1,
         # Figures on different validation names do not compare: say whose split each is on.
-        "val_on": "this split"
-        if split_sha256 and card.data.manifest_sha256 == split_sha256
-        else "another split",
+        # None: the workspace has no prepared split to compare with.
+        "val_on": None
+        if split_sha256 is None
+        else ("this split" if card.data.manifest_sha256 == split_sha256 else "another split"),
         "val_sources": sorted(card.source_priors or {}),
         "trained_names": (card.lexicon or {}).get("names"),
         "interrupted": card.interrupted,
@@ -90,8 +91,8 @@ def _table(rows: list[dict], title: str):
             r["name"] + (" (interrupted)" if r["interrupted"] else ""),
             r["arch"],
             f"{r['parameters']:,}",
-            _fmt(r["val_accuracy"]) + mark[r["val_on"] == "this split"],
-            _fmt(r["val_macro_f1"]) + mark[r["val_on"] == "this split"],
+            _fmt(r["val_accuracy"]) + mark[r["val_on"] != "another split"],
+            _fmt(r["val_macro_f1"]) + mark[r["val_on"] != "another split"],
             (r["created"] or "")[:10],
         )
         for r in rows
@@ -142,7 +143,9 @@ def _list(store, fmt: Format) -> None:
     elif fmt is Format.table:
         out.show(_table(rows, f"models in {store.folder}"))
         elsewhere = [
-            f"{r['name']} ({'+'.join(r['val_sources']) or '?'})" for r in rows if r["val_on"] != "this split"
+            f"{r['name']} ({'+'.join(r['val_sources']) or '?'})"
+            for r in rows
+            if r["val_on"] == "another split"
         ]
         if elsewhere:
             render.info(
