@@ -33,6 +33,13 @@ def prediction_columns(top_k: int, prefix: str = "") -> list[str]:
     return columns
 
 
+def cased_as_trained(names: list[str]) -> list[str]:
+    """Names written all in capitals or all in small letters (SMITH, o'brien: registers often are), as the
+    networks were trained on them: capitalised (Smith, O'Brien). A network reads SILVA as letters it
+    rarely saw (Korean 0.36) where it reads Silva as Portuguese; mixed case (McDonald) stays as written."""
+    return [n.title() if len(n) > 1 and (n.isupper() or n.islower()) else n for n in names]
+
+
 class Classifier:
     """A loaded model: `Classifier.load()` takes the store's default, else the pretrained model."""
 
@@ -153,7 +160,7 @@ class Classifier:
     def distinct_proba(self, normalized: list[str], batch_size: int = BATCH) -> np.ndarray:
         """`predict_proba` of names already through `normalize`, each once (what a cache of names calls)."""
         spelled = self.spelled_for_model(normalized)
-        ids, lengths = self.alphabet.encode(spelled, self.max_length)
+        ids, lengths = self.alphabet.encode(cased_as_trained(spelled), self.max_length)
         logits = batched_logits(self.run, ids, lengths, batch_size, self.threads)
         probs = softmax(logits / self.temperature)
         if probs.shape[1] == 0:

@@ -313,3 +313,17 @@ def test_terminal_shows_the_model_once_and_counts_in_words(tiny_trained, invoke)
     result = invoke("predict", "Tanaka", "-f", "table", "--home", tiny_trained)
     assert result.exit_code == 0, result.output
     assert result.output.count("tiny") == 1 and "1 row scored by tiny" in result.stderr
+
+
+def test_names_in_capitals_or_small_letters_reach_the_network_capitalised():
+    """Registers are often in capitals: the network reads SILVA and silva as Silva (it was trained on
+    capitalised names; as written, SILVA read as Korean), mixed case as written."""
+    from namelang.inference import Classifier, cased_as_trained
+
+    clf = Classifier.load("pretrained", lexicon=False)
+    silva, upper, lower = clf.predict_proba(["Silva", "SILVA", "silva"])
+    assert np.array_equal(upper, silva) and np.array_equal(lower, silva)
+    assert clf.labels[silva.argmax()] in ("Portuguese", "Spanish")  # not Korean
+    assert cased_as_trained(["O'BRIEN", "al-harthi", "McDonald", "X", "VAN DER BERG"]) == [
+        "O'Brien", "Al-Harthi", "McDonald", "X", "Van Der Berg"
+    ]  # fmt: skip
