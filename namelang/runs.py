@@ -23,13 +23,18 @@ from typing import Any
 from namelang import __version__
 from namelang.config import TrainConfig
 from namelang.data.alphabet import MAX_LENGTH, Alphabet
-from namelang.data.split import MANIFEST, load_manifest, prepared_dir, read_split, read_split_sources
+from namelang.data.split import (
+    load_manifest,
+    manifest_sha256,
+    read_split,
+    read_split_sources,
+)
 from namelang.errors import NamelangError
 from namelang.models.card import Best, DataInfo, ModelCard, Normalization
 from namelang.models.registry import ARCHITECTURES, ArchSpec, flag, spec_from
 from namelang.models.store import PRETRAINED, ModelStore, StoredModel, check_name
 from namelang.training import Callbacks, EarlyStopping, Encoded, EpochReport, FitResult, fit
-from namelang.workspace import Workspace, sha256_file
+from namelang.workspace import Workspace
 
 # What `--resume` lets a user change; everything else is the stored run's.
 RESUME_MAY_CHANGE = ("epochs", "patience", "device")
@@ -94,7 +99,7 @@ def default_run_name(arch: str) -> str:
 
 
 def _manifest(workspace: Workspace) -> tuple[dict, str]:
-    return load_manifest(workspace.home), sha256_file(prepared_dir(workspace.home) / MANIFEST)
+    return load_manifest(workspace.home), manifest_sha256(workspace.home)
 
 
 def start_run(

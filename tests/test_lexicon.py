@@ -310,3 +310,24 @@ def test_compare_with_a_lexicon_that_fails_to_read_is_no_comparison(tiny_trained
 
     monkeypatch.setattr(Classifier, "known", unreadable)
     assert compare_with(tiny_trained, "tiny", "pretrained", device="cpu") is None
+
+
+def test_an_interrupted_attach_lexicon_leaves_the_folder_as_it_was(tiny_trained, tmp_path, monkeypatch):
+    import shutil
+
+    from namelang.models import store as stores
+
+    home = tmp_path / "home"
+    shutil.copytree(tiny_trained, home)
+    folder = home / "models" / "tiny"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    found = stores.ModelStore(home).load("tiny")
+
+    def interrupted(path, text):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stores, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        found.attach_lexicon(b"another lexicon", {"names": 1, "beta": 1.0})
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert Classifier.load("tiny", home=home).known(["Zzz"]) is not None  # it still loads, lexicon and all

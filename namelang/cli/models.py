@@ -62,11 +62,9 @@ def _row(stored, default: bool, split_sha256: str | None = None) -> dict:
 
 
 def _split_sha256(store) -> str | None:
-    from namelang.data.split import MANIFEST, prepared_dir
-    from namelang.workspace import sha256_file
+    from namelang.data.split import manifest_sha256
 
-    manifest = prepared_dir(store.workspace.home) / MANIFEST
-    return sha256_file(manifest) if manifest.is_file() else None
+    return manifest_sha256(store.workspace.home)
 
 
 def _fmt(value, digits: int = 4) -> str:

@@ -229,6 +229,12 @@ def prepare(
     return PrepareResult(folder, manifest, warnings)
 
 
+def manifest_sha256(home: Path) -> str | None:
+    """The sha256 of the prepared split's manifest (what a model card records), or None without one."""
+    path = prepared_dir(home) / MANIFEST
+    return sha256_file(path) if path.is_file() else None
+
+
 def read_manifest(home: Path) -> Manifest:
     path = prepared_dir(home) / MANIFEST
     if not path.exists():

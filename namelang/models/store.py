@@ -17,6 +17,7 @@ rules for names, interruption and defaults are applied by `runs.py` and the comm
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import shutil
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from namelang.errors import NamelangError
 from namelang.models.card import ModelCard
-from namelang.workspace import Workspace, atomic_dir, atomic_path, make_public, sha256_file, write_text
+from namelang.workspace import Workspace, atomic_dir, make_public, sha256_file, write_text
 
 WEIGHTS = "weights.safetensors"
 CARD = "model.json"
@@ -115,11 +116,18 @@ class StoredModel:
         return blob
 
     def attach_lexicon(self, blob: bytes, info: dict) -> None:
-        """Give this model folder a lexicon (replacing any): the file first, then the card naming it."""
-        with atomic_path(self.path / LEXICON) as tmp:
-            tmp.write_bytes(blob)
-        self.card.lexicon = {**info, "sha256": hashlib.sha256(blob).hexdigest()}
-        write_text(self.path / CARD, self.card.to_json())
+        """Give this model folder a lexicon (replacing any). The folder is written anew and renamed into
+        place whole: an interrupted run leaves the old folder, never a card naming a file not there."""
+        note = lexicon_note(blob, info)
+        with atomic_dir(self.path) as tmp:
+            for path in self.path.iterdir():
+                if path.is_file() and path.name not in (LEXICON, CARD):
+                    shutil.copy2(path, tmp / path.name)
+            (tmp / LEXICON).write_bytes(blob)
+            card = copy.deepcopy(self.card)
+            card.lexicon = note
+            write_text(tmp / CARD, card.to_json())
+        self.card = card
 
     def _spec_and_sizes(self):
         from namelang.models.registry import spec_from
@@ -195,7 +203,7 @@ class ModelStore:
             card.weights_sha256 = sha256_file(tmp / WEIGHTS)
             if lexicon is not None:
                 (tmp / LEXICON).write_bytes(lexicon[0])
-                card.lexicon = {**lexicon[1], "sha256": hashlib.sha256(lexicon[0]).hexdigest()}
+                card.lexicon = lexicon_note(*lexicon)
             write_text(tmp / CARD, card.to_json())
             write_text(tmp / HISTORY, history_csv)
             for file_name, text in (files or {}).items():
@@ -285,6 +293,11 @@ class ModelStore:
             self.clear_default()
         shutil.rmtree(path)
         return was_default
+
+
+def lexicon_note(blob: bytes, info: dict) -> dict:
+    """The card's note of a lexicon file: what `info` says of it, and the file's sha256."""
+    return {**info, "sha256": hashlib.sha256(blob).hexdigest()}
 
 
 def _save_tensors(state: dict, path: Path) -> None:
