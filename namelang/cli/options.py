@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -134,3 +139,36 @@ def one_blas_thread() -> None:
 
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
+
+
+def takes(record: type) -> Callable[[Callable], Callable]:
+    """A command whose options are the fields of the dataclass `record`: Typer reads each field's
+    `Annotated[type, typer.Option(...)]` and default, and the function receives one record.
+
+    A command with twenty options then has one parameter, its options are a value that can be built
+    and passed in tests, and the same field names serve the library's own records. A function that
+    also names `ctx` gets Click's context (to ask which options were given on the command line)."""
+    hints = typing.get_type_hints(record, include_extras=True)
+    fields = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
+        for f in dataclasses.fields(record)
+    ]
+
+    def wrap(run: Callable) -> Callable:
+        wants_context = "ctx" in inspect.signature(run).parameters
+        extra = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
+
+        @functools.wraps(run)
+        def command(**values):
+            ctx = values.pop("ctx", None)
+            args = record(**values)
+            return run(args, ctx=ctx) if wants_context else run(args)
+
+        params = (extra if wants_context else []) + fields
+        # Typer must read these options, not the wrapped function's own (record) parameter.
+        command.__signature__ = inspect.Signature(params)
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        del command.__wrapped__
+        return command
+
+    return wrap
