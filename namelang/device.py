@@ -1,4 +1,4 @@
-"""`--device auto|cpu|cuda|cuda:N|mps` resolved in one place, with a clear error when absent."""
+"""A device (auto, cpu, cuda, cuda:N, mps) resolved in one place, with a clear error when absent."""
 
 from __future__ import annotations
 
@@ -28,14 +28,16 @@ def resolve_device(spec: str = "auto"):
         if not torch.cuda.is_available():
             built = "with" if torch.backends.cuda.is_built() else "without"
             raise NamelangError(
-                f"--device {spec}: no CUDA device is available (torch was built {built} CUDA); "
-                "use --device cpu"
+                f"{{device={spec}}}: no CUDA device is available (torch was built {built} CUDA); "
+                "use {device=cpu}"
             )
         if index is not None and int(index) >= torch.cuda.device_count():
-            raise NamelangError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
+            raise NamelangError(f"{{device={spec}}}: only {torch.cuda.device_count()} CUDA device(s) present")
         return torch.device(f"cuda:{index}" if index is not None else "cuda")
     if kind == "mps" and not mps_ok:
-        raise NamelangError(f"--device {spec}: Apple MPS is not available on this machine; use --device cpu")
+        raise NamelangError(
+            f"{{device={spec}}}: Apple MPS is not available on this machine; use {{device=cpu}}"
+        )
     return torch.device(kind)
 
 

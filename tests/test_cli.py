@@ -233,3 +233,19 @@ def test_a_mistyped_prior_names_the_nearest(invoke, tmp_path):
         invoke("predict", "-m", "pretrained", "--prior", "unifrom", "Satoshi", "--home", tmp_path),
         "did you mean 'uniform'?",
     )
+
+
+def test_a_library_error_names_an_option_in_python_and_the_cli_in_flags():
+    from namelang.cli.options import flag_words
+    from namelang.errors import NamelangError
+
+    error = NamelangError(
+        '{device=cuda:1}: no CUDA device; use {device=cpu}, or drop {top_k}; {"a": 1} stays'
+    )
+    assert str(error) == "device='cuda:1': no CUDA device; use device='cpu', or drop top_k; {\"a\": 1} stays"
+    assert (
+        error.worded(flag_words)
+        == '--device cuda:1: no CUDA device; use --device cpu, or drop --top-k; {"a": 1} stays'
+    )
+    assert error.options() == ["device", "device", "top_k"]
+    assert flag_words("fmt", "csv") == "--format csv"

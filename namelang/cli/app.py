@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from namelang import __version__
-from namelang.cli import render
+from namelang.cli import options, render
 from namelang.errors import NamelangError
 
 
@@ -75,7 +75,7 @@ def one_line_errors():
     try:
         yield
     except NamelangError as exc:
-        _fail(str(exc))
+        _fail(exc.worded(options.flag_words))
     except BrokenPipeError:
         # `namelang predict ... | head`: the reader left; that is not an error.
         render.out.discard_stdout()

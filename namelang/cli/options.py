@@ -172,3 +172,13 @@ def takes(record: type) -> Callable[[Callable], Callable]:
         return command
 
     return wrap
+
+
+# A library parameter whose flag is not `--` + its name with dashes (see `namelang.errors`).
+_FLAG_OF = {"fmt": "--format", "input_": "--input", "source": "--input", "output_path": "--output"}
+
+
+def flag_words(name: str, value: str | None) -> str:
+    """How the CLI words an option a library error names: `{device=cpu}` -> `--device cpu`."""
+    flag = _FLAG_OF.get(name, "--" + name.replace("_", "-"))
+    return flag if value is None else f"{flag} {value}"
