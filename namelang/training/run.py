@@ -45,11 +45,8 @@ class NothingSaved(KeyboardInterrupt):
     as the caller's interface does."""
 
     def __init__(self, message: str):
-        super().__init__(message)
         self.error = NamelangError(message)
-
-    def __str__(self) -> str:
-        return str(self.error)
+        super().__init__(str(self.error))
 
 
 @dataclass
