@@ -152,8 +152,8 @@ def test_ctrl_c_keeps_the_best_model(tiny_home, monkeypatch, invoke):
 
 
 def test_early_stopping(tiny_home):
-    from namelang.training import start_run
     from namelang.config import TrainConfig
+    from namelang.training import start_run
 
     spec = spec_from("gru", hidden=8, embedding_dim=4)
     # lr 0 never improves after the first epoch, so patience 2 stops after epoch 3.
