@@ -88,7 +88,7 @@ def test_card_keeps_unknown_fields_and_refuses_bad_ones():
 
 
 def test_existing_name_is_refused_and_force_replaces_only_a_finished_run(tiny_home, invoke, monkeypatch):
-    import namelang.training as training
+    import namelang.training.loop as training
 
     assert invoke("train", "--name", "m", "--home", tiny_home, *ONE_EPOCH, "-q").exit_code == 0
     folder = tiny_home / "models" / "m"

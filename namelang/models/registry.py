@@ -32,6 +32,9 @@ class Spec:
 
     arch: ClassVar[str]
     summary: ClassVar[str] = ""
+    # How a training run fits it (training/run.py's FIT_PATHS): "network" (torch, epochs, resumable) or
+    # "ngram" (scikit-learn, one fit); None: not fitted from the prepared splits (an ensemble).
+    kind: ClassVar[str | None] = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -48,6 +51,7 @@ class ArchSpec(Spec):
     A spec holds only the options its architecture uses: any other option is refused for it.
     """
 
+    kind: ClassVar[str | None] = "network"
     hidden: int = 128
 
     def build(self, n_chars: int, n_labels: int):
