@@ -11,7 +11,8 @@ from conftest import TINY_MODEL, assert_user_error
 
 from namelang import Classifier
 from namelang.data.split import read_split
-from namelang.models.ensemble import combine, fit_weights
+from namelang.ensembles import fit_weights
+from namelang.models.ensemble import combine
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ def ensemble_cmd(
 ) -> None:
     """Combine models by a weighted mean of their log-probabilities (weights and temperature fitted on
     the validation split) and store the result, members included, as one model."""
-    from namelang.models.ensemble import create
+    from namelang.ensembles import create
     from namelang.models.store import ModelStore
 
     home = options.start(home, quiet, verbose)
@@ -31,7 +31,7 @@ def ensemble_cmd(
     if make_default:
         ModelStore(home).set_default(built.name)
     card = built.card
-    weights = ", ".join(f"{m['name']} {m['weight']:.3f}" for m in card.extras["members"])
+    weights = ", ".join(f"{m['name']} {m['weight']:.3f}" for m in card.members)
     render.info(
         f"saved ensemble {built.name!r} to {built.path}: weights {weights}; temperature "
         f"{card.temperature:.3f}; val accuracy {card.best.val_accuracy:.4f}, "
