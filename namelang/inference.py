@@ -40,12 +40,31 @@ def cased_as_trained(names: list[str]) -> list[str]:
     return [n.title() if len(n) > 1 and (n.isupper() or n.islower()) else n for n in names]
 
 
+class _SharedWithMembers:
+    """An attribute an ensemble's members share with it: setting it on the ensemble sets it on each."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name, self.key = name, f"_{name}"
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else getattr(obj, self.key)
+
+    def __set__(self, obj, value) -> None:
+        setattr(obj, self.key, value)
+        for member in obj.members:
+            setattr(member, self.name, value)
+
+
 class Classifier:
     """A loaded model: `Classifier.load()` takes the store's default, else the pretrained model.
 
     Every kind of model is one: its kind's spec in the registry makes its `run` (models/registry.py). An
     ensemble's `members` are Classifiers too; its `run` combines their probabilities (models/ensemble.py).
     """
+
+    # Batches scored side by side, and whether training names answer from the lexicon (see __init__).
+    threads = _SharedWithMembers()
+    use_lexicon = _SharedWithMembers()
 
     def __init__(self, run, card: ModelCard, name: str, path: Path, device: str, members: list | None = None):
         # A single model's: a batch of ids and lengths -> logits (numpy engine or torch module);
@@ -100,27 +119,6 @@ class Classifier:
         clf._lexicon_blob = found.lexicon_bytes()
         clf.use_lexicon = lexicon
         return clf
-
-    # An ensemble's members share its threads and answer training names from their own lexicons.
-    @property
-    def threads(self) -> int:
-        return self._threads
-
-    @threads.setter
-    def threads(self, value: int) -> None:
-        self._threads = value
-        for member in self.members:
-            member.threads = value
-
-    @property
-    def use_lexicon(self) -> bool:
-        return self._use_lexicon
-
-    @use_lexicon.setter
-    def use_lexicon(self, value: bool) -> None:
-        self._use_lexicon = value
-        for member in self.members:
-            member.use_lexicon = value
 
     def normalize(self, names) -> list[str]:
         """Each name's key: NFC, stripped, inner whitespace collapsed, in its own script (the script is

@@ -29,6 +29,25 @@ class _GroupOptions:
     fmt: Format = Format.auto
 
 
+@dataclass(frozen=True)
+class _StoreArgs:
+    """The options of a subcommand that names a model: given after it, or before it to the group."""
+
+    home: options.Home = None
+    quiet: options.Quiet = False
+    verbose: options.Verbose = False
+
+
+@dataclass(frozen=True)
+class _ShowArgs(_StoreArgs):
+    name: Annotated[str, typer.Argument(help="Model name, path or 'pretrained'.")] = ...
+
+
+@dataclass(frozen=True)
+class _DefaultArgs(_StoreArgs):
+    name: Annotated[str, typer.Argument(help="Model name in the store, or 'pretrained'.")] = ...
+
+
 def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
     """The store of the workspace named by the subcommand's options, else by the group's."""
     from namelang.models.store import ModelStore
@@ -155,15 +174,10 @@ def _list(store, fmt: Format) -> None:
 
 
 @models_app.command("show")
-def show_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name, path or 'pretrained'.")],
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+@options.takes(_ShowArgs)
+def show_cmd(args: _ShowArgs, ctx: typer.Context) -> None:
     """Print a model's card (model.json without its per-epoch history) as JSON."""
-    found = _store(ctx, home, quiet, verbose).load(name)
+    found = _store(ctx, args.home, args.quiet, args.verbose).load(args.name)
     shown = {**found.card.without_history(), "path": str(found.path), "default": found.is_default}
     out.json(shown)
 
@@ -202,15 +216,10 @@ def rm_cmd(
 
 
 @models_app.command("default")
-def default_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name in the store, or 'pretrained'.")],
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+@options.takes(_DefaultArgs)
+def default_cmd(args: _DefaultArgs, ctx: typer.Context) -> None:
     """Make a model the default for evaluate, confusion and predict."""
-    store = _store(ctx, home, quiet, verbose)
+    name, store = args.name, _store(ctx, args.home, args.quiet, args.verbose)
     stored = store.load(name) if name != "pretrained" else None
     if stored is not None and stored.card.interrupted:
         render.warn(f"{name!r} is an interrupted run; `namelang train --resume {name}` finishes it")
