@@ -94,3 +94,16 @@ def test_a_kinds_messages_name_options_not_flags():
         spec_from("ngram", hidden=8, dropout=0.1)
     assert str(caught.value) == "ngram does not use dropout, hidden"
     assert caught.value.worded(flag_words) == "ngram does not use --dropout, --hidden"
+
+
+def test_the_registry_imports_nothing_heavy():
+    """`train --help` lists the kinds: their specs load without numpy, torch or scikit-learn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom namelang.models.registry import KINDS\n"
+        "print(sorted(KINDS), [m for m in ('numpy', 'torch', 'sklearn') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['ensemble', 'gru', 'lstm', 'ngram', 'rnn', 'rnn-classic'] []"

@@ -10,23 +10,28 @@ weights. Loaded, an ensemble is a Classifier like any model, whose members are C
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, ClassVar
 
 from namelang.errors import NamelangError
 from namelang.models.spec import Spec, register
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the registry lists this kind in `--help`
+    import numpy as np
 
 FLOOR = 1e-12  # log(0) would make one member's certainty veto everything
 
 
 def log_probs(probs: np.ndarray) -> np.ndarray:
     """Log-probabilities, each at least log(FLOOR); NaN rows (blank names) stay NaN."""
+    import numpy as np
+
     return np.log(np.clip(probs, FLOOR, None))
 
 
 def combine(log_probs: np.ndarray, weights: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities [N, L] of the weighted mean of log-probabilities [M, N, L] at `temperature`."""
+    import numpy as np
+
     from namelang.models.forward import softmax
 
     mixed = np.tensordot(np.asarray(weights, dtype=np.float64), log_probs, axes=1) / temperature
@@ -44,7 +49,7 @@ class Combination:
     temperature: float
 
     def __call__(self, member_probs: np.ndarray) -> np.ndarray:
-        return combine(log_probs(member_probs), np.array(self.weights), self.temperature)
+        return combine(log_probs(member_probs), self.weights, self.temperature)
 
 
 @register("ensemble")
