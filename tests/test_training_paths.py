@@ -15,14 +15,14 @@ from namelang.cli.options import flag_words
 from namelang.config import TrainConfig
 from namelang.errors import NamelangError
 from namelang.models.ngram import NgramSpec
-from namelang.models.registry import ARCHITECTURES, Spec, spec_from
+from namelang.models.registry import ARCHITECTURES, KINDS, Spec, spec_from
 from namelang.models.store import ModelStore
 from namelang.training import Conflict, ResumeConflicts, resume_conflicts, resume_run, start_run
 
 
 @dataclass
 class WideNgramSpec(NgramSpec):
-    """An n-gram model under another name: the registry's `kind`, not the name, says how it is fitted."""
+    """An n-gram model under another name: the registry's `fit_path`, not the name, says how it is fitted."""
 
     summary: ClassVar[str] = "n-grams up to 3 characters"
     max_n: int = 3
@@ -30,7 +30,7 @@ class WideNgramSpec(NgramSpec):
 
 @dataclass
 class MembersSpec(Spec):
-    """A kind of model no training run fits (as an ensemble of stored models): `kind` None."""
+    """A kind of model no training run fits (as an ensemble of stored models): `fit_path` None."""
 
     summary: ClassVar[str] = "stored members"
 
@@ -39,6 +39,7 @@ class MembersSpec(Spec):
 def wide_ngram(monkeypatch):
     monkeypatch.setattr(WideNgramSpec, "arch", "ngram-wide", raising=False)
     monkeypatch.setitem(ARCHITECTURES, "ngram-wide", WideNgramSpec)
+    monkeypatch.setitem(KINDS, "ngram-wide", WideNgramSpec)
     return spec_from("ngram-wide")
 
 
@@ -56,6 +57,7 @@ def test_a_model_is_fitted_by_its_kinds_path_and_only_a_network_resumes(tiny_hom
 def test_a_kind_no_run_fits_is_refused(tiny_home, monkeypatch):
     monkeypatch.setattr(MembersSpec, "arch", "members", raising=False)
     monkeypatch.setitem(ARCHITECTURES, "members", MembersSpec)
+    monkeypatch.setitem(KINDS, "members", MembersSpec)
     with pytest.raises(NamelangError, match="members models are not fitted by a training run"):
         start_run(tiny_home, MembersSpec(), TrainConfig(), name="m")
     assert not ModelStore(tiny_home).path_of("m").exists()

@@ -13,8 +13,8 @@ from namelang.cli import options, render
 from namelang.config import SELECT_BY, TrainConfig
 from namelang.models.registry import ARCHITECTURES, DEFAULT_ARCH
 
-# The architectures a training run fits (the registry's `kind`; an ensemble is built by `ensemble`).
-_TRAINED = {name: spec for name, spec in ARCHITECTURES.items() if spec.kind is not None}
+# The architectures a training run fits (the registry's; an ensemble is built by `ensemble`).
+_TRAINED = ARCHITECTURES
 Arch = enum.Enum("Arch", {name: name for name in _TRAINED}, type=str)
 Select = enum.Enum("Select", {name: name for name in SELECT_BY}, type=str)
 _DEFAULTS = TrainConfig()

@@ -75,12 +75,12 @@ def attach_lexicon(model: str | Path, home: Workspace | Path | str | None = None
     (a build script's step); a model not fitted on the splits (an ensemble: its members carry the
     lexicons) is refused."""
     from namelang.inference import Classifier
-    from namelang.models.registry import ARCHITECTURES
+    from namelang.models.registry import KINDS
     from namelang.models.store import ModelStore
 
     store = ModelStore(home)
     found = store.load(model)
-    if getattr(ARCHITECTURES.get(found.card.arch), "kind", None) is None:
+    if getattr(KINDS.get(found.card.arch), "fit_path", None) is None:
         raise NamelangError(
             f"{found.name!r} is an {found.card.arch} model, not fitted on the prepared splits: "
             "its members carry the lexicons; attach one to each"

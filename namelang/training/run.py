@@ -24,7 +24,7 @@ from typing import Any
 from namelang.config import TrainConfig
 from namelang.errors import NamelangError
 from namelang.models.card import ModelCard
-from namelang.models.registry import ARCHITECTURES, Spec, spec_from
+from namelang.models.registry import ARCHITECTURES, KINDS, Spec, spec_from
 from namelang.models.store import PRETRAINED, ModelStore, StoredModel, check_name
 from namelang.training import calibration
 from namelang.training.cards import Fitted, history_csv, model_card
@@ -34,8 +34,6 @@ from namelang.workspace import Workspace
 
 # What a resumed run may change; everything else is the stored run's.
 RESUME_MAY_CHANGE = ("epochs", "patience", "device")
-# The kinds of model (`Spec.kind`) whose run can be resumed: those trained in epochs.
-RESUMABLE = ("network",)
 
 
 class NothingSaved(KeyboardInterrupt):
@@ -138,7 +136,7 @@ def resume_run(
         raise NamelangError(f"{{resume}} takes a model in the store; there is no {name!r} in {store.folder}")
     previous = store.load(name)
     card = previous.card
-    if _kind(card.arch) not in RESUMABLE:
+    if not getattr(KINDS.get(card.arch), "resumable", False):
         raise NamelangError(f"{{resume}} continues a network's training; {name!r} is an {card.arch} model")
     conflicts = resume_conflicts(card, given or {}, name)
     if conflicts:
@@ -150,11 +148,6 @@ def resume_run(
     spec = spec_from(card.arch, **card.arch_options)
     plan = Plan(name, spec, config, prepared, resumed=previous)
     return _run(store, plan, How(device, callbacks, make_default))
-
-
-def _kind(arch: str) -> str | None:
-    """The registry's `kind` of an architecture (None: one no run fits, or one it does not know)."""
-    return getattr(ARCHITECTURES.get(arch), "kind", None)
 
 
 def _continued(name: str, card: ModelCard, epochs, patience) -> TrainConfig:
@@ -260,12 +253,12 @@ def _ngram_path(plan: Plan, how: How) -> Fitted:
     return fitted_ngram(plan.spec, plan.prepared)
 
 
-# The fit path of each kind of model the registry knows (`Spec.kind`).
+# The fit path of each kind of model the registry knows (`Spec.fit_path`).
 FIT_PATHS: dict[str, Callable[[Plan, How], Fitted]] = {"network": _network_path, "ngram": _ngram_path}
 
 
 def _run(store: ModelStore, plan: Plan, how: How) -> RunResult:
-    path = FIT_PATHS.get(plan.spec.kind)
+    path = FIT_PATHS.get(plan.spec.fit_path)
     if path is None:
         raise NamelangError(f"{plan.spec.arch} models are not fitted by a training run")
     return _store(store, plan, path(plan, how), how.make_default)
