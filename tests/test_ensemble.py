@@ -11,8 +11,8 @@ from conftest import TINY_MODEL, assert_user_error
 
 from namelang import Classifier
 from namelang.data.split import read_split
-from namelang.training.ensemble import fit_weights
 from namelang.models.ensemble import combine
+from namelang.training.ensemble import fit_weights
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,8 @@ class EnsembleArgs:
 def ensemble_cmd(args: EnsembleArgs) -> None:
     """Combine models by a weighted mean of their log-probabilities (weights and temperature fitted on
     the validation split) and store the result, members included, as one model."""
-    from namelang.training.ensemble import create
     from namelang.models.store import ModelStore
+    from namelang.training.ensemble import create
 
     home = options.start(args.home, args.quiet, args.verbose)
     built = create(home, args.members, args.name, force=args.force, device=args.device)
