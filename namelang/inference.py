@@ -24,15 +24,6 @@ from namelang.workspace import Workspace
 UNKNOWN_LABEL = OUT_OF_SCOPE
 
 
-def prediction_columns(top_k: int, prefix: str = "") -> list[str]:
-    """`prediction`, `probability`, then `prediction_2`, `probability_2`, … up to top_k."""
-    columns = []
-    for rank in range(1, top_k + 1):
-        suffix = "" if rank == 1 else f"_{rank}"
-        columns += [f"{prefix}prediction{suffix}", f"{prefix}probability{suffix}"]
-    return columns
-
-
 def cased_as_trained(names: list[str]) -> list[str]:
     """Names written all in capitals or all in small letters (SMITH, o'brien: registers often are), as the
     networks were trained on them: capitalised (Smith, O'Brien). A network reads SILVA as letters it
@@ -218,38 +209,27 @@ class Classifier:
             for row_i, row_p in zip(order, top)
         ]
 
-    def predict_frame(
-        self, frame, column: str = "name", top_k: int = 1, prefix: str = "", min_prob: float = 0.0, proba=None
-    ):
+    def predict_frame(self, frame, column: str = "name", options=None, **choices):
         """`frame` with the prediction columns added (empty cells for blank names); rows stay in order.
 
-        `min_prob`: a name whose top probability is below it abstains: its `prediction` is None and its
-        `probability` NaN (a blank name's `prediction` is ''); `prediction_2` … stay the runners-up.
-        `proba`: what turns names into probabilities (default `predict_proba`; tagging passes a cache).
+        `options`: a `ScoreOptions`, or its fields as keywords (`top_k` is 1 here unless given; `prefix`,
+        `min_prob`, `prior`, `coverage`, `explain`). Below `min_prob` a name abstains: its `prediction`
+        is None and its `probability` NaN (a blank name's `prediction` is ''); `prediction_2` … stay the
+        runners-up. A prior `estimate` is estimated over the frame's names.
         """
-        import pandas as pd
+        from namelang.scoring.adjust import rows_adjustment
+        from namelang.scoring.cells import Cells
+        from namelang.scoring.columns import PredictionColumns
+        from namelang.scoring.options import ScoreOptions
 
+        options = options if options is not None else ScoreOptions(**{"top_k": 1, **choices})
         if column not in frame.columns:
             raise NamelangError(
                 f"no column {column!r}; the columns are: {', '.join(map(str, frame.columns))}"
             )
-        added = prediction_columns(min(top_k, len(self.labels)), prefix)
-        clash = [c for c in added if c in frame.columns]
-        if clash:
-            raise NamelangError(
-                f"the input already has a column {clash[0]!r}; pass --prefix (e.g. --prefix ml_) to rename the added ones"
-            )
-        probs = (proba or self.predict_proba)(frame[column].tolist())
-        order, top = self.rank(probs, top_k)
-        blank = np.isnan(top[:, 0])
-        labels = np.array(self.labels + [""], dtype=object)
-        out = frame.copy()
-        below = ~blank & (top[:, 0] < min_prob)
-        for rank in range(order.shape[1]):
-            names = labels[np.where(blank, len(self.labels), order[:, rank])]
-            probs = top[:, rank].astype(np.float64)
-            if rank == 0 and below.any():  # no language claims the row, not even `unknown`
-                names, probs = np.where(below, None, names), np.where(below, np.nan, probs)
-            out[added[2 * rank]] = pd.array(names, dtype=object)
-            out[added[2 * rank + 1]] = probs
-        return out
+        columns = PredictionColumns.of(options, self.labels)
+        columns.check_clash(frame.columns)
+        names = frame[column].tolist()
+        probs = self.predict_proba(names)
+        adjustment = rows_adjustment(self, options, probs)
+        return Cells.of(self, names, probs, columns, options.min_prob, adjustment).added_to(frame)

@@ -103,27 +103,6 @@ def csv_cells(values) -> list | None:
     return ["" if v is None or v != v else v for v in values]
 
 
-class JsonFraming:
-    """Encoded records on a text stream: a JSON array (`json`, one record a line) or JSON Lines."""
-
-    def __init__(self, handle, fmt: str):
-        self.handle, self.fmt = handle, fmt
-        self.first = True
-
-    def write(self, texts: list[str]) -> None:
-        if not texts:
-            return
-        if self.fmt == "jsonl":
-            self.handle.write("\n".join(texts) + "\n")
-        else:
-            self.handle.write(("[\n  " if self.first else ",\n  ") + ",\n  ".join(texts))
-        self.first = False
-
-    def close(self) -> None:
-        if self.fmt == "json":
-            self.handle.write("[]\n" if self.first else "\n]\n")
-
-
 def names_json(classifier, names: list, probs, options, adjustment=None) -> list[str]:
     """The JSON record of each name scored on its own (`{"name": …, "predictions": …}`, the server's
     answer and `namelang predict --format json`'s for names): `probs` are the names' model

@@ -10,7 +10,9 @@ import csv
 from pathlib import Path
 
 from namelang.scoring.columns import PredictionColumns
-from namelang.scoring.records import JsonFraming, csv_cells, json_texts
+
+# records.py (numpy) is imported by the sinks that write: a command module can subclass `Sink` and
+# keep `--help` free of numpy.
 
 
 class Sink:
@@ -38,6 +40,27 @@ def named_columns(chunk) -> list[tuple[str, object]]:
     return [(column, frame.iloc[:, i]) for i, column in enumerate(frame.columns)]
 
 
+class JsonFraming:
+    """Encoded records on a text stream: a JSON array (`json`, one record a line) or JSON Lines."""
+
+    def __init__(self, handle, fmt: str):
+        self.handle, self.fmt = handle, fmt
+        self.first = True
+
+    def write(self, texts: list[str]) -> None:
+        if not texts:
+            return
+        if self.fmt == "jsonl":
+            self.handle.write("\n".join(texts) + "\n")
+        else:
+            self.handle.write(("[\n  " if self.first else ",\n  ") + ",\n  ".join(texts))
+        self.first = False
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.handle.write("[]\n" if self.first else "\n]\n")
+
+
 class TextSink(Sink):
     """Scored chunks as CSV/TSV (header as the input wrote it), JSON or JSON Lines on a text stream."""
 
@@ -48,6 +71,8 @@ class TextSink(Sink):
         self.first = True
 
     def write(self, chunk) -> None:
+        from namelang.scoring.records import json_texts
+
         if self.json is not None:
             self.json.write(json_texts(named_columns(chunk), self.columns))
         else:
@@ -57,6 +82,8 @@ class TextSink(Sink):
     def _csv(self, chunk, sep: str) -> None:
         """pandas' `to_csv` output, through the same csv.writer, without its per-cell Python formatting
         (two thirds of the time of a 65,536-row chunk): strings pass through, floats are `%.6f`."""
+        from namelang.scoring.records import csv_cells
+
         cells = [csv_cells(values) for _, values in named_columns(chunk)]
         if any(c is None for c in cells):  # other types (ints, dates) as pandas writes them
             to_frame(chunk).to_csv(self.handle, index=False, header=self.header if self.first else False,
@@ -83,7 +110,13 @@ class ParquetSink(Sink):
         self.writer = None
 
     def write(self, chunk) -> None:
-        if hasattr(chunk, "iloc"):  # a text input
+        if isinstance(chunk, list):  # names given as a list
+            schema = self.columns.text_schema([column for column, _ in chunk])
+            arrays = [
+                self.pa.array(values, type=f.type, from_pandas=True) for f, (_, values) in zip(schema, chunk)
+            ]
+            chunk = self.pa.RecordBatch.from_arrays(arrays, schema=schema)
+        elif hasattr(chunk, "iloc"):  # a text input
             schema = self.columns.text_schema(list(chunk.columns))
             chunk = self.pa.RecordBatch.from_pandas(chunk, schema=schema, preserve_index=False)
         if self.writer is None:

@@ -1,6 +1,8 @@
-"""The per-chunk step: a chunk of a table (a pandas frame or an Arrow record batch) in, the same rows
-with the prediction columns added out. `tag_file` runs it over a streamed table; the Dask engine on
-each partition.
+"""The per-chunk step: a chunk of a table in, the same rows with the prediction columns added out.
+
+A chunk is a pandas frame (a text table), an Arrow record batch (Parquet) or a list of (column, values)
+(names given as a list: scored without importing pandas). `tag_file` runs the step over a streamed
+table; the Dask engine on each partition.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from namelang.scoring.adjust import Adjustment
-from namelang.scoring.cells import Cells
+from namelang.scoring.cells import Cells, factorize
 from namelang.scoring.columns import PredictionColumns
 from namelang.scoring.options import DEFAULT_CACHE
 
@@ -28,15 +30,13 @@ class NameCache:
 
     def proba(self, names) -> np.ndarray:
         """Like `Classifier.predict_proba`, through the cache."""
-        import pandas as pd
-
         if len(names) == 0:
             return np.zeros((0, len(self.classifier.labels)), dtype=np.float32)
         # Hash, not sort: each distinct raw name is normalised once, each distinct normal form looked
         # up once; a missing value (code -1) takes the '' appended last.
-        raw_codes, raw = pd.factorize(np.asarray(names, dtype=object))
-        normalized = np.array([*self.classifier.normalize(list(raw)), ""], dtype=object)
-        codes, unique = pd.factorize(normalized)
+        raw_codes, raw = factorize(np.asarray(names, dtype=object))
+        codes, unique = factorize(np.array([*self.classifier.normalize(raw), ""], dtype=object))
+        unique = np.asarray(unique, dtype=object)
         inverse = codes[raw_codes]
         slots = np.fromiter((self.slots.get(n, -1) for n in unique), dtype=np.int64, count=len(unique))
         missing = slots < 0
@@ -85,6 +85,8 @@ class Tagger:
 
     def names(self, chunk) -> list:
         """The chunk's names, in order."""
+        if isinstance(chunk, list):
+            return list(chunk[self.column][1])
         if hasattr(chunk, "iloc"):
             return chunk.iloc[:, self.column].tolist()
         return chunk.column(self.column).to_pylist()
@@ -121,5 +123,11 @@ class Tagger:
         schema = pa.schema(list(batch.schema) + fields, metadata=batch.schema.metadata)
         return pa.RecordBatch.from_arrays(list(batch.columns) + added, schema=schema)
 
+    def listed(self, chunk: list) -> list:
+        """A list of (column, values) in, the same with the added columns' (column, values) after."""
+        return [*chunk, *self.cells(self.names(chunk)).named(self.nulls)]
+
     def __call__(self, chunk):
+        if isinstance(chunk, list):
+            return self.listed(chunk)
         return self.frame(chunk) if hasattr(chunk, "iloc") else self.batch(chunk)
