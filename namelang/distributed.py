@@ -20,8 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from namelang.errors import NamelangError
+from namelang.scoring import MixOptions, PredictionColumns, ScoreOptions, TableOptions
+from namelang.scoring.adjust import Adjustment
 from namelang.scoring.partitions import (
     ModelPayload,
     PartitionStep,
@@ -30,6 +33,9 @@ from namelang.scoring.partitions import (
     seen_partition,
     tag_partition,
 )
+
+if TYPE_CHECKING:
+    from namelang.data.parts import Plan
 
 DASK_INSTALL = 'the Dask engine needs Dask: pip install "namelang[dask]"'
 PART = "part-{:05d}"
@@ -185,16 +191,16 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
-def _writer(tagged, target: Path, fmt: str, single: bool, header: list[str], schema):
-    """The lazy write of `tagged` into `target` (a file, or a folder of parts)."""
-    if fmt == "parquet":
-        return tagged.to_parquet(str(target), write_index=False, schema=schema, compute=False,
+def _writer(tagged, destination: Path, target: Target, header: list[str], schema):
+    """The lazy write of `tagged` into `destination` (a file, or a folder of parts) as `target` asks."""
+    if target.fmt == "parquet":
+        return tagged.to_parquet(str(destination), write_index=False, schema=schema, compute=False,
                                  name_function=lambda i: PART.format(i) + ".parquet")  # fmt: skip
-    options = dict(index=False, header=header, sep="\t" if fmt == "tsv" else ",", float_format="%.6f",
+    options = dict(index=False, header=header, sep="\t" if target.fmt == "tsv" else ",", float_format="%.6f",
                    lineterminator="\n", encoding="utf-8", compute=False)  # fmt: skip
-    if single:
-        return tagged.to_csv(str(target), single_file=True, **options)
-    return tagged.to_csv(str(target / "*.csv"), name_function=PART.format, **options)
+    if target.single:
+        return tagged.to_csv(str(destination), single_file=True, **options)
+    return tagged.to_csv(str(destination / "*.csv"), name_function=PART.format, **options)
 
 
 def _merge_parquet(parts: Path, target: Path) -> None:
@@ -235,7 +241,7 @@ def _write(cluster: Cluster, tagged, target: Target, header, schema, progress) -
     from namelang.workspace import atomic_dir, atomic_path
 
     def compute(destination: Path) -> None:
-        cluster.compute(_writer(tagged, destination, target.fmt, target.single, header, schema), progress)
+        cluster.compute(_writer(tagged, destination, target, header, schema), progress)
 
     if not target.single:
         with atomic_dir(target.path) as tmp:
@@ -261,16 +267,16 @@ class _Job:
     """One `tag_dataset` call, resolved on the client before the cluster starts."""
 
     source: str
-    plan: object  # data.parts.Plan
-    position: int
-    target: Target | None
+    plan: Plan
+    position: int  # of the name column
+    target: Target | None  # None: the mix alone
     payload: ModelPayload
-    options: object  # ScoreOptions
-    table: object  # TableOptions
-    columns: object  # PredictionColumns
-    adjustment: object  # scoring.adjust.Adjustment, or None when the options are plain and no mix is asked
+    options: ScoreOptions
+    table: TableOptions
+    columns: PredictionColumns
+    adjustment: Adjustment | None  # None: plain options and no mix asked for
 
-    def step(self, adjustment) -> PartitionStep:
+    def step(self, adjustment: Adjustment | None) -> PartitionStep:
         nulls = self.target is not None and self.target.fmt == "parquet"
         return PartitionStep(
             self.payload, self.position, self.options, adjustment, nulls, self.table.cache_size
@@ -281,28 +287,24 @@ class _Job:
         import dask
 
         step = dask.delayed(self.step(self.adjustment))
-        parts = cluster.compute(
-            [dask.delayed(seen_partition)(part, step) for part in frames.to_delayed()], progress
-        )
-        return merge_seen(parts, len(self.payload.labels))
+        parts = [dask.delayed(seen_partition)(part, step) for part in frames.to_delayed()]
+        return merge_seen(cluster.compute(parts, progress), len(self.payload.labels))
 
     def write(self, cluster: Cluster, frames, adjustment, progress) -> tuple[int | None, int | None]:
         """The scoring pass into the target: (rows, blank rows) from Parquet footers, else (None, None)."""
         import dask
 
-        tagged = frames.map_partitions(tag_partition, dask.delayed(self.step(adjustment)),
-                                       meta=self.columns.meta(frames._meta))  # fmt: skip
+        meta = self.columns.meta(frames._meta)
+        tagged = frames.map_partitions(tag_partition, dask.delayed(self.step(adjustment)), meta=meta)
         if self.plan.parquet:
             schema = self.columns.arrow_schema(self.plan.schema)
         else:
             schema = self.columns.text_schema(list(frames.columns))
         header = [*self.plan.header, *self.columns.names]
         written = _write(cluster, tagged, self.target, header, schema, progress)
-        return (
-            parquet_counts(written, self.columns.probability)
-            if self.target.fmt == "parquet"
-            else (None, None)
-        )
+        if self.target.fmt != "parquet":
+            return None, None
+        return parquet_counts(written, self.columns.probability)
 
 
 def _job(source, output, column, model, options, table, summary) -> _Job:
@@ -310,8 +312,6 @@ def _job(source, output, column, model, options, table, summary) -> _Job:
     model, the added columns and the prior and coverage asked for."""
     from namelang.data.parts import plan_input
     from namelang.data.table import check_encoding
-    from namelang.scoring import PredictionColumns, ScoreOptions, TableOptions
-    from namelang.scoring.adjust import Adjustment
     from namelang.tagging import resolve_column
 
     options, table = options or ScoreOptions(), table or TableOptions()
@@ -326,8 +326,17 @@ def _job(source, output, column, model, options, table, summary) -> _Job:
     return _Job(str(source), plan, position, target, payload, options, table, columns, adjustment)
 
 
-def tag_dataset(source: str | Path, output: str | Path | None = None, *, column: str | None = None, model=None,
-                options=None, table=None, summary=None, cluster: DaskOptions | None = None) -> DaskSummary:  # fmt: skip
+def tag_dataset(
+    source: str | Path,
+    output: str | Path | None = None,
+    *,
+    column: str | None = None,
+    model: ModelPayload | str | Path | None = None,
+    options: ScoreOptions | None = None,
+    table: TableOptions | None = None,
+    summary: MixOptions | None = None,
+    cluster: DaskOptions | None = None,
+) -> DaskSummary:
     """Tag a file, a glob or a folder of CSV/Parquet parts on a Dask cluster; write parts or one file.
 
     The arguments are `tagging.tag_file`'s: `options` (ScoreOptions: top_k, prefix, min_prob, prior,
@@ -353,9 +362,9 @@ def tag_dataset(source: str | Path, output: str | Path | None = None, *, column:
             if adjustment is not None and (adjustment.pending or summary is not None):
                 seen = job.seen(client, frames, run.progress)
                 adjustment = adjustment.settled(*seen.arrays())
-            rows, blank = (
-                (None, None) if job.target is None else job.write(client, frames, adjustment, run.progress)
-            )
+            rows = blank = None
+            if job.target is not None:
+                rows, blank = job.write(client, frames, adjustment, run.progress)
         workers = client.workers
     finally:
         client.close()
