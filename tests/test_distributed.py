@@ -290,6 +290,15 @@ def test_dask_mistakes_are_one_line_and_write_nothing(cluster, tiny_trained, tmp
         invoke("predict", "-i", src, "-c", "nope", "--scheduler", cluster, *args), "nope", alone=True
     )
     assert_user_error(invoke("predict", "-i", tmp_path / "none-*.csv", "--scheduler", cluster, *args), "no files match", alone=True)  # fmt: skip
+    # A prior or coverage the model cannot give, and no output: found before the cluster starts.
+    assert_user_error(invoke("predict", "-i", src, "--coverage", "0.925", "--scheduler", cluster, *args),
+                      "not one the model was calibrated for", alone=True)  # fmt: skip
+    assert_user_error(invoke("predict", "-i", src, "--prior", tmp_path / "no.json", "--scheduler", cluster, *args),
+                      "no prior file", alone=True)  # fmt: skip
+    no_output = invoke(
+        "predict", "-i", src, "--prior", "estimate", "--engine", "dask", "--home", tiny_trained
+    )
+    assert_user_error(no_output, "pass --output FOLDER", alone=True)
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         result = invoke("predict", "-i", src, "--scheduler", "tcp://127.0.0.1:9", *args)
     assert_user_error(result, "cannot reach the Dask scheduler", alone=True)
