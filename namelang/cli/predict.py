@@ -377,6 +377,9 @@ def _show_mix(mix: dict, args: PredictArgs) -> None:
 def _predict_dask(args: PredictArgs, scoring: ScoreOptions) -> None:
     """A file, a glob or a folder of parts through `tag_dataset` on a Dask cluster, into files."""
     from namelang.distributed import DaskOptions, ModelPayload, tag_dataset
+    from namelang.tagging import check_output
+
+    check_output(args.summary_output)
 
     def connected(dashboard: str | None, workers: int) -> None:
         where = args.scheduler or "a local cluster"
