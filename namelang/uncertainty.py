@@ -558,8 +558,8 @@ def set_strings(sets: list[list[int]], labels: list[str], sep: str = "|") -> lis
 
 @dataclass
 class ModelUncertainty:
-    """What a loaded model's card says about priors and sets, with the operations the CLI, tagging and
-    the server ask of it."""
+    """What a loaded model's card says about priors and sets: the numbers `scoring.adjust.Adjustment`
+    applies on every path, and one-shot helpers over whole arrays (reweighted, sets, mix)."""
 
     labels: list[str]
     prior: np.ndarray  # the prior the model's probabilities carry

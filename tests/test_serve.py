@@ -210,10 +210,19 @@ def test_with_a_prefix_the_command_renames_only_its_added_keys(api, invoke, empt
     flags = ("--coverage", "0.9", "--explain", "-k", "2")
     result = invoke("predict", *SAME_RECORDS, "-f", "json", "--prefix", "ml_", *flags, "--home", empty_home)
     assert result.exit_code == 0, result.output
-    served = api.post("/v1/predict", json={"names": SAME_RECORDS, "coverage": 0.9, "explain": True, "top_k": 2})
-    renamed = [{key.removeprefix("ml_"): value for key, value in r.items()} for r in json.loads(result.stdout)]
+    served = api.post(
+        "/v1/predict", json={"names": SAME_RECORDS, "coverage": 0.9, "explain": True, "top_k": 2}
+    )
+    renamed = [
+        {key.removeprefix("ml_"): value for key, value in r.items()} for r in json.loads(result.stdout)
+    ]
     assert renamed == served.json()
-    assert list(json.loads(result.stdout)[0]) == ["name", "predictions", "ml_prediction_set", "ml_script_path"]
+    assert list(json.loads(result.stdout)[0]) == [
+        "name",
+        "predictions",
+        "ml_prediction_set",
+        "ml_script_path",
+    ]
 
 
 def test_explain_adds_the_script_path(api, clf, invoke, empty_home):

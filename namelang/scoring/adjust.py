@@ -45,7 +45,11 @@ class Adjustment:
     def of(cls, classifier, options, files: bool = True) -> Adjustment:
         """The adjustment `options` (a ScoreOptions) asks of `classifier`; the prior and coverage are
         checked here, before any scoring. `files=False` (the HTTP API) refuses a prior file."""
-        model = ModelUncertainty.of(classifier)
+        return cls.of_model(ModelUncertainty.of(classifier), options, files)
+
+    @classmethod
+    def of_model(cls, model: ModelUncertainty, options, files: bool = True) -> Adjustment:
+        """`of` from a model card's numbers (`ModelUncertainty`), without a loaded classifier."""
         prior = model.parse(options.prior, files)
         threshold = None if options.coverage is None else model.threshold(options.coverage)
         return cls(model, prior, prior.moved_from(model.prior), prior.shares, threshold)
