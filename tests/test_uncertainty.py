@@ -335,7 +335,6 @@ def test_predict_prior_estimate_reads_stdin_like_a_file(invoke, tiny_trained, ta
     [
         (("--coverage", "0.925"), "not one the model was calibrated for"),
         (("--prior", "nope.json"), "no prior file"),
-        (("--prior", "uniform", "--engine", "dask"), "--engine local"),
     ],
 )
 def test_predict_refuses_in_one_line(invoke, tiny_trained, table_file, extra, words):

@@ -272,8 +272,6 @@ def predict_cmd(args: PredictArgs) -> None:
     args = replace(args, input_=_check_usage(args.names, args.input_), fmt=fmt, home=home)
     scoring = score_options(args)
     if args.engine is Engine.dask:
-        if not scoring.plain or _summarised(args):
-            raise NamelangError("--prior, --coverage and --summary run with --engine local")
         if args.input_ in (None, "<lines>", "-"):
             raise NamelangError("--engine dask reads files: pass --input FILE, a glob or a folder")
         _predict_dask(args, scoring)
@@ -335,7 +333,7 @@ def _predict_local(args: PredictArgs, scoring: ScoreOptions) -> None:
             options=scoring,
             table=TableOptions(
                 fmt=None if args.fmt in (None, Format.table) else args.fmt.value, batch_size=args.batch_size
-            ),  # fmt: skip
+            ),
             summary=MixOptions(bootstrap=args.bootstrap, seed=args.seed) if _summarised(args) else None,
             progress=None if progress is None else _progress_callback(progress, clf.name, started),
         )
@@ -377,16 +375,16 @@ def _show_mix(mix: dict, args: PredictArgs) -> None:
 
 
 def _predict_dask(args: PredictArgs, scoring: ScoreOptions) -> None:
-    from namelang.distributed import tag_dataset
+    """A file, a glob or a folder of parts through `tag_dataset` on a Dask cluster, into files."""
+    from namelang.distributed import DaskOptions, ModelPayload, tag_dataset
+    from namelang.tagging import check_output
 
-    input_, output, column, fmt, encoding = args.input_, args.output, args.column, args.fmt, args.encoding
-    scheduler, blocksize, model, home = args.scheduler, args.blocksize, args.model, args.home
-    top_k, min_prob, prefix, explain = scoring.top_k, scoring.min_prob, scoring.prefix, scoring.explain
+    check_output(args.summary_output)
 
     def connected(dashboard: str | None, workers: int) -> None:
-        where = scheduler or "a local cluster"
+        where = args.scheduler or "a local cluster"
         render.out.info(f"Dask: {where}, {workers} worker{'' if workers == 1 else 's'}; dashboard: "
-                    + (dashboard or "none (pip install bokeh to get one)"))  # fmt: skip
+                        + (dashboard or "none (pip install bokeh to get one)"))  # fmt: skip
 
     with render.count_progress() as progress:
         task = progress.add_task("dask", total=None, status="")
@@ -395,16 +393,28 @@ def _predict_dask(args: PredictArgs, scoring: ScoreOptions) -> None:
             progress.update(task, completed=done, total=total, status="tasks")
 
         summary = tag_dataset(
-            input_, output, model=model, home=home, column=column, top_k=top_k, prefix=prefix,
-            min_prob=min_prob, fmt=None if fmt is None else fmt.value, encoding=encoding,
-            scheduler=scheduler, blocksize=blocksize, on_connect=connected, progress=advance, explain=explain,
-        )  # fmt: skip
+            args.input_,
+            args.output,
+            column=args.column,
+            model=ModelPayload.load(args.model, args.home),
+            options=scoring,
+            table=TableOptions(
+                fmt=None if args.fmt in (None, Format.table) else args.fmt.value, encoding=args.encoding
+            ),
+            summary=MixOptions(bootstrap=args.bootstrap, seed=args.seed) if _summarised(args) else None,
+            cluster=DaskOptions(
+                scheduler=args.scheduler, blocksize=args.blocksize, on_connect=connected, progress=advance
+            ),
+        )
     rows = "" if summary.rows is None else f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
     # Parquet's footers count rows without a probability: blank names and, with --min-prob, abstentions.
-    what = "blank or below --min-prob" if min_prob > 0 else "blank"
+    what = "blank or below --min-prob" if scoring.min_prob > 0 else "blank"
     blank = f" ({summary.blank:,} {what})" if summary.blank else ""
+    where = "" if summary.output is None else f", written to {summary.output}"
     render.out.info(f"{rows}{blank} scored by {summary.model} in {summary.partitions} partitions on "
-                f"{summary.workers} Dask workers, written to {summary.output}".lstrip())  # fmt: skip
+                    f"{summary.workers} Dask workers{where}".lstrip())  # fmt: skip
+    if summary.mix is not None:
+        _show_mix(summary.mix.as_dict(), args)
 
 
 def register(app: typer.Typer) -> None:
