@@ -280,6 +280,23 @@ def test_a_worker_without_the_model_folder_scores_it(cluster, tiny_trained, tmp_
         assert not any(client.run(lambda: "torch" in sys.modules).values())  # the numpy engine only
 
 
+def test_an_ngram_model_and_an_ensemble_run_on_the_workers(cluster, tiny_trained, tmp_path, invoke):
+    """Every kind of model travels as the store's files (an n-gram's vocabulary, an ensemble's members):
+    on main the n-gram failed on the workers ("cannot read …/vocabulary.json") and an ensemble was refused."""
+    home = tmp_path / "home"
+    shutil.copytree(tiny_trained, home)
+    trained = invoke("train", "--arch", "ngram", "--name", "ng", "--home", home)
+    assert trained.exit_code == 0, trained.output
+    made = invoke("ensemble", "tiny", "ng", "--name", "both", "--home", home)
+    assert made.exit_code == 0, made.output
+    src = write_people(tmp_path / "people.csv")
+    for model in ("ng", "both"):
+        args = ("-i", src, "--home", home, "-m", model, "--coverage", "0.9")
+        out = pd.read_csv(_local_equals_dask(invoke, cluster, tmp_path, *args), dtype=str, keep_default_na=False)
+        named = out["name"].str.strip() != ""
+        assert named.sum() > 10 and (out.loc[named, ["prediction", "prediction_set"]] != "").all().all()
+
+
 def test_dask_mistakes_are_one_line_and_write_nothing(cluster, tiny_trained, tmp_path, invoke):
     import dask
 
@@ -315,8 +332,9 @@ def test_without_the_extra_dask_names_the_install(tiny_trained, tmp_path, invoke
 def test_the_lexicon_travels_to_the_workers(cluster, tiny_trained, tmp_path, invoke):
     from namelang.data.split import read_split
     from namelang.distributed import ModelPayload
+    from namelang.models.store import LEXICON
 
-    assert ModelPayload.load("tiny", tiny_trained).lexicon is not None
+    assert LEXICON in ModelPayload.load("tiny", tiny_trained).files
     known = read_split(tiny_trained, "train")[0][:3]  # names the model trained on: answered from its lexicon
     src = write_people(tmp_path / "people.csv", names=known + ["Tanaka"], repeat=10)
     args = ("-i", src, "--explain", "--home", tiny_trained)

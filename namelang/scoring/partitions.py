@@ -1,7 +1,8 @@
 """What the Dask engine runs on a worker: the model sent as data, and the per-chunk step on a partition.
 
 A worker need not share a disk with the client: `ModelPayload` carries the model's card and the bytes
-of its weights and lexicon, loaded once per worker process (the numpy engine, without torch).
+of the files the store says scoring needs, loaded once per worker process (the numpy engine, without
+torch) — a network, an n-gram model or an ensemble alike.
 `PartitionStep` is everything a partition is scored with (the payload, the name column, the
 `ScoreOptions` and the settled `Adjustment`), sent once with the graph; on a partition it is the same
 `Tagger` as `tag_file`'s, so both engines give the same rows. Its `seen` is the first pass of a prior
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.errors import NamelangError
 from namelang.models.card import ModelCard
 from namelang.scoring.adjust import Adjustment
 from namelang.scoring.options import DEFAULT_CACHE, ScoreOptions
@@ -29,12 +29,12 @@ from namelang.scoring.options import DEFAULT_CACHE, ScoreOptions
 
 @dataclass(frozen=True)
 class ModelPayload:
-    """What a worker needs to run a model, as data: its card, its weights' bytes and its lexicon's."""
+    """What a worker needs to run a model, as data: its card and the files scoring it needs
+    (`StoredModel.files()`: weights, lexicon, a kind's own files, an ensemble's members)."""
 
     name: str
     card: ModelCard
-    weights: bytes
-    lexicon: bytes | None = None  # models/lexicon.py: the training names answer from it on workers too
+    files: dict[str, bytes]
 
     @classmethod
     def load(cls, model: str | Path | None = None, home=None) -> ModelPayload:
@@ -42,9 +42,9 @@ class ModelPayload:
         from namelang.models.store import ModelStore
 
         found = ModelStore(home).load(model)
-        if found.members():
-            raise NamelangError(f"{found.name} is an ensemble; the Dask engine sends single models only")
-        return cls(found.name, found.card, found.weights().read_bytes(), found.lexicon_bytes())
+        for single in found.members() or [found]:
+            single.weights()  # checked against its card here, before anything is sent
+        return cls(found.name, found.card, found.files())
 
     @property
     def labels(self) -> list[str]:
@@ -52,7 +52,10 @@ class ModelPayload:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.weights + (self.lexicon or b"")).hexdigest()
+        sha = hashlib.sha256()
+        for relative in sorted(self.files):
+            sha.update(relative.encode() + b"\0" + hashlib.sha256(self.files[relative]).digest())
+        return sha.hexdigest()
 
 
 _lock = threading.Lock()
@@ -61,22 +64,18 @@ _held = threading.local()  # per worker thread: the run's Tagger and the model's
 
 
 def classifier_from(payload: ModelPayload):
-    """The payload's Classifier, loaded once per process (checked like any model folder, then removed)."""
+    """The payload's Classifier, loaded once per process (the store checks the unpacked folder as any
+    model folder; everything is read into memory before the folder is removed)."""
     from namelang.inference import Classifier
-    from namelang.models import store
+    from namelang.models.store import unpack
 
     with _lock:
         if payload.digest not in _classifiers:
             folder = Path(tempfile.mkdtemp(prefix="namelang-model-"))
             try:
-                (folder / store.WEIGHTS).write_bytes(payload.weights)
-                (folder / store.CARD).write_text(payload.card.to_json(), encoding="utf-8")
-                if payload.lexicon is not None:
-                    (folder / store.LEXICON).write_bytes(payload.lexicon)
-                clf = Classifier.load(folder, device="cpu")
+                clf = Classifier.from_stored(unpack(payload.files, folder, payload.name), device="cpu")
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
-            clf.name = payload.name
             _classifiers[payload.digest] = clf
         return _classifiers[payload.digest]
 
