@@ -179,11 +179,12 @@ def fold_prior(home: Path, model: Trained, name: str, kind: str, shares: dict, n
 
 
 def publish(model: Trained, home: Path, target: Path, name: str) -> dict:
-    """Copy the files of `model`'s folder into `target` as the model `name`, with each source's
-    train-split prior from `home` on its card if it lacks them; returns the card as a dict."""
+    """Copy the files of `model`'s folder into `target` (made if need be) as the model `name`, with each
+    source's train-split prior from `home` on its card if it lacks them; returns the card as a dict."""
     from namelang.models.store import CARD, read_card
     from namelang.workspace import write_text
 
+    target.mkdir(parents=True, exist_ok=True)
     for path in model.path.iterdir():
         if path.is_file():
             shutil.copy2(path, target / path.name)

@@ -283,7 +283,7 @@ def faker_figures(work: Path, models: list[Trained]) -> dict:
     check = [sys.executable, str(ROOT / "benchmarks" / "faker_check.py"), "--work", str(work)]
     check += [f"--model={m.name}={m.path}" for m in models]
     with tempfile.TemporaryDirectory(prefix="namelang-faker-") as tmp:
-        subprocess.run([*check, "--json", f"{tmp}/faker.json"], stdout=sys.stderr, check=True)
+        subprocess.run([*check, "--json", f"{tmp}/faker.json"], stdout=subprocess.DEVNULL, check=True)
         return json.loads(Path(tmp, "faker.json").read_text(encoding="utf-8"))["models"]
 
 
