@@ -274,12 +274,13 @@ def faker_figures(work: Path, models: list[Trained]) -> dict:
     """The independent check (benchmarks/faker_check.py) of the shipped model and two baselines, run as a
     program of its own: Faker is never trained or tuned on, only scored here, after every choice was made,
     and its lists never enter this process."""
+    import importlib.metadata
     import importlib.util
 
     if importlib.util.find_spec("faker") is None:
         log("faker is not installed: the independent check is skipped (pip install faker)")
         return {}
-    log("the Faker check …")
+    log(f"the Faker check ({importlib.metadata.version('faker')}) …")
     check = [sys.executable, str(ROOT / "benchmarks" / "faker_check.py"), "--work", str(work)]
     check += [f"--model={m.name}={m.path}" for m in models]
     with tempfile.TemporaryDirectory(prefix="namelang-faker-") as tmp:
