@@ -1,4 +1,4 @@
-"""Training settings, kept free of heavy imports so that the CLI can show their defaults in --help."""
+"""Training settings, kept free of heavy imports so that the CLI can show their defaults in its help."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ class TrainConfig:
     # The validation score that picks the kept epoch and stops early (SELECT_BY). Macro-F1 weighs small
     # labels; on a split with a few names per small label it is noisy, and accuracy or loss is steadier.
     select: str = "macro-f1"
-    # Distillation (`--teacher`): the teacher's probabilities softened by this temperature, this share of
-    # the loss, and this many character-dropout-perturbed copies of each name labelled by the teacher.
+    # Distillation (`teacher`: a model's name or folder): the teacher's probabilities softened by this
+    # temperature, this share of the loss, and this many character-dropout-perturbed copies of each name
+    # labelled by the teacher.
     teacher: str | None = None
     distill_temperature: float = 2.0
     distill_weight: float = 0.7

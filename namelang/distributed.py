@@ -1,35 +1,47 @@
 """The Dask engine of `predict`: read a table's parts, tag each partition, write parts, on a Dask cluster.
 
-Dask does the partitioning and the scheduling (`read_csv(blocksize=…)`/`read_parquet`,
-`map_partitions(…, meta=…)`, `to_parquet`/`to_csv`); this module only says what to run on a
-partition: `tagging.Tagger`, the same step as the one-process engine, so both give the same rows.
-Workers need not share a disk with the client: the model goes to them as data (its card and the bytes
-of its tensors), is loaded once per worker process and runs on the numpy engine, without torch.
+Dask does the partitioning and the scheduling (`data.parts`: `read_csv(blocksize=…)`/`read_parquet`;
+`map_partitions(…, meta=…)`, `to_parquet`/`to_csv`); what runs on a partition is `scoring.partitions`:
+the same `Tagger` step as the one-process engine, so both give the same rows. Priors and prediction
+sets are `scoring.adjust.Adjustment`'s, built on the client and sent as data; a prior to estimate (and
+the language mix) takes a first pass over the table: each partition's distinct names, counts and model
+probabilities, merged on the client, where EM runs, before the scoring pass.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import glob
-import hashlib
 import logging
 import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from namelang.errors import NamelangError
-from namelang.models.card import ModelCard
+from namelang.scoring import MixOptions, PredictionColumns, ScoreOptions, TableOptions
+from namelang.scoring.adjust import Adjustment
+from namelang.scoring.partitions import (
+    ModelPayload,
+    PartitionStep,
+    Seen,
+    merge_seen,
+    seen_partition,
+    tag_partition,
+)
 
-DASK_INSTALL = 'predict --engine dask needs Dask: pip install "namelang[dask]"'
-TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"}
+if TYPE_CHECKING:
+    from namelang.data.parts import Plan
+
+DASK_INSTALL = 'the Dask engine needs Dask: pip install "namelang[dask]"'
 PART = "part-{:05d}"
+SINGLE_SUFFIXES = {".csv", ".tsv", ".tab", ".parquet", ".pq"}
+
+__all__ = ["DaskOptions", "DaskSummary", "ModelPayload", "tag_dataset"]
 
 
 def import_dask():
@@ -41,226 +53,69 @@ def import_dask():
         raise NamelangError(DASK_INSTALL) from None
 
 
-@dataclass(frozen=True)
-class ModelPayload:
-    """What a worker needs to run a model, as data: its card, its weights' bytes and its lexicon's."""
+@dataclass(frozen=True, kw_only=True)
+class DaskOptions:
+    """Where and how the Dask engine runs.
 
-    name: str
-    card: ModelCard
-    weights: bytes
-    lexicon: bytes | None = None  # models/lexicon.py: the training names answer from it on workers too
+    `scheduler`: tcp://HOST:PORT of a running cluster, else a LocalCluster of `workers` (default: one
+    per core) single-threaded worker processes. `blocksize`: bytes of CSV per partition (Parquet is
+    split by row groups). `on_connect(dashboard, workers)` is called once connected, `progress(tasks
+    done, tasks)` while a pass runs.
+    """
 
-    @classmethod
-    def load(cls, model: str | Path | None = None, home: str | Path | None = None) -> ModelPayload:
-        """The store's model (a name, a folder, 'pretrained', or None for the default) as a payload."""
-        from namelang.models.store import ModelStore
-
-        found = ModelStore(home).load(model)
-        if found.members():
-            raise NamelangError(f"{found.name} is an ensemble; --engine dask sends single models only")
-        return cls(found.name, found.card, found.weights().read_bytes(), found.lexicon_bytes())
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.weights + (self.lexicon or b"")).hexdigest()
-
-
-_lock = threading.Lock()
-_classifiers: dict[str, object] = {}  # per worker process: payload digest -> Classifier
-_taggers = threading.local()  # per worker thread: the name cache is not shared between threads
-
-
-def classifier_from(payload: ModelPayload):
-    """The payload's Classifier, loaded once per process (checked like any model folder, then removed)."""
-    from namelang.inference import Classifier
-    from namelang.models import store
-
-    with _lock:
-        if payload.digest not in _classifiers:
-            folder = Path(tempfile.mkdtemp(prefix="namelang-model-"))
-            try:
-                (folder / store.WEIGHTS).write_bytes(payload.weights)
-                (folder / store.CARD).write_text(payload.card.to_json(), encoding="utf-8")
-                if payload.lexicon is not None:
-                    (folder / store.LEXICON).write_bytes(payload.lexicon)
-                clf = Classifier.load(folder, device="cpu")
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-            clf.name = payload.name
-            _classifiers[payload.digest] = clf
-        return _classifiers[payload.digest]
-
-
-def tag_partition(frame, payload: ModelPayload, position: int, top_k: int, prefix: str, min_prob: float,
-                  nulls: bool, explain: bool = False):  # fmt: skip
-    """One partition, tagged on a worker: the same `Tagger` step as the one-process engine."""
-    from namelang.tagging import Tagger
-
-    key = (payload.digest, position, top_k, prefix, min_prob, nulls, explain)
-    taggers = getattr(_taggers, "by_key", None)
-    if taggers is None:
-        taggers = _taggers.by_key = {}
-    if key not in taggers:
-        clf = classifier_from(payload)
-        taggers[key] = Tagger(clf, position, top_k, prefix, min_prob, nulls=nulls, explain=explain)
-    return taggers[key].frame(frame)
-
-
-def input_paths(source: str | Path) -> list[Path]:
-    """A file, a glob, or a folder of table parts, in name order (the input's order)."""
-    text = str(source)
-    if Path(text).is_dir():
-        paths = [p for p in sorted(Path(text).iterdir()) if p.suffix.lower() in TABLE_SUFFIXES]
-        what = f"no CSV or Parquet parts in the folder {text}"
-    elif glob.has_magic(text):
-        paths = [Path(p) for p in sorted(glob.glob(text)) if Path(p).is_file()]
-        what = f"no files match {text!r}"
-    else:
-        paths = [Path(text)] if Path(text).is_file() else []
-        what = f"no such file: {text}"
-    if not paths:
-        raise NamelangError(what)
-    kinds = {is_parquet_path(p) for p in paths}
-    if len(kinds) > 1:
-        raise NamelangError(f"{text}: mixes Parquet and text files; give one kind")
-    return paths
-
-
-def is_parquet_path(path: Path) -> bool:
-    from namelang.data.table import is_parquet
-
-    return is_parquet(path)
-
-
-@dataclass
-class Plan:
-    """What to read and how, resolved on the client before any work is sent."""
-
-    paths: list[Path]
-    parquet: bool
-    header: list[str]  # as the first part writes it
-    delimiter: str | None
-    schema: object  # pyarrow schema of a Parquet input, else None
-
-
-def plan_input(source, encoding: str) -> Plan:
-    """The plan, once every part's header (or Parquet schema) is read and found like the first's:
-    cheap, and a part that differs is named here rather than failing on a worker mid-run."""
-    paths = input_paths(source)
-    if is_parquet_path(paths[0]):
-        schemas = [_parquet_schema(path) for path in paths]
-        for path, schema in zip(paths[1:], schemas[1:]):
-            _same_columns(path, paths[0], list(schema.names), list(schemas[0].names))
-            for field in schemas[0]:
-                if schema.field(field.name).type != field.type:
-                    raise NamelangError(f"{path}: column {field.name!r} is {schema.field(field.name).type}, "
-                                        f"in {paths[0].name} {field.type}; every part needs the same columns")  # fmt: skip
-        return Plan(paths, True, list(schemas[0].names), None, schemas[0])
-    shapes = [_text_shape(path, encoding) for path in paths]
-    for path, (header, delimiter) in zip(paths[1:], shapes[1:]):
-        if delimiter != shapes[0][1]:
-            raise NamelangError(f"{path}: separated by {delimiter!r}, {paths[0].name} by {shapes[0][1]!r}; "
-                                "every part needs the same separator")  # fmt: skip
-        _same_columns(path, paths[0], header, shapes[0][0])
-    return Plan(paths, False, shapes[0][0], shapes[0][1], None)
-
-
-def _parquet_schema(path: Path):
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.read_schema(path)
-    except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
-        raise NamelangError(f"{path}: cannot read as Parquet: {exc}") from exc
-
-
-def _text_shape(path: Path, encoding: str) -> tuple[list[str], str]:
-    """(header, delimiter) of a text part; '\n' for one name per line."""
-    from namelang.data.table import SNIFF_BYTES, open_input
-
-    table = open_input(path, encoding)
-    try:
-        table.stream.read(SNIFF_BYTES)  # the sniffed head, checked against the encoding
-    finally:
-        table.stream.raw.close()
-    return table.header or ["name"], table.delimiter or "\n"
-
-
-def _same_columns(path: Path, first: Path, header: list[str], expected: list[str]) -> None:
-    if header == expected:
-        return
-    missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
-    what = f"no column {missing[0]!r}" if missing else "columns in another order"
-    if extra and not missing:
-        what = f"an extra column {extra[0]!r}"
-    raise NamelangError(f"{path}: {what} (columns: {', '.join(map(str, header))}; {first.name} has "
-                        f"{', '.join(map(str, expected))}); every part needs the same columns")  # fmt: skip
-
-
-def read_dataframe(plan: Plan, encoding: str, blocksize: str | int, label: str = ""):
-    """The input as a Dask frame; a CSV read in several blocks is checked for quoted line breaks."""
-    frames = _read_frames(plan, encoding, blocksize)
-    if _split(plan, blocksize):
-        frames = frames.map_partitions(check_line_breaks, label or str(plan.paths[0]), meta=frames._meta)
-    return frames
-
-
-def _read_frames(plan: Plan, encoding: str, blocksize: str | int):
-    import dask.dataframe as dd
-
-    files = [str(p) for p in plan.paths]
-    if plan.parquet:
-        return dd.read_parquet(files, dtype_backend="pyarrow", blocksize=blocksize)
-    if plan.delimiter == "\n":  # one name per line, no header
-        return dd.read_csv(files, header=None, names=["name"], sep="\x1f", dtype=str, keep_default_na=False,
-                           skip_blank_lines=False, blocksize=blocksize, encoding=encoding,
-                           quoting=csv.QUOTE_NONE)  # fmt: skip  # a line is a name, quotes and all
-    return dd.read_csv(files, sep=plan.delimiter, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                       blocksize=blocksize, encoding=encoding)  # fmt: skip
-
-
-def _split(plan: Plan, blocksize) -> bool:
-    """Whether a quoted CSV file is read in more than one block."""
-    from dask.utils import parse_bytes
-
-    if plan.parquet or plan.delimiter == "\n" or blocksize is None:
-        return False
-    size = parse_bytes(blocksize) if isinstance(blocksize, str) else blocksize
-    return any(path.stat().st_size > size for path in plan.paths)
+    scheduler: str | None = None
+    workers: int | None = None
+    blocksize: str | int = "64MB"
+    on_connect: Callable[[str | None, int], None] | None = None
+    progress: Callable[[int, int], None] | None = None
 
 
 @dataclass
 class DaskSummary:
-    rows: int | None  # counted from Parquet footers; None for CSV (counting would take a second pass)
-    blank: int | None
+    rows: int | None  # Parquet footers' count, else the first pass's; None for CSV scored in one pass
+    blank: int | None  # rows without a probability (blank, or below min_prob), from Parquet footers
     seconds: float
     column: str
     model: str
-    output: str
+    output: str | None  # None: only the mix was asked for
     partitions: int
     workers: int
     dashboard: str | None
+    mix: object = None  # uncertainty.Mix, with `summary`
 
 
-def output_plan(output, fmt: str | None, parquet_input: bool) -> tuple[Path, str, bool]:
-    """(path, format, one file?): a path ending in .csv/.tsv/.parquet is one file, any other a folder."""
+@dataclass(frozen=True)
+class Target:
+    """Where the tagged table goes: `path`, a file (`single`) or a folder of parts, in `fmt`."""
+
+    path: Path
+    fmt: str
+    single: bool
+
+
+def output_plan(output, fmt: str | None, parquet_input: bool, optional: bool = False) -> Target | None:
+    """A path ending in .csv/.tsv/.parquet is one file, any other a folder; None when `optional` (a mix
+    alone) and no output is given."""
     if output is None:
-        raise NamelangError("--engine dask writes files: pass --output FOLDER (parts) or FILE.csv|.parquet")
+        if optional:
+            return None
+        raise NamelangError(
+            "the Dask engine writes files: pass {output=FOLDER} (parts) or a .csv/.parquet file"
+        )
     path = Path(output)
     if not path.parent.is_dir():
         raise NamelangError(f"cannot write {path}: no such folder {path.parent}")
     from namelang.tagging import output_format
 
-    single = path.suffix.lower() in {".csv", ".tsv", ".tab", ".parquet", ".pq"}
+    single = path.suffix.lower() in SINGLE_SUFFIXES
     if fmt is None and not single:
         fmt = "parquet" if parquet_input else "csv"
     fmt = output_format(path, fmt)
     if fmt not in ("csv", "tsv", "parquet"):
-        raise NamelangError(f"--engine dask writes csv, tsv or parquet, not {fmt}")
+        raise NamelangError(f"the Dask engine writes csv, tsv or parquet, not {fmt}: use {{fmt=parquet}}")
     if single and path.is_dir():
         raise NamelangError(f"cannot write {path}: it is a folder")
-    return path, fmt, single
+    return Target(path, fmt, single)
 
 
 class Cluster:
@@ -297,6 +152,24 @@ class Cluster:
     def workers(self) -> int:
         return len(self.client.scheduler_info().get("workers", {}))
 
+    def compute(self, work, progress: Callable[[int, int], None] | None = None):
+        """`work` (a Dask collection or a list of delayed) computed on the cluster, reporting (tasks done,
+        tasks) as the scheduler sees them; its results."""
+        futures = self.client.compute(work)
+        if progress is not None:
+            from distributed.diagnostics.progressbar import TextProgressBar
+
+            class Callback(TextProgressBar):
+                def _draw_bar(self, remaining, all, **kwargs):
+                    progress(all - remaining, all)
+
+                def _draw_stop(self, **kwargs):
+                    pass
+
+            Callback(futures if isinstance(futures, list) else [futures], scheduler=self.client.scheduler.address,
+                     interval="250ms")  # fmt: skip
+        return self.client.gather(futures)
+
     def close(self) -> None:
         for part in (getattr(self, "client", None), self.local):
             if part is not None:
@@ -318,88 +191,16 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
-def check_line_breaks(frame, label: str):
-    """A partition of a CSV read in blocks must hold no line break in a cell: a block boundary may cut a
-    quoted one, so whether such a file reads would depend on where the boundaries land."""
-    for column in frame.columns:
-        cells = frame[column]
-        if cells.dtype == object or str(cells.dtype).startswith("str"):
-            if cells.str.contains("\n", regex=False).any():
-                raise NamelangError(LINE_BREAK.format(label))
-    return frame
-
-
-LINE_BREAK = ("{}: a quoted field holds a line break, and a CSV bigger than the block size is read in "
-              "blocks that may cut it: use a block size over the file's size, or Parquet")  # fmt: skip
-
-
-@contextlib.contextmanager
-def _data_errors(label: str, encoding: str):
-    """What a worker found wrong with the data, as one line."""
-    import pandas as pd
-
-    try:
-        yield
-    except pd.errors.ParserError as exc:
-        if "inside string" in str(exc):  # a block that ends inside a quoted line break
-            raise NamelangError(LINE_BREAK.format(label)) from None
-        raise NamelangError(f"{label}: cannot parse as a table: {str(exc).strip().splitlines()[0]}") from None
-    except UnicodeDecodeError:
-        raise NamelangError(f"{label}: not valid {encoding.upper()}; pass --encoding if the file uses "
-                            "another (e.g. --encoding latin-1)") from None  # fmt: skip
-
-
-def _watch(client, futures, progress: Callable[[int, int], None] | None) -> None:
-    """Wait for `futures`, reporting (tasks done, tasks) as the scheduler sees them."""
-    if progress is not None:
-        from distributed.diagnostics.progressbar import TextProgressBar
-
-        class Callback(TextProgressBar):
-            def _draw_bar(self, remaining, all, **kwargs):
-                progress(all - remaining, all)
-
-            def _draw_stop(self, **kwargs):
-                pass
-
-        Callback(futures, scheduler=client.scheduler.address, interval="250ms")
-    client.gather(futures)
-
-
-def _meta(empty, added: list[str], extra: list[str]):
-    """The empty frame Dask is told a tagged partition looks like (what `Tagger.frame` returns)."""
-    import numpy as np
-    import pandas as pd
-
-    out = empty.copy()
-    for i, column in enumerate(added):
-        out[column] = pd.Series([], dtype=object if i % 2 == 0 else np.float64)
-    for column in extra:
-        out[column] = pd.Series([], dtype=object)
-    return out
-
-
-def _arrow_schema(plan: Plan, columns: list[str], added: list[str], extra: list[str]):
-    import pyarrow as pa
-
-    from namelang.tagging import text_schema
-
-    if not plan.parquet:
-        return text_schema(columns, added, extra)
-    typed = [pa.field(c, pa.string() if i % 2 == 0 else pa.float64()) for i, c in enumerate(added)]
-    typed += [pa.field(c, pa.string()) for c in extra]
-    return pa.schema(list(plan.schema) + typed, metadata=plan.schema.metadata)
-
-
-def _writer(tagged, target: Path, fmt: str, single: bool, header: list[str], schema):
-    """The lazy write of `tagged` into `target` (a file, or a folder of parts)."""
-    if fmt == "parquet":
-        return tagged.to_parquet(str(target), write_index=False, schema=schema, compute=False,
+def _writer(tagged, destination: Path, target: Target, header: list[str], schema):
+    """The lazy write of `tagged` into `destination` (a file, or a folder of parts) as `target` asks."""
+    if target.fmt == "parquet":
+        return tagged.to_parquet(str(destination), write_index=False, schema=schema, compute=False,
                                  name_function=lambda i: PART.format(i) + ".parquet")  # fmt: skip
-    options = dict(index=False, header=header, sep="\t" if fmt == "tsv" else ",", float_format="%.6f",
+    options = dict(index=False, header=header, sep="\t" if target.fmt == "tsv" else ",", float_format="%.6f",
                    lineterminator="\n", encoding="utf-8", compute=False)  # fmt: skip
-    if single:
-        return tagged.to_csv(str(target), single_file=True, **options)
-    return tagged.to_csv(str(target / "*.csv"), name_function=PART.format, **options)
+    if target.single:
+        return tagged.to_csv(str(destination), single_file=True, **options)
+    return tagged.to_csv(str(destination / "*.csv"), name_function=PART.format, **options)
 
 
 def _merge_parquet(parts: Path, target: Path) -> None:
@@ -435,90 +236,147 @@ def parquet_counts(paths: list[Path], probability: str) -> tuple[int, int]:
     return rows, blank
 
 
-def _run(client, tagged, target: Path, fmt: str, single: bool, header, schema, progress) -> list[Path]:
+def _write(cluster: Cluster, tagged, target: Target, header, schema, progress) -> list[Path]:
     """Write `tagged` (atomically): the written Parquet parts or files, for counting."""
     from namelang.workspace import atomic_dir, atomic_path
 
     def compute(destination: Path) -> None:
-        futures = client.compute(_writer(tagged, destination, fmt, single, header, schema))
-        _watch(client, futures if isinstance(futures, list) else [futures], progress)
+        cluster.compute(_writer(tagged, destination, target, header, schema), progress)
 
-    if not single:
-        with atomic_dir(target) as tmp:
+    if not target.single:
+        with atomic_dir(target.path) as tmp:
             compute(tmp)
-        return sorted(target.glob("*.parquet"))
-    with atomic_path(target) as tmp:
-        if fmt != "parquet":
+        return sorted(target.path.glob("*.parquet"))
+    with atomic_path(target.path) as tmp:
+        if target.fmt != "parquet":
             compute(tmp)
             return []
-        parts = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".parts", dir=target.parent))
+        parts = Path(
+            tempfile.mkdtemp(prefix=f".{target.path.name}.", suffix=".parts", dir=target.path.parent)
+        )
         try:
             compute(parts)
             _merge_parquet(parts, tmp)
         finally:
             shutil.rmtree(parts, ignore_errors=True)
-    return [target]
+    return [target.path]
+
+
+@dataclass
+class _Job:
+    """One `tag_dataset` call, resolved on the client before the cluster starts."""
+
+    source: str
+    plan: Plan
+    position: int  # of the name column
+    target: Target | None  # None: the mix alone
+    payload: ModelPayload
+    options: ScoreOptions
+    table: TableOptions
+    columns: PredictionColumns
+    adjustment: Adjustment | None  # None: plain options and no mix asked for
+
+    def step(self, adjustment: Adjustment | None) -> PartitionStep:
+        nulls = self.target is not None and self.target.fmt == "parquet"
+        return PartitionStep(
+            self.payload, self.position, self.options, adjustment, nulls, self.table.cache_size
+        )
+
+    def seen(self, cluster: Cluster, frames, progress) -> Seen:
+        """The first pass: every partition's distinct names, counts and model probabilities, merged."""
+        import dask
+
+        step = dask.delayed(self.step(self.adjustment))
+        parts = [dask.delayed(seen_partition)(part, step) for part in frames.to_delayed()]
+        return merge_seen(cluster.compute(parts, progress), len(self.payload.labels))
+
+    def write(self, cluster: Cluster, frames, adjustment, progress) -> tuple[int | None, int | None]:
+        """The scoring pass into the target: (rows, blank rows) from Parquet footers, else (None, None)."""
+        import dask
+
+        meta = self.columns.meta(frames._meta)
+        tagged = frames.map_partitions(tag_partition, dask.delayed(self.step(adjustment)), meta=meta)
+        if self.plan.parquet:
+            schema = self.columns.arrow_schema(self.plan.schema)
+        else:
+            schema = self.columns.text_schema(list(frames.columns))
+        header = [*self.plan.header, *self.columns.names]
+        written = _write(cluster, tagged, self.target, header, schema, progress)
+        if self.target.fmt != "parquet":
+            return None, None
+        return parquet_counts(written, self.columns.probability)
+
+
+def _job(source, output, column, model, options, table, summary) -> _Job:
+    """Everything checked that can be before a cluster starts: the parts, the column, the output, the
+    model, the added columns and the prior and coverage asked for."""
+    from namelang.data.parts import plan_input
+    from namelang.data.table import check_encoding
+    from namelang.tagging import resolve_column
+
+    options, table = options or ScoreOptions(), table or TableOptions()
+    table = replace(table, encoding=check_encoding(table.encoding))
+    plan = plan_input(source, table.encoding)
+    position = resolve_column(plan.header, column, str(source))
+    target = output_plan(output, table.fmt, plan.parquet, optional=summary is not None)
+    payload = model if isinstance(model, ModelPayload) else ModelPayload.load(model)
+    columns = PredictionColumns.of(options, payload.labels)
+    columns.check_clash(plan.header)
+    adjustment = Adjustment.of(payload, options) if not options.plain or summary is not None else None
+    return _Job(str(source), plan, position, target, payload, options, table, columns, adjustment)
 
 
 def tag_dataset(
     source: str | Path,
-    output: str | Path,
+    output: str | Path | None = None,
     *,
-    model: str | Path | None = None,
-    home: str | Path | None = None,
-    payload: ModelPayload | None = None,
     column: str | None = None,
-    top_k: int = 3,
-    prefix: str = "",
-    min_prob: float = 0.0,
-    fmt: str | None = None,
-    encoding: str = "utf-8",
-    blocksize: str | int = "64MB",
-    scheduler: str | None = None,
-    workers: int | None = None,
-    on_connect: Callable[[str | None, int], None] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    explain: bool = False,
+    model: ModelPayload | str | Path | None = None,
+    options: ScoreOptions | None = None,
+    table: TableOptions | None = None,
+    summary: MixOptions | None = None,
+    cluster: DaskOptions | None = None,
 ) -> DaskSummary:
     """Tag a file, a glob or a folder of CSV/Parquet parts on a Dask cluster; write parts or one file.
 
-    `scheduler`: tcp://HOST:PORT of a running cluster, else a LocalCluster of `workers` (default: one
-    per core) single-threaded worker processes. Input and output paths must be reachable by the
-    workers; the model is sent to them. `on_connect(dashboard, workers)` is called once connected,
-    `progress(tasks done, tasks)` while it runs. Nothing appears under `output` unless it all succeeded.
-    `explain` adds `script_path`, as `tagging.tag_file` does.
+    The arguments are `tagging.tag_file`'s: `options` (ScoreOptions: top_k, prefix, min_prob, prior,
+    coverage, explain), `table` (TableOptions: fmt, encoding; cache_size per worker thread) and
+    `summary` (MixOptions: the table's language mix as `DaskSummary.mix`; then `output` may be None).
+    `model`: a `ModelPayload`, or a model of the default workspace (a name, a folder, 'pretrained' or
+    None). `cluster` (DaskOptions): where it runs and the callbacks. Input and output paths must be
+    reachable by the workers; the model is sent to them. A prior to estimate, or a mix, takes a first
+    pass over the table. Nothing appears under `output` unless it all succeeded.
     """
     import_dask()
-    import dask
+    from namelang.data.parts import data_errors, read_dataframe
 
-    from namelang.data.table import check_encoding
-    from namelang.inference import prediction_columns
-    from namelang.tagging import SCRIPT_PATH, check_clash, resolve_column
-
-    encoding = check_encoding(encoding)
-    plan = plan_input(source, encoding)
-    position = resolve_column(plan.header, column, str(source))
-    target, fmt, single = output_plan(output, fmt, plan.parquet)
-    payload = payload or ModelPayload.load(model, home)
-    k = max(1, min(top_k, len(payload.card.labels)))
-    added = prediction_columns(k, prefix)
-    extra = [f"{prefix}{SCRIPT_PATH}"] if explain else []
-    check_clash(plan.header, added + extra)
+    job, run = _job(source, output, column, model, options, table, summary), cluster or DaskOptions()
     started = time.perf_counter()
-    cluster = Cluster(scheduler, workers)
+    client = Cluster(run.scheduler, run.workers)
     try:
-        if on_connect is not None:
-            on_connect(cluster.dashboard, cluster.workers)
-        frames = read_dataframe(plan, encoding, blocksize, str(source))
-        tagged = frames.map_partitions(tag_partition, dask.delayed(payload), position, k, prefix, min_prob,
-                                       fmt == "parquet", explain, meta=_meta(frames._meta, added, extra))  # fmt: skip
-        schema = _arrow_schema(plan, list(frames.columns), added, extra)
-        header = [*plan.header, *added, *extra]
-        with _data_errors(str(source), encoding):
-            written = _run(cluster.client, tagged, target, fmt, single, header, schema, progress)
-        workers_seen = cluster.workers
+        if run.on_connect is not None:
+            run.on_connect(client.dashboard, client.workers)
+        with data_errors(job.source, job.table.encoding):
+            frames = read_dataframe(job.plan, job.table.encoding, run.blocksize, job.source)
+            seen, adjustment = None, job.adjustment
+            if adjustment is not None and (adjustment.pending or summary is not None):
+                seen = job.seen(client, frames, run.progress)
+                adjustment = adjustment.settled(*seen.arrays())
+            rows = blank = None
+            if job.target is not None:
+                rows, blank = job.write(client, frames, adjustment, run.progress)
+        workers = client.workers
     finally:
-        cluster.close()
-    rows, blank = parquet_counts(written, added[1]) if fmt == "parquet" else (None, None)
-    return DaskSummary(rows, blank, time.perf_counter() - started, plan.header[position], payload.name,
-                       str(target), tagged.npartitions, workers_seen, cluster.dashboard)  # fmt: skip
+        client.close()
+    return DaskSummary(
+        rows=seen.rows if rows is None and seen is not None else rows,
+        blank=blank,
+        seconds=time.perf_counter() - started,
+        column=job.plan.header[job.position],
+        model=job.payload.name,
+        output=None if job.target is None else str(job.target.path),
+        partitions=frames.npartitions,
+        workers=workers,
+        dashboard=client.dashboard,
+        mix=None if summary is None else adjustment.mix(seen, summary),
+    )

@@ -166,7 +166,7 @@ NORMALIZE = ("true", "pred", "all", "none")
 def confusion(scored: Scored, normalize: str = "true") -> tuple[np.ndarray, np.ndarray]:
     """(matrix as asked, raw counts); rows are true labels, columns predictions."""
     if normalize not in NORMALIZE:
-        raise NamelangError(f"--normalize must be one of {', '.join(NORMALIZE)}")
+        raise NamelangError(f"{{normalize}} must be one of {', '.join(NORMALIZE)}")
     counts = confusion_counts(scored.y_true, scored.y_pred, len(scored.labels))
     if normalize == "none":
         return counts, counts

@@ -15,22 +15,13 @@ from namelang.data.scripts import path_of, rule_probabilities, script_masks, tra
 from namelang.data.sources import OUT_OF_SCOPE
 from namelang.errors import NamelangError
 from namelang.models.card import ModelCard
-from namelang.models.forward import batched_logits, softmax, torch_runner
+from namelang.models.forward import batched_logits, softmax
 from namelang.models.store import ModelStore
 from namelang.workspace import Workspace
 
 # The model's own out-of-scope label (a language outside the 18). `min_prob` never writes it: a name
 # below the threshold gets no prediction (null), so the two cannot be confused.
 UNKNOWN_LABEL = OUT_OF_SCOPE
-
-
-def prediction_columns(top_k: int, prefix: str = "") -> list[str]:
-    """`prediction`, `probability`, then `prediction_2`, `probability_2`, … up to top_k."""
-    columns = []
-    for rank in range(1, top_k + 1):
-        suffix = "" if rank == 1 else f"_{rank}"
-        columns += [f"{prefix}prediction{suffix}", f"{prefix}probability{suffix}"]
-    return columns
 
 
 def cased_as_trained(names: list[str]) -> list[str]:
@@ -40,15 +31,41 @@ def cased_as_trained(names: list[str]) -> list[str]:
     return [n.title() if len(n) > 1 and (n.isupper() or n.islower()) else n for n in names]
 
 
-class Classifier:
-    """A loaded model: `Classifier.load()` takes the store's default, else the pretrained model."""
+class _SharedWithMembers:
+    """An attribute an ensemble's members share with it: setting it on the ensemble sets it on each."""
 
-    def __init__(self, run, card: ModelCard, name: str, path: Path, device: str):
-        self.run = run  # batch of ids and lengths -> logits (numpy engine or torch module)
+    def __set_name__(self, owner, name: str) -> None:
+        self.name, self.key = name, f"_{name}"
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else getattr(obj, self.key)
+
+    def __set__(self, obj, value) -> None:
+        setattr(obj, self.key, value)
+        for member in obj.members:
+            setattr(member, self.name, value)
+
+
+class Classifier:
+    """A loaded model: `Classifier.load()` takes the store's default, else the pretrained model.
+
+    Every kind of model is one: its kind's spec in the registry makes its `run` (models/registry.py). An
+    ensemble's `members` are Classifiers too; its `run` combines their probabilities (models/ensemble.py).
+    """
+
+    # Batches scored side by side, and whether training names answer from the lexicon (see __init__).
+    threads = _SharedWithMembers()
+    use_lexicon = _SharedWithMembers()
+
+    def __init__(self, run, card: ModelCard, name: str, path: Path, device: str, members: list | None = None):
+        # A single model's: a batch of ids and lengths -> logits (numpy engine or torch module);
+        # an ensemble's: its members' probabilities -> its own.
+        self.run = run
         self.card = card
         self.name = name
         self.path = path
         self.device = device
+        self.members: list[Classifier] = list(members or [])
         self.labels: list[str] = list(card.labels)
         self.alphabet = Alphabet(card.alphabet)
         self.max_length = card.max_length
@@ -82,37 +99,17 @@ class Classifier:
         On the CPU the model runs on the numpy engine (no torch import); on cuda/mps, on torch.
         `lexicon=False`: training names are answered by the network too (to measure the network alone).
         """
-        found = ModelStore(home).load(model)
-        clf = cls._load_found(found, device)
-        if found.card.arch != "ensemble":
-            clf._lexicon_blob = found.lexicon_bytes()
-        clf.use_lexicon = lexicon
-        return clf
+        return cls.from_stored(ModelStore(home).load(model), device, lexicon)
 
     @classmethod
-    def _load_found(cls, found, device: str):
-        from namelang.device import inference_device
-
-        if found.card.arch == "ensemble":
-            from namelang.models.ensemble import EnsembleClassifier
-
-            return EnsembleClassifier.load_found(found, device)
-        if found.card.arch == "ngram":  # numpy only, on any device
-            from namelang.models.ngram import stored_engine
-
-            return cls(stored_engine(found), found.card, found.name, found.path, "cpu")
-        accelerator = inference_device(device)
-        if accelerator is None:
-            try:
-                return cls(found.numpy_engine(), found.card, found.name, found.path, "cpu")
-            except NotImplementedError:  # an architecture without a numpy engine runs on torch's CPU
-                from namelang.extras import import_torch
-
-                torch = import_torch(f"the {found.card.arch} model has no numpy engine and needs PyTorch")
-
-                accelerator = torch.device("cpu")
-        module = found.torch_module(accelerator)
-        return cls(torch_runner(module, accelerator), found.card, found.name, found.path, str(accelerator))
+    def from_stored(cls, found, device: str = "auto", lexicon: bool = True):
+        """The Classifier of a model the store found (`ModelStore.load`), of any kind the registry knows."""
+        members = [cls.from_stored(member, device, lexicon) for member in found.members()]
+        run, on = found.spec().runner(found, device, members)
+        clf = cls(run, found.card, found.name, found.path, on, members)
+        clf._lexicon_blob = found.lexicon_bytes()
+        clf.use_lexicon = lexicon
+        return clf
 
     def normalize(self, names) -> list[str]:
         """Each name's key: NFC, stripped, inner whitespace collapsed, in its own script (the script is
@@ -128,7 +125,10 @@ class Classifier:
 
     @property
     def lexicon(self):
-        """The lexicon of the training names (models/lexicon.py), or None for a model without one."""
+        """The lexicon of the training names (models/lexicon.py), or None for a model without one. An
+        ensemble's is its first member's (members share one prepared split: `training.ensemble.check_members`)."""
+        if self.members:
+            return self.members[0].lexicon
         if self._lexicon is None and self._lexicon_blob is not None:
             from namelang.models.lexicon import Lexicon
 
@@ -159,6 +159,10 @@ class Classifier:
 
     def distinct_proba(self, normalized: list[str], batch_size: int = BATCH) -> np.ndarray:
         """`predict_proba` of names already through `normalize`, each once (what a cache of names calls)."""
+        if self.members:
+            return self.run(
+                np.stack([member.distinct_proba(normalized, batch_size) for member in self.members])
+            )
         spelled = self.spelled_for_model(normalized)
         ids, lengths = self.alphabet.encode(cased_as_trained(spelled), self.max_length)
         logits = batched_logits(self.run, ids, lengths, batch_size, self.threads)
@@ -218,38 +222,27 @@ class Classifier:
             for row_i, row_p in zip(order, top)
         ]
 
-    def predict_frame(
-        self, frame, column: str = "name", top_k: int = 1, prefix: str = "", min_prob: float = 0.0, proba=None
-    ):
+    def predict_frame(self, frame, column: str = "name", options=None, **choices):
         """`frame` with the prediction columns added (empty cells for blank names); rows stay in order.
 
-        `min_prob`: a name whose top probability is below it abstains: its `prediction` is None and its
-        `probability` NaN (a blank name's `prediction` is ''); `prediction_2` … stay the runners-up.
-        `proba`: what turns names into probabilities (default `predict_proba`; tagging passes a cache).
+        `options`: a `ScoreOptions`, or its fields as keywords (`top_k` is 1 here unless given; `prefix`,
+        `min_prob`, `prior`, `coverage`, `explain`). Below `min_prob` a name abstains: its `prediction`
+        is None and its `probability` NaN (a blank name's `prediction` is ''); `prediction_2` … stay the
+        runners-up. A prior `estimate` is estimated over the frame's names.
         """
-        import pandas as pd
+        from namelang.scoring.adjust import rows_adjustment
+        from namelang.scoring.cells import Cells
+        from namelang.scoring.columns import PredictionColumns
+        from namelang.scoring.options import ScoreOptions
 
+        options = options if options is not None else ScoreOptions(**{"top_k": 1, **choices})
         if column not in frame.columns:
             raise NamelangError(
                 f"no column {column!r}; the columns are: {', '.join(map(str, frame.columns))}"
             )
-        added = prediction_columns(min(top_k, len(self.labels)), prefix)
-        clash = [c for c in added if c in frame.columns]
-        if clash:
-            raise NamelangError(
-                f"the input already has a column {clash[0]!r}; pass --prefix (e.g. --prefix ml_) to rename the added ones"
-            )
-        probs = (proba or self.predict_proba)(frame[column].tolist())
-        order, top = self.rank(probs, top_k)
-        blank = np.isnan(top[:, 0])
-        labels = np.array(self.labels + [""], dtype=object)
-        out = frame.copy()
-        below = ~blank & (top[:, 0] < min_prob)
-        for rank in range(order.shape[1]):
-            names = labels[np.where(blank, len(self.labels), order[:, rank])]
-            probs = top[:, rank].astype(np.float64)
-            if rank == 0 and below.any():  # no language claims the row, not even `unknown`
-                names, probs = np.where(below, None, names), np.where(below, np.nan, probs)
-            out[added[2 * rank]] = pd.array(names, dtype=object)
-            out[added[2 * rank + 1]] = probs
-        return out
+        columns = PredictionColumns.of(options, self.labels)
+        columns.check_clash(frame.columns)
+        names = frame[column].tolist()
+        probs = self.predict_proba(names)
+        adjustment = rows_adjustment(self, options, probs)
+        return Cells.of(self, names, probs, columns, options.min_prob, adjustment).added_to(frame)

@@ -17,11 +17,10 @@ from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from json.encoder import encode_basestring  # json.dumps of a str, in C
+from functools import partial
 from typing import Annotated, Any, Literal
 
-import numpy as np
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -30,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from namelang import __version__
 from namelang.errors import NamelangError
 from namelang.inference import Classifier
-from namelang.uncertainty import DistinctNames, ModelUncertainty, prediction_sets
+from namelang.scoring.adjust import names_mix, rows_adjustment
+from namelang.scoring.options import MixOptions, ScoreOptions
+from namelang.scoring.records import names_json
 
 SETTINGS_ENV = "NAMELANG_SERVE_SETTINGS"  # how `--workers N` hands the settings to its worker processes
 MAX_TOP_K = 100
@@ -84,10 +85,10 @@ class ScoringOptions(BaseModel):
         "Greek, then the model), 'lexicon' (a training name) or 'rule: …' (Han, Kana, Hangul, Arabic script).",
     )
 
-    @property
-    def plain(self) -> bool:
-        """No prior and no sets: answered from the batched, cached path."""
-        return self.prior == "train" and self.coverage is None
+    def score_options(self) -> ScoreOptions:
+        """The request's options as every path takes them."""
+        return ScoreOptions(top_k=self.top_k, min_prob=self.min_prob, prior=self.prior, coverage=self.coverage,
+                            explain=self.explain)  # fmt: skip
 
 
 class PredictRequest(ScoringOptions):
@@ -148,75 +149,38 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-# ---- scoring ----
+# ---- scoring (namelang.scoring: the same cells and records as `namelang predict`) ----
 
 
-def record_texts(
-    clf: Classifier, names: list[str], probs: np.ndarray, top_k: int, min_prob: float, explain: bool = False
-):
-    """One JSON record of `namelang predict --format json` per name, as text (`explain`: with `script_path`).
-
-    Written directly: building dicts for json.dumps took most of the time of a batch of cached names.
-    """
-    order, top = clf.rank(probs, top_k)
-    labels = [encode_basestring(label) for label in clf.labels]
-    paths = clf.script_paths(names) if explain else [None] * len(names)
-    records = []
-    for name, row_i, row_p, path in zip(names, order.tolist(), top.astype(np.float64).tolist(), paths):
-        cells = []
-        if row_p[0] == row_p[0]:  # not NaN, which marks a blank name
-            # repr() of the rounded float is exactly what json.dumps writes for it.
-            cells = [
-                f'{{"label": {labels[i]}, "probability": {round(p, 6)!r}}}' for i, p in zip(row_i, row_p)
-            ]
-            if row_p[0] < min_prob:  # an abstention: no language claims the name
-                cells[0] = '{"label": null, "probability": null}'
-        tail = "" if path is None else f', "script_path": {encode_basestring(path if cells else "")}'
-        records.append(f'{{"name": {encode_basestring(name)}, "predictions": [{", ".join(cells)}]{tail}}}')
-    return records
-
-
-def adjusted_records(clf: Classifier, names: list[str], options: ScoringOptions) -> bytes:
-    """The records of `names` under `options.prior`, with `prediction_set` when `coverage` is given.
-
-    Scored as one table (EM estimates the prior over the whole request), on the scoring thread.
-    """
-    model = ModelUncertainty.of(clf)
-    prior = model.parse(options.prior, files=False)
-    threshold = None if options.coverage is None else model.threshold(options.coverage)
-    probs = clf.predict_proba(names)
-    scored = model.reweighted(probs, prior)
-    texts = record_texts(clf, names, scored, options.top_k, options.min_prob, options.explain)
-    if threshold is not None:
-        labels = [encode_basestring(label) for label in clf.labels]
-        sets = prediction_sets(probs, threshold)
-        texts = [
-            f'{text[:-1]}, "prediction_set": [{", ".join(labels[i] for i in row)}]}}'
-            for text, row in zip(texts, sets)
-        ]
+def _array(texts: list[str]) -> bytes:
+    """Records (JSON texts) as one JSON array; a lone surrogate (from a JSON "\\ud800" escape) goes back
+    out as that escape."""
     return f"[{', '.join(texts)}]".encode("utf-8", "backslashreplace")
 
 
-def names_mix(clf: Classifier, request: MixRequest) -> dict:
+def adjusted_records(clf: Classifier, names: list[str], options: ScoreOptions) -> bytes:
+    """The records of `names` under a prior and with prediction sets, scored as one table (an estimated
+    prior is estimated over the whole request), on the scoring thread."""
+    probs = clf.predict_proba(names)
+    adjustment = rows_adjustment(clf, options, probs, files=False)
+    return _array(names_json(clf, names, probs, options, adjustment))
+
+
+def request_mix(clf: Classifier, request: MixRequest) -> dict:
     """The language mix of the request's names (`namelang predict --summary`'s JSON)."""
-    model = ModelUncertainty.of(clf)
-    prior = model.parse(request.prior, files=False)
-    seen = DistinctNames(len(clf.labels))
-    seen.add(clf.normalize(request.names), clf.predict_proba(request.names))
-    probs, counts = seen.arrays()
-    return model.mix(probs, counts, prior, request.bootstrap, request.seed).as_dict()
+    mix = names_mix(clf, request.names, request.prior, MixOptions(bootstrap=request.bootstrap, seed=request.seed),
+                    files=False)  # fmt: skip
+    return mix.as_dict()
 
 
 @dataclass
 class _Job:
     names: list[str]
-    top_k: int
-    min_prob: float
-    explain: bool
+    options: ScoreOptions  # plain: a name's record depends on the name alone
     result: asyncio.Future
 
     def keys(self) -> list[tuple]:
-        return [(name, self.top_k, self.min_prob, self.explain) for name in self.names]
+        return [(name, self.options) for name in self.names]
 
 
 class BatchScorer:
@@ -245,13 +209,14 @@ class BatchScorer:
             await asyncio.gather(self._task, return_exceptions=True)
         self._executor.shutdown(wait=True)
 
-    async def predict(self, names: list[str], top_k: int, min_prob: float, explain: bool = False) -> bytes:
-        """The JSON array of predictions; a long list goes in one batch at a time, in order."""
+    async def predict(self, names: list[str], options: ScoreOptions) -> bytes:
+        """The JSON array of the names' records (`options` plain: no prior, no sets); a long list goes in
+        one batch at a time, in order."""
         loop = asyncio.get_running_loop()
         parts = []
         for start in range(0, len(names), self.batch_size):
             batch = names[start : start + self.batch_size]
-            job = _Job(batch, top_k, min_prob, explain, loop.create_future())
+            job = _Job(batch, options, loop.create_future())
             self._pending.append(job)
             self._wakeup.set()
             parts.append(await job.result)
@@ -278,10 +243,10 @@ class BatchScorer:
             names = list(dict.fromkeys(key[0] for key in missing))
             probs = self.clf.predict_proba(names)
             row = {name: i for i, name in enumerate(names)}
-            for options in dict.fromkeys(key[1:] for key in missing):
-                group = [key[0] for key in missing if key[1:] == options]
-                texts = record_texts(self.clf, group, probs[[row[name] for name in group]], *options)
-                cache.update(zip([(name, *options) for name in group], texts))
+            for options in dict.fromkeys(key[1] for key in missing):
+                group = [key[0] for key in missing if key[1] == options]
+                texts = names_json(self.clf, group, probs[[row[name] for name in group]], options)
+                cache.update(zip([(name, options) for name in group], texts))
         results = []
         for job in jobs:
             keys = job.keys()
@@ -401,11 +366,13 @@ async def _internal_error(request: Request, exc: Exception):
     return JSONResponse({"detail": "internal server error"}, status_code=500)
 
 
-async def _predict(request: Request, names: list[str], options: ScoringOptions) -> Response:
+async def _predict(request: Request, names: list[str], scoring: ScoringOptions) -> Response:
+    """Plain options from the batched, cached path; a prior or sets scored as one table."""
     state = request.app.state
     _check_size(state, names)
+    options = scoring.score_options()
     if options.plain:
-        body = await state.scorer.predict(names, options.top_k, options.min_prob, options.explain)
+        body = await state.scorer.predict(names, options)
     else:
         body = await _user_errors(state.scorer.call(adjusted_records, state.classifier, names, options))
     return Response(body, media_type="application/json")
@@ -450,27 +417,22 @@ def add_offline_docs(app: FastAPI, assets) -> None:
 
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} - Swagger UI",
-            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
-        )
+    def page(render, title: str, **files: str):
+        """A docs page whose script, style and icon URLs (`files`: argument -> asset) are this server's."""
 
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
-            with_google_fonts=False,
-        )
+        async def serve(request: Request) -> HTMLResponse:
+            root = request.scope.get("root_path", "")
+            urls = {argument: f"{root}{DOCS_ASSETS}/{name}" for argument, name in files.items()}
+            return render(openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - {title}", **urls)
+
+        return serve
+
+    swagger = page(get_swagger_ui_html, "Swagger UI", swagger_js_url="swagger-ui-bundle.js",
+                   swagger_css_url="swagger-ui.css", swagger_favicon_url="favicon.png")  # fmt: skip
+    redoc = page(partial(get_redoc_html, with_google_fonts=False), "ReDoc", redoc_js_url="redoc.standalone.js",
+                 redoc_favicon_url="favicon.png")  # fmt: skip
+    app.get("/docs", include_in_schema=False)(swagger)
+    app.get("/redoc", include_in_schema=False)(redoc)
 
 
 def _new_app(lifespan) -> FastAPI:
@@ -487,6 +449,53 @@ def _new_app(lifespan) -> FastAPI:
     if assets is not None:
         add_offline_docs(app, assets)
     return app
+
+
+# ---- the routes: each reads the request, hands the names to namelang.scoring, answers ----
+
+api = APIRouter(prefix="/v1")
+health = APIRouter()
+
+
+@api.get("/predict", response_model=list[NamePrediction], responses=ERRORS)
+async def predict_get(request: Request, query: Annotated[PredictQuery, Query()]) -> Response:
+    """Top labels of one name (`?name=Satoshi`), or several (`?name=A&name=B`)."""
+    return await _predict(request, query.name, query)
+
+
+@api.post("/predict", response_model=list[NamePrediction], responses=ERRORS)
+async def predict_post(request: Request, body: PredictRequest) -> Response:
+    """Top labels of each name, in input order: the records of `namelang predict --format json`."""
+    return await _predict(request, body.names, body)
+
+
+@api.post("/mix", responses=ERRORS)
+async def mix(request: Request, body: MixRequest) -> dict:
+    """The language mix of a list of names: per language the top-1 count, the probability sum and
+    the EM estimate with a bootstrap interval (the JSON of `namelang predict --summary`)."""
+    state = request.app.state
+    _check_size(state, body.names)
+    return await _user_errors(state.scorer.call(request_mix, state.classifier, body))
+
+
+@api.get("/models", response_model=ModelList)
+async def models(request: Request) -> ModelList:
+    """The loaded model's card: name, architecture, labels, validation metrics."""
+    return ModelList(models=[model_card(request.app.state.classifier)])
+
+
+@health.get("/healthz", response_model=Status)
+async def healthz() -> Status:
+    """The process is alive."""
+    return Status(status="ok")
+
+
+@health.get("/readyz", response_model=Status, responses={503: {"model": Status}})
+async def readyz(request: Request):
+    """The model is loaded and taking requests."""
+    if request.app.state.scorer is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    return Status(status="ready")
 
 
 def create_app(settings: Settings, classifier: Classifier | None = None) -> FastAPI:
@@ -507,42 +516,8 @@ def create_app(settings: Settings, classifier: Classifier | None = None) -> Fast
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _internal_error)
-
-    @app.get("/v1/predict", response_model=list[NamePrediction], responses=ERRORS)
-    async def predict_get(request: Request, query: Annotated[PredictQuery, Query()]) -> Response:
-        """Top labels of one name (`?name=Satoshi`), or several (`?name=A&name=B`)."""
-        return await _predict(request, query.name, query)
-
-    @app.post("/v1/predict", response_model=list[NamePrediction], responses=ERRORS)
-    async def predict_post(request: Request, body: PredictRequest) -> Response:
-        """Top labels of each name, in input order: the shape of `namelang predict --format json`."""
-        return await _predict(request, body.names, body)
-
-    @app.post("/v1/mix", responses=ERRORS)
-    async def mix(request: Request, body: MixRequest) -> dict:
-        """The language mix of a list of names: per language the top-1 count, the probability sum and
-        the EM estimate with a bootstrap interval (the JSON of `namelang predict --summary`)."""
-        state = request.app.state
-        _check_size(state, body.names)
-        return await _user_errors(state.scorer.call(names_mix, state.classifier, body))
-
-    @app.get("/v1/models", response_model=ModelList)
-    async def models(request: Request) -> ModelList:
-        """The loaded model's card: name, architecture, labels, validation metrics."""
-        return ModelList(models=[model_card(request.app.state.classifier)])
-
-    @app.get("/healthz", response_model=Status)
-    async def healthz() -> Status:
-        """The process is alive."""
-        return Status(status="ok")
-
-    @app.get("/readyz", response_model=Status, responses={503: {"model": Status}})
-    async def readyz(request: Request):
-        """The model is loaded and taking requests."""
-        if request.app.state.scorer is None:
-            return JSONResponse({"status": "starting"}, status_code=503)
-        return Status(status="ready")
-
+    app.include_router(api)
+    app.include_router(health)
     return app
 
 

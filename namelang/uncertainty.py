@@ -224,7 +224,7 @@ def parse_prior(
     if value == "estimate":
         return Prior("estimate")
     if not isinstance(value, (str, Path)):
-        raise NamelangError(f"prior must be train, uniform, estimate or label -> share, not {value!r}")
+        raise NamelangError(f"{{prior}} must be train, uniform, estimate or label -> share, not {value!r}")
     if sources and not _looks_like_a_path(value) and str(value) in sources:
         where = f"the model card's prior of source {value!r}"
         return Prior("source", prior_from_mapping(sources[str(value)], labels, where), str(value), trained)
@@ -241,10 +241,11 @@ def _unknown_prior(value, sources: dict | None, files: bool) -> str:
     choices.append("a JSON file" if files else "{language: share}")
     stored = "" if sources else " (this model stores no source priors)"
     what = "file or source" if files and sources else ("file" if files else "source")
-    label = "--prior" if files else "prior"
     close = get_close_matches(str(value), ["train", "uniform", "estimate", *(sources or ())], n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{label} takes {', '.join(choices[:-1])} or {choices[-1]}{stored}; no {what} {str(value)!r}{hint}"
+    return (
+        f"{{prior}} takes {', '.join(choices[:-1])} or {choices[-1]}{stored}; no {what} {str(value)!r}{hint}"
+    )
 
 
 def reweight(probs: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -557,8 +558,8 @@ def set_strings(sets: list[list[int]], labels: list[str], sep: str = "|") -> lis
 
 @dataclass
 class ModelUncertainty:
-    """What a loaded model's card says about priors and sets, with the operations the CLI, tagging and
-    the server ask of it."""
+    """What a loaded model's card says about priors and sets: the numbers `scoring.adjust.Adjustment`
+    applies on every path, and one-shot helpers over whole arrays (reweighted, sets, mix)."""
 
     labels: list[str]
     prior: np.ndarray  # the prior the model's probabilities carry
@@ -574,7 +575,7 @@ class ModelUncertainty:
         return cls(labels, model_prior(card, labels), card.conformal, card.source_priors, trained)
 
     def parse(self, value, files: bool = True) -> Prior:
-        """A `--prior` value (train, uniform, estimate, a source's name, a file, a dict) for this model."""
+        """A prior (train, uniform, estimate, a source's name, a file, a dict) for this model."""
         return parse_prior(value, self.labels, self.sources, files, self.trained)
 
     def reweighted(self, probs: np.ndarray, prior: Prior, counts=None) -> np.ndarray:
@@ -589,56 +590,3 @@ class ModelUncertainty:
 
     def mix(self, probs, counts=None, prior: Prior | None = None, resamples: int = 200, seed: int = 0) -> Mix:
         return table_mix(probs, self.prior, self.labels, counts, prior, resamples, seed)
-
-
-class TableAdjuster:
-    """`--prior`, `--coverage` and `--summary` over a streamed table, chunk by chunk.
-
-    `wrap(proba)` turns a names -> model-probabilities function into one giving the probabilities the
-    rows are tagged with, remembering the chunk's own ones for its prediction sets and collecting
-    distinct names for the mix. With `estimate` the table is read twice: `collect(names)` on every
-    chunk of the first pass, `estimate()`, then the tagging pass.
-    """
-
-    def __init__(self, classifier, prior=None, coverage: float | None = None, summary: bool = False):
-        self.model = ModelUncertainty.of(classifier)
-        self.prior = self.model.parse(prior)
-        self.threshold = None if coverage is None else self.model.threshold(coverage)
-        self.target = self.prior.shares  # None: the model's own (train), or not estimated yet
-        self.moved_from = self.prior.moved_from(self.model.prior)
-        self.seen = DistinctNames(len(self.model.labels)) if summary or self.two_passes else None
-        self.collecting = self.seen is not None
-        self.last: np.ndarray | None = None
-
-    @property
-    def two_passes(self) -> bool:
-        return self.prior.kind == "estimate"
-
-    def wrap(self, proba):
-        def adjusted(names) -> np.ndarray:
-            self.last = proba(names)
-            if self.collecting:
-                self.seen.add(names, self.last)
-            if self.target is None:
-                return self.last
-            return reweight(self.last, self.moved_from, self.target)
-
-        return adjusted
-
-    def estimate(self) -> None:
-        """After the first pass: the table's prior by EM over its distinct names."""
-        probs, counts = self.seen.arrays()
-        if len(probs):
-            estimate = estimate_prior(probs, self.model.prior, counts)
-            self.moved_from, self.target = estimate.source, estimate.prior
-        else:
-            self.target = self.model.prior
-        self.collecting = False
-
-    def sets(self) -> list[str]:
-        """The `prediction_set` cells of the chunk scored last (from the model's own probabilities)."""
-        return self.model.sets(self.last, self.threshold)
-
-    def mix(self, resamples: int = 200, seed: int = 0) -> Mix:
-        probs, counts = self.seen.arrays()
-        return self.model.mix(probs, counts, self.prior, resamples, seed)

@@ -5,9 +5,9 @@
       prepared/     train.csv, val.csv, test.csv, manifest.json (`namelang prepare`)
       models/       one folder per trained model, plus .default (see namelang/models/store.py)
 
-`<home>` is `--home`, else `$NAMELANG_HOME`, else `./data` when the current folder holds a workspace
-there already (the default before 0.2), else the per-user folder (`user_home()`), so that a model trained
-in one folder is found from any other. A command resolves it once, as a Workspace.
+`<home>` is the `home` a caller gives, else `$NAMELANG_HOME`, else `./data` when the current folder holds
+a workspace there already (the default before 0.2), else the per-user folder (`user_home()`), so that a
+model trained in one folder is found from any other. A command resolves it once, as a Workspace.
 """
 
 from __future__ import annotations

@@ -183,14 +183,19 @@ def test_cuda_asked_for_on_a_machine_without_it_suggests_the_cpu(invoke, tmp_pat
     [{}, {"top_k": 1}, {"min_prob": 0.9}, {"prefix": "ml_", "top_k": 2}, {"explain": True}, {"top_k": 40}],
 )
 def test_names_path_writes_what_tag_file_writes(tmp_path, invoke, fmt, options):
-    from namelang import Classifier
-    from namelang.data.table import NamesTable
-    from namelang.tagging import tag_file
+    """Names on the command line (lists of cells, no pandas) and the same names read as a table
+    (pandas frames): the same bytes."""
+    import csv
+
+    from namelang import Classifier, ScoreOptions, TableOptions, tag_file
 
     clf = Classifier.load("pretrained", tmp_path)
+    table = tmp_path / "names.csv"
+    with open(table, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([["name"], *([n] for n in NAMES)])
     want = io.StringIO()
     args = {"top_k": 3, **options}
-    tag_file(None, want, table=NamesTable(list(NAMES)), classifier=clf, fmt=fmt, **args)
+    tag_file(table, want, model=clf, options=ScoreOptions(**args), table=TableOptions(fmt=fmt))
     flags = ["-k", str(args["top_k"])]
     flags += ["--min-prob", str(args["min_prob"])] if "min_prob" in args else []
     flags += ["--prefix", args["prefix"]] if "prefix" in args else []

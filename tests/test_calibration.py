@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from namelang.calibration import fit_temperature, nll
+from namelang.training.calibration import fit_temperature, nll
 
 
 def test_recovers_the_scale_of_overconfident_logits():

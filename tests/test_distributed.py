@@ -5,6 +5,7 @@ The workers run from another folder with an empty NAMELANG_HOME, so a model reac
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -162,11 +163,106 @@ def test_dask_explain_equals_local(cluster, tiny_trained, tmp_path, invoke):
     ]  # fmt: skip
 
 
+# --- priors, prediction sets and the mix on the Dask engine ------------------------------------------
+
+# Names of the tiny model's languages, each several times: the EM estimate moves away from the model's prior.
+SKEWED = ["Tanaka", "Suzuki", "Ivanov", "Wong", "Papadopoulos", "Smirnov", "", "Ito", "Tanaka", "Li"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("--prior", "uniform"),
+        ("--coverage", "0.9"),
+        ("--prior", "estimate"),
+        ("--prior", "estimate", "--coverage", "0.8"),
+    ],
+    ids=["uniform", "coverage", "estimate", "estimate+coverage"],
+)
+def test_dask_prior_and_coverage_give_the_local_rows(cluster, tiny_trained, tmp_path, invoke, extra):
+    """--prior and --coverage on the Dask engine: byte for byte the local engine's CSV, over many partitions."""
+    src = write_people(tmp_path / "people.csv", names=SKEWED, repeat=20)
+    out = _local_equals_dask(invoke, cluster, tmp_path, "-i", src, *extra, "--home", tiny_trained,
+                             dask_args=("--blocksize", "1kB"))  # fmt: skip
+    rows = pd.read_csv(out, dtype=str, keep_default_na=False)
+    plain = invoke("predict", "-i", src, "-o", tmp_path / "plain.csv", "--home", tiny_trained)
+    assert plain.exit_code == 0, plain.output
+    if "--coverage" in extra:
+        assert (
+            set(rows["prediction_set"]) - {""} and (rows["prediction_set"] == "").sum() == 20
+        )  # blank names
+    if "--prior" in extra:  # the prior moved the probabilities: not the rows the model gives alone
+        assert not rows["probability"].equals(pd.read_csv(tmp_path / "plain.csv", dtype=str)["probability"])
+
+
+def test_dask_parquet_with_coverage_equals_local(cluster, tiny_trained, tmp_path, invoke):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = SKEWED * 12 + [None]
+    (tmp_path / "in").mkdir()
+    table = pa.table({"id": pa.array(range(len(names)), type=pa.int32()), "name": pa.array(names)})
+    pq.write_table(table.slice(0, 60), tmp_path / "in" / "a.parquet", row_group_size=25)
+    pq.write_table(table.slice(60), tmp_path / "in" / "b.parquet", row_group_size=25)
+    pq.write_table(table, tmp_path / "whole.parquet")
+    args = ("--coverage", "0.9", "--prior", "estimate", "--home", tiny_trained)
+    local = invoke("predict", "-i", tmp_path / "whole.parquet", "-o", tmp_path / "local.parquet", *args)
+    assert local.exit_code == 0, local.output
+    dask = invoke("predict", "-i", tmp_path / "in", "-o", tmp_path / "dask.parquet", *args, "--engine", "dask",
+                  "--scheduler", cluster)  # fmt: skip
+    assert dask.exit_code == 0, dask.output
+    got, expected = pq.read_table(tmp_path / "dask.parquet"), pq.read_table(tmp_path / "local.parquet")
+    assert got.schema.equals(expected.schema, check_metadata=False) and got.equals(expected)
+    assert expected.schema.field("prediction_set").type == pa.string()
+    assert expected.column("prediction_set").null_count == 13  # blank names: no set
+
+
+@pytest.mark.parametrize("prior", ["train", "estimate"])
+def test_dask_summary_is_the_local_mix(cluster, tiny_trained, tmp_path, invoke, prior):
+    """--summary on the Dask engine: the same mix (EM estimate and bootstrap interval) as the local engine's."""
+    # The first partitions hold two names only: the distinct names are merged in the local engine's order.
+    src = write_people(tmp_path / "people.csv", names=["Wong", "Tanaka"] * 60 + SKEWED * 12, repeat=1)
+    args = ("-i", src, "--prior", prior, "--bootstrap", "30", "--seed", "3", "--home", tiny_trained)
+    on_dask = ("--engine", "dask", "--scheduler", cluster, "--blocksize", "1kB")
+    for engine, more in (("local", ()), ("dask", on_dask)):
+        result = invoke("predict", *args, "-o", tmp_path / f"{engine}.csv", "--summary-output",
+                        tmp_path / f"{engine}.json", *more)  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    local, dask = (json.loads((tmp_path / f"{e}.json").read_text()) for e in ("local", "dask"))
+    assert dask == local
+    assert local["rows"] == 228 and local["distinct_names"] == 8 and local["prior"] == prior
+    alone = invoke("predict", *args, "--summary", *on_dask)  # the mix alone: no output to write
+    assert alone.exit_code == 0, alone.output
+    assert json.loads(alone.stdout) == local
+    assert "240 rows scored" in alone.stderr
+
+
+def test_a_prior_given_as_data_reaches_the_workers(cluster, tiny_trained, tmp_path):
+    """A library caller's prior as a dict, with coverage: sent to the workers as data, the local engine's rows."""
+    from namelang.distributed import DaskOptions, ModelPayload, tag_dataset
+    from namelang.scoring import ScoreOptions
+    from namelang.tagging import tag_file
+
+    src = write_people(tmp_path / "people.csv", names=SKEWED, repeat=20)
+    payload = ModelPayload.load("tiny", tiny_trained)
+    prior = dict.fromkeys(payload.labels, 0.05) | {"Japanese": 1.0 - 0.05 * (len(payload.labels) - 1)}
+    options = ScoreOptions(top_k=2, prior=prior, coverage=0.9, prefix="x_")
+    local = tag_file(src, tmp_path / "local.csv", model=tiny_trained / "models" / "tiny", options=options)
+    summary = tag_dataset(src, tmp_path / "dask.csv", model=payload, options=options,
+                          cluster=DaskOptions(scheduler=cluster, blocksize="1kB"))  # fmt: skip
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert summary.partitions > 1 and summary.mix is None and local.rows == 200
+    rows = pd.read_csv(tmp_path / "dask.csv", dtype=str, keep_default_na=False)
+    assert (rows["x_prediction"] == "Japanese").sum() > (rows["name"] == "Tanaka").sum()
+
+
 def test_a_worker_without_the_model_folder_scores_it(cluster, tiny_trained, tmp_path):
     from distributed import Client
 
     from namelang import Classifier
-    from namelang.distributed import ModelPayload, tag_dataset
+    from namelang.distributed import DaskOptions, ModelPayload, tag_dataset
+    from namelang.scoring import ScoreOptions
 
     folder = tmp_path / "model-only-here"
     shutil.copytree(tiny_trained / "models" / "tiny", folder)
@@ -175,7 +271,8 @@ def test_a_worker_without_the_model_folder_scores_it(cluster, tiny_trained, tmp_
     shutil.rmtree(folder)  # gone from every disk: the workers can only use what they are sent
     src = tmp_path / "names.csv"
     src.write_text("name\nTanaka\nIvanov\n", encoding="utf-8")
-    summary = tag_dataset(src, tmp_path / "out.parquet", payload=payload, scheduler=cluster, top_k=1)
+    summary = tag_dataset(src, tmp_path / "out.parquet", model=payload, options=ScoreOptions(top_k=1),
+                          cluster=DaskOptions(scheduler=cluster))  # fmt: skip
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert out["prediction"].tolist() == [row[0][0] for row in expected]
     assert summary.rows == 2 and summary.model == "model-only-here" and summary.workers == 2
@@ -193,6 +290,15 @@ def test_dask_mistakes_are_one_line_and_write_nothing(cluster, tiny_trained, tmp
         invoke("predict", "-i", src, "-c", "nope", "--scheduler", cluster, *args), "nope", alone=True
     )
     assert_user_error(invoke("predict", "-i", tmp_path / "none-*.csv", "--scheduler", cluster, *args), "no files match", alone=True)  # fmt: skip
+    # A prior or coverage the model cannot give, and no output: found before the cluster starts.
+    assert_user_error(invoke("predict", "-i", src, "--coverage", "0.925", "--scheduler", cluster, *args),
+                      "not one the model was calibrated for", alone=True)  # fmt: skip
+    assert_user_error(invoke("predict", "-i", src, "--prior", tmp_path / "no.json", "--scheduler", cluster, *args),
+                      "no prior file", alone=True)  # fmt: skip
+    no_output = invoke(
+        "predict", "-i", src, "--prior", "estimate", "--engine", "dask", "--home", tiny_trained
+    )
+    assert_user_error(no_output, "pass --output FOLDER", alone=True)
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         result = invoke("predict", "-i", src, "--scheduler", "tcp://127.0.0.1:9", *args)
     assert_user_error(result, "cannot reach the Dask scheduler", alone=True)

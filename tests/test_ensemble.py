@@ -11,7 +11,8 @@ from conftest import TINY_MODEL, assert_user_error
 
 from namelang import Classifier
 from namelang.data.split import read_split
-from namelang.models.ensemble import combine, fit_weights
+from namelang.models.ensemble import combine
+from namelang.training.ensemble import fit_weights
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +157,32 @@ def test_distilled_student(members_home, invoke, tmp_path):
     # The training set is the names plus one perturbed copy of each, all labelled by the teacher.
     assert meta["data"]["train_rows"] == 2 * len(read_split(home, "train")[0])
     assert_user_error(invoke("train", "--teacher", "nope", "--home", home, *TINY_MODEL), "unknown model")
+
+
+def test_a_served_ensemble_answers_its_card(members_home, invoke):
+    """`GET /v1/models` on a served ensemble: its card, not a 500 (it lacked `max_length`)."""
+    import warnings
+
+    with warnings.catch_warnings():  # starlette deprecates its TestClient on httpx; it still works
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from namelang.server import Settings, create_app
+
+    home = members_home
+    assert invoke("ensemble", "g0", "ng", "--name", "served", "--home", home, "-q").exit_code == 0
+    # The app loads the model itself, as `namelang serve -m served` does.
+    app = create_app(Settings(model="served", home=str(home)))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/v1/models")
+        predicted = client.post("/v1/predict", json={"names": ["Satoshi", ""], "top_k": 1})
+    assert response.status_code == 200, response.text
+    card = json.loads((home / "models" / "served" / "model.json").read_text())
+    (shown,) = response.json()["models"]
+    assert shown["name"] == "served" and shown["arch"] == "ensemble" and shown["labels"] == card["labels"]
+    assert shown["max_length"] == card.get("max_length", 64) and shown["metrics"]["val_accuracy"] > 0
+    clf = Classifier.load("served", home=home)
+    assert predicted.status_code == 200 and [r["predictions"] for r in predicted.json()] == [
+        [{"label": label, "probability": pytest.approx(p, abs=1e-6)} for label, p in row]
+        for row in clf.predict(["Satoshi"], top_k=1)
+    ] + [[]]

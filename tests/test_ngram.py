@@ -165,3 +165,19 @@ def test_large_unions_fit_by_sgd_with_the_penalty_chosen_on_validation(tiny_prep
     assert (engine.logits(val[0]).argmax(axis=1) == expected).all()
     # An explicit C still fits the exact logistic regression.
     assert fit_ngram(NgramSpec(c=10.0), train, val, labels).c == 10.0
+
+
+def test_an_ngram_model_as_data_carries_its_vocabulary(tiny_home, invoke, tmp_path):
+    """`StoredModel.files()` and `unpack` (what a Dask worker is sent): the n-gram's own file travels."""
+    from namelang.errors import NamelangError
+    from namelang.models.store import ModelStore, unpack
+
+    assert invoke("train", "--arch", "ngram", "--name", "ng", "--home", tiny_home, "-q").exit_code == 0
+    found = ModelStore(tiny_home).load("ng")
+    copy = unpack(found.files(), tmp_path / "copy", "ng")
+    names = ["Satoshi", "Ivanov", "", "Smith"]
+    want = Classifier.load("ng", home=tiny_home).predict_proba(names)
+    assert np.allclose(Classifier.from_stored(copy).predict_proba(names), want, equal_nan=True)
+    (copy.path / "vocabulary.json").write_text("[not json")
+    with pytest.raises(NamelangError, match="vocabulary.json is not valid JSON"):
+        Classifier.from_stored(copy)

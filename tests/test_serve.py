@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import queue
@@ -167,6 +169,60 @@ def test_same_json_as_predict_command(api, invoke, empty_home):
     response = api.post("/v1/predict", json={"names": names, "min_prob": 0.9})
     assert_same(response.json(), json.loads(result.stdout))  # the same keys, labels and probabilities
     assert [sorted(r) for r in response.json()] == [sorted(r) for r in json.loads(result.stdout)]
+
+
+SAME_RECORDS = ["Satoshi", "Dovesky", "", "Zhang", "Ábel", "Смирнова", "김", "Zhang", "x" * 90]
+
+
+@pytest.mark.parametrize(
+    "flags, body",
+    [
+        ((), {}),
+        (("-k", "1"), {"top_k": 1}),
+        (("-k", "40"), {"top_k": 40}),
+        (("--min-prob", "0.9"), {"min_prob": 0.9}),
+        (("--coverage", "0.9"), {"coverage": 0.9}),
+        (("--explain",), {"explain": True}),
+        (("--prior", "uniform", "-k", "2"), {"prior": "uniform", "top_k": 2}),
+        (("--coverage", "0.95", "--explain", "--min-prob", "0.5", "-k", "2"),
+         {"coverage": 0.95, "explain": True, "min_prob": 0.5, "top_k": 2}),
+    ],
+)  # fmt: skip
+def test_the_command_and_the_server_write_the_same_records(api, invoke, empty_home, flags, body):
+    """`namelang predict --format json` and POST /v1/predict, side by side: equal records, key for key,
+    with `prediction_set` a JSON list in both (the command's CSV joins it with '|')."""
+    result = invoke("predict", *SAME_RECORDS, "--format", "json", *flags, "--home", empty_home)
+    assert result.exit_code == 0, result.output
+    served = api.post("/v1/predict", json={"names": SAME_RECORDS, **body})
+    assert served.status_code == 200, served.text
+    records = json.loads(result.stdout)
+    assert records == served.json()
+    if "coverage" in body:
+        assert all(isinstance(r["prediction_set"], list) for r in records)
+        assert records[SAME_RECORDS.index("")]["prediction_set"] == []
+        as_csv = invoke("predict", *SAME_RECORDS, "--format", "csv", *flags, "--home", empty_home).stdout
+        cells = [row["prediction_set"] for row in csv.DictReader(io.StringIO(as_csv))]
+        assert cells == ["|".join(r["prediction_set"]) for r in records]
+
+
+def test_with_a_prefix_the_command_renames_only_its_added_keys(api, invoke, empty_home):
+    """The server has no columns to clash with: the command's `--prefix` renames the keys it adds."""
+    flags = ("--coverage", "0.9", "--explain", "-k", "2")
+    result = invoke("predict", *SAME_RECORDS, "-f", "json", "--prefix", "ml_", *flags, "--home", empty_home)
+    assert result.exit_code == 0, result.output
+    served = api.post(
+        "/v1/predict", json={"names": SAME_RECORDS, "coverage": 0.9, "explain": True, "top_k": 2}
+    )
+    renamed = [
+        {key.removeprefix("ml_"): value for key, value in r.items()} for r in json.loads(result.stdout)
+    ]
+    assert renamed == served.json()
+    assert list(json.loads(result.stdout)[0]) == [
+        "name",
+        "predictions",
+        "ml_prediction_set",
+        "ml_script_path",
+    ]
 
 
 def test_explain_adds_the_script_path(api, clf, invoke, empty_home):
@@ -361,17 +417,20 @@ class CountingClassifier:
 
 
 def test_scorer_shares_batches_and_never_holds_a_small_request_behind_a_large_one(clf):
+    from namelang import ScoreOptions
     from namelang.server import BatchScorer
+
+    top = ScoreOptions(top_k=1)
 
     async def scenario():
         counting = CountingClassifier(clf)
         scorer = BatchScorer(counting, batch_size=4)
         scorer.start()
-        big = asyncio.ensure_future(scorer.predict(["Ivanov"] * 40, 1, 0.0))
+        big = asyncio.ensure_future(scorer.predict(["Ivanov"] * 40, top))
         await asyncio.sleep(0)  # the big request's first batch is queued
-        small = await scorer.predict(["Satoshi"], 1, 0.0)
+        small = await scorer.predict(["Satoshi"], top)
         big_done_first = big.done()
-        singles = await asyncio.gather(*(scorer.predict([n], 1, 0.0) for n in NAMES[:8]))
+        singles = await asyncio.gather(*(scorer.predict([n], top) for n in NAMES[:8]))
         await big
         await scorer.close()
         return small, big_done_first, singles, counting.batches
@@ -383,6 +442,7 @@ def test_scorer_shares_batches_and_never_holds_a_small_request_behind_a_large_on
 
 
 def test_cached_answers_equal_fresh_ones_and_the_cache_stays_bounded(clf):
+    from namelang import ScoreOptions
     from namelang.server import BatchScorer
 
     async def scenario():
@@ -391,9 +451,8 @@ def test_cached_answers_equal_fresh_ones_and_the_cache_stays_bounded(clf):
         fresh.start()
         answers = []
         for top_k, min_prob in [(3, 0.0), (3, 0.0), (1, 0.9), (3, 0.0)]:
-            answers.append(
-                (await cached.predict(NAMES, top_k, min_prob), await fresh.predict(NAMES, top_k, min_prob))
-            )
+            options = ScoreOptions(top_k=top_k, min_prob=min_prob)
+            answers.append((await cached.predict(NAMES, options), await fresh.predict(NAMES, options)))
         size = len(cached._cache)
         await cached.close()
         await fresh.close()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import TINY_MODEL, assert_user_error, sigint_as_a_terminal_sends_it
 
@@ -88,7 +89,7 @@ def test_card_keeps_unknown_fields_and_refuses_bad_ones():
 
 
 def test_existing_name_is_refused_and_force_replaces_only_a_finished_run(tiny_home, invoke, monkeypatch):
-    import namelang.training as training
+    import namelang.training.loop as training
 
     assert invoke("train", "--name", "m", "--home", tiny_home, *ONE_EPOCH, "-q").exit_code == 0
     folder = tiny_home / "models" / "m"
@@ -290,3 +291,69 @@ def test_rnn_classic_refuses_options_it_does_not_use(tiny_home, invoke):
     )
     assert_user_error(result, "rnn-classic does not use --dropout, --embedding-dim")
     assert not (tiny_home / "models").exists()
+
+
+# --- ensembles and a model as data -----------------------------------------------------------------
+
+
+def test_the_store_saves_an_ensemble_and_its_members_load_in_the_cards_order(trained_home, tmp_path):
+    from namelang import Classifier
+    from namelang.models.store import unpack
+
+    store = ModelStore(trained_home)
+    shutil.copytree(trained_home / "models" / "tiny", trained_home / "models" / "twin")
+    found = [store.load("twin"), store.load("tiny")]
+    card = ModelCard(
+        arch="ensemble",
+        labels=list(found[0].card.labels),
+        alphabet=found[0].card.alphabet,
+        members=[{"name": m.name, "arch": m.card.arch, "weight": w} for m, w in zip(found, (0.25, 0.75))],
+    )
+    stored = store.save_ensemble("pair", card, found)
+    assert [m.name for m in stored.members()] == ["twin", "tiny"] and stored.card.name == "pair"
+    assert [m["weight"] for m in read_card(stored.path).members] == [0.25, 0.75]
+    store.remove("twin")  # the ensemble holds copies: it stays whole
+
+    # Two copies of one model, weights summing to 1 at temperature 1: the model's own probabilities.
+    names = ["Satoshi", "Ivanov", "", "Nguyen"]
+    alone = Classifier.load("tiny", home=trained_home, lexicon=False).predict_proba(names)
+    pair = Classifier.load("pair", home=trained_home, lexicon=False)
+    assert np.allclose(pair.predict_proba(names), alone, atol=1e-9, equal_nan=True)
+    assert pair.max_length == card.max_length and [m.name for m in pair.members] == ["twin", "tiny"]
+    assert not any(m.use_lexicon for m in pair.members)  # lexicon=False reaches the members
+    pair.threads = 2
+    assert [m.threads for m in pair.members] == [2, 2]
+
+    # As data (what a Dask worker is sent): every file scoring needs, none it does not.
+    files = stored.files()
+    assert not any(Path(f).name in ("history.csv", "loss.png") for f in files)
+    copy = unpack(files, tmp_path / "copy", "pair")
+    again = Classifier.from_stored(copy, lexicon=False)
+    assert np.allclose(again.predict_proba(names), alone, atol=1e-9, equal_nan=True)
+    with pytest.raises(NamelangError, match="may not leave its folder"):
+        unpack({"../escaped": b"x"}, tmp_path / "other", "x")
+
+
+def test_an_ensemble_card_must_keep_its_members_inside_and_agree_with_them(trained_home, tmp_path):
+    from namelang import Classifier
+
+    store = ModelStore(trained_home)
+    found = [store.load("tiny")]
+    card = ModelCard(arch="ensemble", labels=list(found[0].card.labels), alphabet=found[0].card.alphabet,
+                     members=[{"name": "tiny", "arch": "gru", "weight": 1.0}])  # fmt: skip
+    stored = store.save_ensemble("solo", card, found)
+    path = stored.path / "model.json"
+    written = json.loads(path.read_text())
+    for members, words in [
+        ([{**written["members"][0], "folder": "../tiny"}], "not a model folder inside it"),
+        ([{**written["members"][0], "weight": -1}], "members must be"),
+        ([], "members must be"),
+    ]:
+        path.write_text(json.dumps({**written, "members": members}))
+        with pytest.raises(NamelangError, match=words):
+            Classifier.load("solo", home=trained_home)
+    path.write_text(json.dumps({**written, "labels": written["labels"][::-1]}))
+    with pytest.raises(NamelangError, match="does not predict the ensemble's labels"):
+        Classifier.load("solo", home=trained_home)
+    with pytest.raises(ValueError):  # a card that does not list each member once is a bug
+        store.save_ensemble("bad", card, found * 2)

@@ -11,8 +11,9 @@ import pytest
 from conftest import assert_user_error
 
 import namelang
-from namelang import Classifier
+from namelang import Classifier, ScoreOptions
 from namelang.errors import NamelangError
+from namelang.scoring import TableOptions
 
 NAMES = ["Tanaka", "", "Ivanov", "李小龙", "Tanaka", "😀", "Papadopoulos", "Ivanov", " ", "Wong"]
 
@@ -30,8 +31,8 @@ def write_csv(path, names=NAMES):
 def test_tag_file_writes_and_summarises(clf, tmp_path):
     seen = []
     summary = namelang.tag_file(
-        write_csv(tmp_path / "in.csv"), tmp_path / "out.csv", classifier=clf, column="surname",
-        top_k=2, batch_size=3, progress=seen.append,
+        write_csv(tmp_path / "in.csv"), tmp_path / "out.csv", model=clf, column="surname",
+        options=ScoreOptions(top_k=2), table=TableOptions(batch_size=3), progress=seen.append,
     )  # fmt: skip
     out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
     assert out["surname"].tolist() == NAMES and out["id"].tolist() == [str(i) for i in range(10)]
@@ -44,12 +45,11 @@ def test_tag_file_writes_and_summarises(clf, tmp_path):
 
 def test_cache_carries_names_across_chunks_without_changing_results(clf, tmp_path):
     src = write_csv(tmp_path / "in.csv", NAMES * 5)
-    cached = io.StringIO()
-    summary = namelang.tag_file(src, cached, classifier=clf, column="surname", batch_size=7)
-    uncached = io.StringIO()
-    cold = namelang.tag_file(src, uncached, classifier=clf, column="surname", batch_size=7, cache_size=0)
-    tiny = io.StringIO()
-    namelang.tag_file(src, tiny, classifier=clf, column="surname", batch_size=7, cache_size=2)
+    cached, uncached, tiny = io.StringIO(), io.StringIO(), io.StringIO()
+    summary = namelang.tag_file(src, cached, model=clf, column="surname", table=TableOptions(batch_size=7))
+    cold = namelang.tag_file(src, uncached, model=clf, column="surname",
+                             table=TableOptions(batch_size=7, cache_size=0))  # fmt: skip
+    namelang.tag_file(src, tiny, model=clf, column="surname", table=TableOptions(batch_size=7, cache_size=2))
     assert cached.getvalue() == uncached.getvalue() == tiny.getvalue()
     distinct = len({clf.normalize([n])[0] for n in NAMES})
     assert summary.scored == distinct and summary.cache_hits > 0
@@ -65,9 +65,10 @@ def test_tag_file_is_exported_lazily():
 def test_errors_come_before_anything_is_written(clf, tmp_path):
     src = write_csv(tmp_path / "in.csv")
     with pytest.raises(NamelangError, match="no column 'name'"):
-        namelang.tag_file(src, tmp_path / "out.csv", classifier=clf)
-    with pytest.raises(NamelangError, match="needs a file"):
-        namelang.tag_file(src, None, classifier=clf, column="surname", fmt="parquet")
+        namelang.tag_file(src, tmp_path / "out.csv", model=clf)
+    with pytest.raises(NamelangError, match="needs a file") as caught:
+        namelang.tag_file(src, None, model=clf, column="surname", table=TableOptions(fmt="parquet"))
+    assert "output='FILE.parquet'" in str(caught.value)  # worded for Python, not as a flag
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 

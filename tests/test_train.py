@@ -131,7 +131,7 @@ def test_resume_continues_a_run(tiny_home, invoke):
 
 
 def test_ctrl_c_keeps_the_best_model(tiny_home, monkeypatch, invoke):
-    import namelang.training as training
+    import namelang.training.loop as training
 
     calls = {"n": 0}
     real = training.evaluate_split
@@ -152,12 +152,12 @@ def test_ctrl_c_keeps_the_best_model(tiny_home, monkeypatch, invoke):
 
 
 def test_early_stopping(tiny_home):
-    from namelang import runs
     from namelang.config import TrainConfig
+    from namelang.training import start_run
 
     spec = spec_from("gru", hidden=8, embedding_dim=4)
     # lr 0 never improves after the first epoch, so patience 2 stops after epoch 3.
-    result = runs.start_run(tiny_home, spec, TrainConfig(epochs=10, lr=0.0, patience=2), name="es")
+    result = start_run(tiny_home, spec, TrainConfig(epochs=10, lr=0.0, patience=2), name="es")
     assert result.fit.stopped_early and len(result.fit.history) == 3
 
 

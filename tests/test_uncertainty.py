@@ -335,7 +335,6 @@ def test_predict_prior_estimate_reads_stdin_like_a_file(invoke, tiny_trained, ta
     [
         (("--coverage", "0.925"), "not one the model was calibrated for"),
         (("--prior", "nope.json"), "no prior file"),
-        (("--prior", "uniform", "--engine", "dask"), "--engine local"),
     ],
 )
 def test_predict_refuses_in_one_line(invoke, tiny_trained, table_file, extra, words):
@@ -504,8 +503,9 @@ def test_evaluate_tag_file_and_the_mix_take_a_source_prior(invoke, registers_tra
     out = tmp_path / "out.csv"
     clf = Classifier.load("tiny", home=registers_trained)
     summary = namelang.tag_file(
-        table, out, classifier=clf, prior="register", top_k=1, summary=True, resamples=0
-    )
+        table, out, model=clf, options=namelang.ScoreOptions(prior="register", top_k=1),
+        summary=namelang.MixOptions(bootstrap=0),
+    )  # fmt: skip
     model = ModelUncertainty.of(clf)
     moved = model.reweighted(clf.predict_proba(NAMES), model.parse("register"))
     assert [line.split(",")[1] for line in out.read_text().splitlines()[1:]] == [

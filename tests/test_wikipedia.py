@@ -86,17 +86,18 @@ def test_western_surnames_keep_particles_and_drop_suffixes(full, surname):
     assert why == "" and wikipedia.western_surname(words) == surname
 
 
-@pytest.mark.parametrize(
-    "full, why",
-    [
-        ("Richard I of England", "lower-case"),
-        ("Empress Xiang", "title"),
-        ("Euller", "one word"),
-        ("Reniere &amp; Depla", "not a name"),
-        ("Cyril Smith 2", "not a name"),
-        ("DPR Live", "acronym"),
-    ],
-)
+# A full name that is no person's name -> the reason it is dropped for.
+NOT_A_PERSON = {
+    "Richard I of England": "lower-case",
+    "Empress Xiang": "title",
+    "Euller": "one word",
+    "Reniere &amp; Depla": "not a name",
+    "Cyril Smith 2": "not a name",
+    "DPR Live": "acronym",
+}
+
+
+@pytest.mark.parametrize("full, why", NOT_A_PERSON.items())
 def test_names_that_are_not_a_persons_name_are_dropped(full, why):
     words, reason = wikipedia.name_words(full)
     assert words is None and why in reason
@@ -204,4 +205,4 @@ def test_a_wikipedia_nationality_gives_way_to_a_strong_language(tmp_path, pickle
     strong = Source("lists", "table", "x", "0", "MIT", "", names, ["Vietnamese"] * 5, [False] * 5)
     m = prepare([strong, wiki], tmp_path, val=0.2, test=0.2).manifest
     assert "Nguyen" not in m.names_with_several_labels["names"] and m.gave_way == 1
-    assert m.sources[1].name == "wikipedia" and m.sources[1].licence == wikipedia.LICENCE
+    assert m.sources[1].name == "wikipedia" and m.sources[1].licence == wikipedia.NAME2NAT.licence

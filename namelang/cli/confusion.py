@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -88,62 +89,75 @@ def pairs_table(pairs: list[dict]):
     )
 
 
-def confusion_cmd(
-    model: options.Model = None,
-    split: options.Split = "test",
+@dataclass(frozen=True)
+class ConfusionArgs:
+    model: options.Model = None
+    split: options.Split = "test"
     normalize: Annotated[Normalize, typer.Option("--normalize", help="Divide by row, column or total.")] = (
         Normalize.true
-    ),
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the figure here (PNG).")
-    ] = None,
+    )
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the figure here (PNG).")] = None
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Write the matrix here (labels as header and index).")
-    ] = None,
-    top: Annotated[int, typer.Option("--top", min=0, help="How many most-confused pairs to list.")] = 10,
-    fmt: ConfusionFormat = Format.auto,
-    device: options.Device = "auto",
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+    ] = None
+    top: Annotated[int, typer.Option("--top", min=0, help="How many most-confused pairs to list.")] = 10
+    fmt: ConfusionFormat = Format.auto
+    device: options.Device = "auto"
+    home: options.Home = None
+    quiet: options.Quiet = False
+    verbose: options.Verbose = False
+
+    def figure(self) -> Path | None:
+        """--output as a PNG path: a name without a suffix gets `.png`."""
+        if self.output is not None and not self.output.suffix:
+            return self.output.with_suffix(".png")
+        return self.output
+
+
+@options.takes(ConfusionArgs)
+def confusion_cmd(args: ConfusionArgs) -> None:
     """The confusion matrix (rows true, columns predicted) and the most-confused pairs."""
     from namelang.data.split import read_split
     from namelang.evaluation import confusion, most_confused, score
     from namelang.inference import Classifier
 
-    home = options.start(home, quiet, verbose)
-    fmt = out.resolve(fmt, Format.csv, allowed=(Format.table, Format.csv, Format.json))
-    if output is not None and output.suffix.lower() != ".png":
-        output = output.with_suffix(".png") if not output.suffix else output
-    for path in (output, csv):
+    home = options.start(args.home, args.quiet, args.verbose)
+    fmt = out.resolve(args.fmt, Format.csv, allowed=(Format.table, Format.csv, Format.json))
+    png = args.figure()
+    for path in (png, args.csv):
         if path is not None:
             render.check_writable_folder(path)
-    names, labels, path = read_split(home, split)
-    clf = Classifier.load(model, home, device)
+    names, labels, path = read_split(home, args.split)
+    clf = Classifier.load(args.model, home, args.device)
     render.model_in_use(clf)
     scored = score(clf, names, labels, source=str(path))
-    matrix, counts = confusion(scored, normalize.value)
-    normalized = normalize is not Normalize.none
-    title = f"{clf.name} on {path.name} ({len(scored.y_true):,} names), " + (
-        "% of each true row"
-        if normalize is Normalize.true
-        else f"normalised by {normalize.value}"
-        if normalized
-        else "counts"
-    )
-    _write_files(matrix, clf.labels, title, normalized, output, csv)
-    pairs = most_confused(counts, clf.labels, top)
+    matrix, counts = confusion(scored, args.normalize.value)
+    normalized = args.normalize is not Normalize.none
+    title = f"{clf.name} on {path.name} ({len(scored.y_true):,} names), {_scale(args.normalize)}"
+    _write_files(matrix, clf.labels, title, normalized, png, args.csv)
+    pairs = most_confused(counts, clf.labels, args.top)
     if fmt is Format.csv:
         out.records(matrix_records(matrix, clf.labels), fmt)
     elif fmt is Format.json:
         out.json(
-            {"labels": clf.labels, "normalize": normalize.value, "matrix": matrix.tolist(), "pairs": pairs}
+            {
+                "labels": clf.labels,
+                "normalize": args.normalize.value,
+                "matrix": matrix.tolist(),
+                "pairs": pairs,
+            }
         )
     else:
         out.show(heatmap(matrix, clf.labels, normalized, title, out.console().width))
         if pairs:
             out.show(pairs_table(pairs))
+
+
+def _scale(normalize: Normalize) -> str:
+    """What the matrix's numbers are, for its title."""
+    if normalize is Normalize.true:
+        return "% of each true row"
+    return "counts" if normalize is Normalize.none else f"normalised by {normalize.value}"
 
 
 def matrix_records(matrix, labels: list[str]) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -9,29 +10,33 @@ import typer
 from namelang.cli import options, render
 
 
-def ensemble_cmd(
-    members: Annotated[list[str], typer.Argument(help="Two or more models (store names or folders).")],
-    name: Annotated[str, typer.Option("--name", help="Name of the new ensemble model.")],
-    force: Annotated[bool, typer.Option("--force", help="Replace a model of that name.")] = False,
+@dataclass(frozen=True)
+class EnsembleArgs:
+    members: Annotated[list[str], typer.Argument(help="Two or more models (store names or folders).")] = ...
+    name: Annotated[str, typer.Option("--name", help="Name of the new ensemble model.")] = ...
+    force: Annotated[bool, typer.Option("--force", help="Replace a model of that name.")] = False
     make_default: Annotated[
         bool, typer.Option("--default/--no-default", help="Make the ensemble the store's default.")
-    ] = False,
-    device: options.Device = "auto",
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+    ] = False
+    device: options.Device = "auto"
+    home: options.Home = None
+    quiet: options.Quiet = False
+    verbose: options.Verbose = False
+
+
+@options.takes(EnsembleArgs)
+def ensemble_cmd(args: EnsembleArgs) -> None:
     """Combine models by a weighted mean of their log-probabilities (weights and temperature fitted on
     the validation split) and store the result, members included, as one model."""
-    from namelang.models.ensemble import create
     from namelang.models.store import ModelStore
+    from namelang.training.ensemble import create
 
-    home = options.start(home, quiet, verbose)
-    built = create(home, members, name, force=force, device=device)
-    if make_default:
+    home = options.start(args.home, args.quiet, args.verbose)
+    built = create(home, args.members, args.name, force=args.force, device=args.device)
+    if args.make_default:
         ModelStore(home).set_default(built.name)
     card = built.card
-    weights = ", ".join(f"{m['name']} {m['weight']:.3f}" for m in card.extras["members"])
+    weights = ", ".join(f"{m['name']} {m['weight']:.3f}" for m in card.members)
     render.info(
         f"saved ensemble {built.name!r} to {built.path}: weights {weights}; temperature "
         f"{card.temperature:.3f}; val accuracy {card.best.val_accuracy:.4f}, "

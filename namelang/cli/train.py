@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Annotated
 
 import typer
@@ -13,13 +13,15 @@ from namelang.cli import options, render
 from namelang.config import SELECT_BY, TrainConfig
 from namelang.models.registry import ARCHITECTURES, DEFAULT_ARCH
 
-Arch = enum.Enum("Arch", {name: name for name in ARCHITECTURES}, type=str)
+# The architectures a training run fits (the registry's; an ensemble is built by `ensemble`).
+_TRAINED = ARCHITECTURES
+Arch = enum.Enum("Arch", {name: name for name in _TRAINED}, type=str)
 Select = enum.Enum("Select", {name: name for name in SELECT_BY}, type=str)
 _DEFAULTS = TrainConfig()
 # The epilog of `train --help`: one line per architecture (its options would not fit beside them).
 _ARCH_HELP = "\n".join(
     ["--arch (unset sizes take the architecture's own):"]
-    + [f"  {name}: {cls.summary}" for name, cls in ARCHITECTURES.items()]
+    + [f"  {name}: {cls.summary}" for name, cls in _TRAINED.items()]
 )
 
 
@@ -112,155 +114,118 @@ def _plain(value):
 ARCH, TRAINING, RUN = "Architecture", "Training", "The run"
 
 
-def train_cmd(
-    ctx: typer.Context,
+def _option(panel: str, flags: str, help: str | None = None, **more):
+    """An option of `train`, shown under `panel` in --help."""
+    return typer.Option(flags, rich_help_panel=panel, help=help, **more)
+
+
+@dataclass(frozen=True)
+class TrainArgs:
+    """The options of `namelang train`, by the names the library's spec and TrainConfig use."""
+
     arch: Annotated[
-        Arch,
-        typer.Option(
-            "--arch", case_sensitive=False, metavar="<arch>", rich_help_panel=ARCH, help="See the list below."
-        ),
-    ] = Arch(DEFAULT_ARCH),
-    hidden: Annotated[
-        int | None, typer.Option("--hidden", min=1, rich_help_panel=ARCH, help="Hidden size.")
-    ] = None,
-    layers: Annotated[
-        int | None, typer.Option("--layers", min=1, rich_help_panel=ARCH, help="Recurrent layers.")
-    ] = None,
+        Arch, _option(ARCH, "--arch", "See the list below.", case_sensitive=False, metavar="<arch>")
+    ] = Arch(DEFAULT_ARCH)
+    hidden: Annotated[int | None, _option(ARCH, "--hidden", "Hidden size.", min=1)] = None
+    layers: Annotated[int | None, _option(ARCH, "--layers", "Recurrent layers.", min=1)] = None
     bidirectional: Annotated[
         bool | None,
-        typer.Option(
-            "--bidirectional/--no-bidirectional",
-            rich_help_panel=ARCH,
-            show_default=False,
-            help="Read both ways.",
-        ),
-    ] = None,
-    dropout: Annotated[
-        float | None, typer.Option("--dropout", rich_help_panel=ARCH, help="Between layers.")
-    ] = None,
+        _option(ARCH, "--bidirectional/--no-bidirectional", "Read both ways.", show_default=False),
+    ] = None
+    dropout: Annotated[float | None, _option(ARCH, "--dropout", "Between layers.")] = None
     embedding_dim: Annotated[
-        int | None,
-        typer.Option("--embedding-dim", min=1, rich_help_panel=ARCH, help="Character embedding size."),
-    ] = None,
-    epochs: Annotated[
-        int, typer.Option("--epochs", min=1, rich_help_panel=TRAINING, help="Most epochs.")
-    ] = _DEFAULTS.epochs,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, rich_help_panel=TRAINING)
-    ] = _DEFAULTS.batch_size,
-    lr: Annotated[
-        float, typer.Option("--lr", min=0.0, rich_help_panel=TRAINING, help="Peak, AdamW.")
-    ] = _DEFAULTS.lr,
-    weight_decay: Annotated[
-        float, typer.Option("--weight-decay", min=0.0, rich_help_panel=TRAINING)
-    ] = _DEFAULTS.weight_decay,
-    patience: Annotated[
-        int,
-        typer.Option("--patience", min=1, rich_help_panel=TRAINING, help="Epochs with no gain."),
-    ] = _DEFAULTS.patience,
+        int | None, _option(ARCH, "--embedding-dim", "Character embedding size.", min=1)
+    ] = None
+    epochs: Annotated[int, _option(TRAINING, "--epochs", "Most epochs.", min=1)] = _DEFAULTS.epochs
+    batch_size: Annotated[int, _option(TRAINING, "--batch-size", min=1)] = _DEFAULTS.batch_size
+    lr: Annotated[float, _option(TRAINING, "--lr", "Peak, AdamW.", min=0.0)] = _DEFAULTS.lr
+    weight_decay: Annotated[float, _option(TRAINING, "--weight-decay", min=0.0)] = _DEFAULTS.weight_decay
+    patience: Annotated[int, _option(TRAINING, "--patience", "Epochs with no gain.", min=1)] = (
+        _DEFAULTS.patience
+    )
     select: Annotated[
         Select,
-        typer.Option(
-            "--select",
-            case_sensitive=False,
-            metavar="<score>",
-            rich_help_panel=TRAINING,
-            help="macro-f1, accuracy or loss.",
-        ),
-    ] = Select(_DEFAULTS.select),
+        _option(TRAINING, "--select", "macro-f1, accuracy or loss.", case_sensitive=False, metavar="<score>"),
+    ] = Select(_DEFAULTS.select)
     balance: Annotated[
-        bool,
-        typer.Option(
-            "--balance/--no-balance",
-            rich_help_panel=TRAINING,
-            show_default=False,
-            help="Class-balanced loss.",
-        ),
-    ] = _DEFAULTS.balance,
+        bool, _option(TRAINING, "--balance/--no-balance", "Class-balanced loss.", show_default=False)
+    ] = _DEFAULTS.balance
     char_dropout: Annotated[
-        float,
-        typer.Option(
-            "--char-dropout", min=0.0, max=0.9, rich_help_panel=TRAINING, help="Characters hidden as unknown."
-        ),
-    ] = _DEFAULTS.char_dropout,
+        float, _option(TRAINING, "--char-dropout", "Characters hidden as unknown.", min=0.0, max=0.9)
+    ] = _DEFAULTS.char_dropout
     teacher: Annotated[
-        str | None,
-        typer.Option("--teacher", metavar="<model>", rich_help_panel=TRAINING, help="Distil this model."),
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", rich_help_panel=TRAINING, help="Same seed, same run.")] = (
-        _DEFAULTS.seed
-    ),
-    name: Annotated[
-        str | None,
-        typer.Option("--name", metavar="<name>", rich_help_panel=RUN, help="\\[default: <arch>-<time>]"),
-    ] = None,
+        str | None, _option(TRAINING, "--teacher", "Distil this model.", metavar="<model>")
+    ] = None
+    seed: Annotated[int, _option(TRAINING, "--seed", "Same seed, same run.")] = _DEFAULTS.seed
+    name: Annotated[str | None, _option(RUN, "--name", "\\[default: <arch>-<time>]", metavar="<name>")] = None
     make_default: Annotated[
-        bool,
-        typer.Option(
-            "--default/--no-default",
-            rich_help_panel=RUN,
-            show_default=False,
-            help="Make it the default model.",
-        ),
-    ] = True,
+        bool, _option(RUN, "--default/--no-default", "Make it the default model.", show_default=False)
+    ] = True
     resume: Annotated[
         str | None,
-        typer.Option(
-            "--resume",
+        _option(
+            RUN, "--resume", "Continue a stored run; only --epochs, --patience, --device may change.",
             metavar="<name>",
-            rich_help_panel=RUN,
-            help="Continue a stored run; only --epochs, --patience, --device may change.",
         ),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", rich_help_panel=RUN, help="Replace a model of that name.")
-    ] = False,
-    device: options.Device = "auto",
-    home: options.Home = None,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+    ] = None  # fmt: skip
+    force: Annotated[bool, _option(RUN, "--force", "Replace a model of that name.")] = False
+    device: options.Device = "auto"
+    home: options.Home = None
+    quiet: options.Quiet = False
+    verbose: options.Verbose = False
+
+    def spec(self):
+        """The architecture's spec with the options as given (None: the architecture's default)."""
+        from namelang.models.registry import spec_from
+
+        return spec_from(self.arch.value, **{k: getattr(self, k) for k in _ARCH_OPTIONS})
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            **{f.name: _plain(getattr(self, f.name)) for f in fields(TrainConfig) if hasattr(self, f.name)}
+        )
+
+
+@options.takes(TrainArgs)
+def train_cmd(args: TrainArgs, ctx: typer.Context) -> None:
     """Train a model on <home>/prepared/ and save it to <home>/models/<name>/."""
     from namelang.extras import import_sklearn, import_torch
-
-    workspace_home = options.start(home, quiet, verbose)
-    import_torch()  # before `runs` (which imports it): one line saying what to install
-    import_sklearn("training needs scikit-learn")
-    from namelang import runs
-    from namelang.device import describe, resolve_device
-    from namelang.models.registry import spec_from
-    from namelang.models.store import ModelStore
     from namelang.workspace import Workspace
 
-    workspace = Workspace(workspace_home)
-    previous = runs.replaced_default(workspace)  # what the new model is compared with, at the end
+    workspace = Workspace(options.start(args.home, args.quiet, args.verbose))
+    import_torch()  # before training starts (it needs torch): one line saying what to install
+    import_sklearn("training needs scikit-learn")
+    from namelang import training
+
+    previous = training.replaced_default(workspace)  # what the new model is compared with, at the end
     try:  # Ctrl-C anywhere in the command: exit 130 with one line saying what was kept
-        if resume is None:  # the options as the user gave them (None: the architecture's default)
-            spec = spec_from(arch.value, **{k: ctx.params[k] for k in _ARCH_OPTIONS})
-            config = TrainConfig(
-                **{f.name: _plain(ctx.params[f.name]) for f in fields(TrainConfig) if f.name in ctx.params}
-            )
-        torch_device = resolve_device(device)
-        run_name = resume or name or runs.default_run_name(arch.value)  # said before the first epoch
-        with render.count_progress() as progress:
-            run = (run_name, ModelStore(workspace))
-            common = dict(
-                device=torch_device,
-                callbacks=_Progress(progress, describe(torch_device), run),
-                make_default=make_default,
-            )
-            if resume is None:
-                result = runs.start_run(workspace, spec, config, name=run_name, force=force, **common)
-            else:
-                given = _given(ctx)
-                result = runs.resume_run(
-                    workspace, resume, given.get("epochs"), given.get("patience"), given=given, **common
-                )
+        result = _run(args, ctx, workspace)
     except KeyboardInterrupt as exc:
-        render.warn(str(exc) if isinstance(exc, runs.NothingSaved) else "interrupted: nothing was saved")
+        kept = isinstance(exc, training.NothingSaved)
+        render.warn(exc.error.worded(options.flag_words) if kept else "interrupted: nothing was saved")
         raise typer.Exit(130) from None
     _report(result)
-    _compare(runs.compare_with(workspace, result.name, previous, device), result.stored.is_default)
+    _compare(training.compare_with(workspace, result.name, previous, args.device), result.stored.is_default)
+
+
+def _run(args: TrainArgs, ctx: typer.Context, workspace):
+    """Start the run the options describe, or resume the stored one, with progress bars on stderr."""
+    from namelang import training
+    from namelang.device import describe, resolve_device
+    from namelang.models.store import ModelStore
+
+    if args.resume is None:  # checked before the device: a wrong option is the first thing said
+        spec, config = args.spec(), args.config()
+    device = resolve_device(args.device)
+    run_name = args.resume or args.name or training.default_run_name(args.arch.value)  # said first
+    with render.count_progress() as progress:
+        callbacks = _Progress(progress, describe(device), (run_name, ModelStore(workspace)))
+        how = dict(device=device, callbacks=callbacks, make_default=args.make_default)
+        if args.resume is None:
+            return training.start_run(workspace, spec, config, name=run_name, force=args.force, **how)
+        given = _given(ctx)
+        epochs, patience = given.get("epochs"), given.get("patience")
+        return training.resume_run(workspace, args.resume, epochs, patience, given=given, **how)
 
 
 def _report(result) -> None:

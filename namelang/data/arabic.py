@@ -19,14 +19,14 @@ from pathlib import Path
 
 from namelang.data import packaged
 from namelang.data.packaged import PackagedFile
-from namelang.data.sources import ARABIC_ROMANIZER, Source
+from namelang.data.source import ARABIC_ROMANIZER, Source
 from namelang.errors import NamelangError
 
 ROMANIZER_DB = PackagedFile(
     ARABIC_ROMANIZER, "arabic-name-romanizer", "0.2.0", "arabic_name_romanizer/resources/names.sqlite3",
     "d475ffa773e08a8bbe79a0ccd48d79336a84b25bda76a6a38fd53089392c8be0", "name index",
+    "CC0-1.0 (Wikidata labels, via arabic-name-romanizer 0.2.0, MIT, UNICEF and contributors)",
 )  # fmt: skip
-LICENCE = "CC0-1.0 (Wikidata labels, via arabic-name-romanizer 0.2.0, MIT, UNICEF and contributors)"
 # The Arab League less Somalia, Comoros and Djibouti, whose surnames are Somali, Comorian and Afar.
 ARAB_STATES = frozenset("DZ BH EG IQ JO KW LB LY MA MR OM PS QA SA SD SY TN AE YE".split())
 SOURCE = "wikidata"
@@ -88,5 +88,5 @@ def read_arabic_romanizer(path: Path | None = None) -> Source:
     )
     location = packaged.location(ROMANIZER_DB, path)
     rows = len(names)
-    return Source(ARABIC_ROMANIZER, ARABIC_ROMANIZER, location, digest, LICENCE, provenance, names,
+    return Source(ARABIC_ROMANIZER, ARABIC_ROMANIZER, location, digest, ROMANIZER_DB.licence, provenance, names,
                   ["Arabic"] * rows, [True] * rows, {"Arab states": "Arabic"}, {}, dropped)  # fmt: skip

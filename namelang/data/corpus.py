@@ -37,7 +37,7 @@ def check_encoding(encoding: str) -> str:
     try:
         return codecs.lookup(encoding).name
     except LookupError:
-        raise NamelangError(f"unknown --encoding {encoding!r}; e.g. utf-8, latin-1, cp1252") from None
+        raise NamelangError(f"unknown {{encoding={encoding}}}; e.g. utf-8, latin-1, cp1252") from None
 
 
 def decode_utf8(data: bytes, path: Path, encoding: str = "utf-8") -> str:
@@ -48,7 +48,7 @@ def decode_utf8(data: bytes, path: Path, encoding: str = "utf-8") -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         if codec == "utf-8":
-            hint = "UTF-8; pass --encoding (e.g. latin-1 or cp1252) if the file is in another encoding"
+            hint = "UTF-8; pass {encoding} (e.g. latin-1 or cp1252) if the file is in another encoding"
         else:
             hint = encoding
         raise NamelangError(f"{path}: line {line} is not valid {hint}") from exc

@@ -53,7 +53,7 @@ def check_sha256(value: str) -> str:
     """A SHA-256 as 64 lower-case hexadecimal digits; anything else is the caller's mistake."""
     value = value.strip().lower()
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise NamelangError(f"--sha256 must be 64 hexadecimal digits, got {value!r}")
+        raise NamelangError(f"{{sha256}} must be 64 hexadecimal digits, got {value!r}")
     return value
 
 
@@ -114,7 +114,7 @@ def _made_for_now(folder: Path):
 
 def _fetch(url: str, dest: Path, timeout: float, progress: ProgressCallback | None) -> tuple[str, int]:
     """Stream `url` into `dest`; return (sha256, bytes). Every failure becomes one NamelangError."""
-    hint = "try --url with a mirror or a local .zip file"
+    hint = "try {url} with a mirror or a local .zip file"
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and url[1:3] == ":\\"):
         path = Path(urllib.request.url2pathname(parsed.path) if parsed.scheme == "file" else url)

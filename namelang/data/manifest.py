@@ -95,7 +95,7 @@ class Manifest:
             known = {f.name for f in fields(cls)}
             return cls(**{k: v for k, v in data.items() if k in known})
         except NamelangError as exc:
-            raise NamelangError(f"{where}: {exc}") from None
+            raise NamelangError(f"{where}: {exc.template}") from None
         except (TypeError, KeyError, AttributeError) as exc:
             raise NamelangError(f"{where}: not a valid manifest ({type(exc).__name__}: {exc})") from None
 

@@ -28,6 +28,7 @@ class PackagedFile:
     member: str  # its path in the wheel: <import name>/<path under the package>
     sha256: str  # of the file itself (not of the wheel)
     what: str  # what the file is, for messages: "name list"
+    licence: str  # what the manifest records as the source's licence
 
     @property
     def module(self) -> str:

@@ -26,18 +26,16 @@ from pathlib import Path
 
 from namelang.data import packaged
 from namelang.data.packaged import PackagedFile
-from namelang.data.sources import ZXCVBN_PL, Source
+from namelang.data.source import ZXCVBN_PL, Source
 from namelang.errors import NamelangError
 
 ZXCVBN_PL_FILE = PackagedFile(
     ZXCVBN_PL, "zxcvbn-pl", "0.3.0", "zxcvbn_pl/data/pl_last_names.marisa",
     "a8f5c4615483bc6c8a5282ab2c876c67b55fa52e3fc65f83273d13538cbc39fa", "surname list",
+    "CC0-1.0 (PESEL surname register, dane.gov.pl dataset 1681, via @zxcvbn-ts/language-pl, MIT; "
+    "packed by zxcvbn-pl 0.3.0, MIT; inflections from SGJP, BSD-2-Clause, used only to find the lemmas)",
 )  # fmt: skip
 EXTRA = "pip install 'namelang[polish]'"
-LICENCE = (
-    "CC0-1.0 (PESEL surname register, dane.gov.pl dataset 1681, via @zxcvbn-ts/language-pl, MIT; "
-    "packed by zxcvbn-pl 0.3.0, MIT; inflections from SGJP, BSD-2-Clause, used only to find the lemmas)"
-)
 POLISH_LETTERS = frozenset("aąbcćdeęfghijklłmnńoóprsśtuwyzźż-")  # no q, v, x, ü …
 MIN_ENDING = 10  # an ending change seen fewer times is a chance likeness (lis -> lisowski), not a case
 MAX_STEM_CHANGE = 3  # letters of the lemma an inflection may change (synowiec -> synowca: 'iec')
@@ -128,5 +126,5 @@ def read_zxcvbn_pl(path: Path | None = None) -> Source:
     )
     location = packaged.location(ZXCVBN_PL_FILE, path)
     rows = len(names)
-    return Source(ZXCVBN_PL, ZXCVBN_PL, location, digest, LICENCE, provenance, names, ["Polish"] * rows,
+    return Source(ZXCVBN_PL, ZXCVBN_PL, location, digest, ZXCVBN_PL_FILE.licence, provenance, names, ["Polish"] * rows,
                   [False] * rows, {"pl_last_names": "Polish"}, {}, dropped)  # fmt: skip

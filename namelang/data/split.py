@@ -18,7 +18,7 @@ from namelang.data.corpus import Corpus
 from namelang.data.manifest import SPLITS, Manifest, SourceRecord
 from namelang.data.normalize import normalize_name
 from namelang.data.scripts import RULED, TRANSLITERATED, script_of
-from namelang.data.sources import Source
+from namelang.data.source import Source
 from namelang.errors import NamelangError
 from namelang.workspace import sha256_file, write_json, write_text
 
@@ -41,11 +41,11 @@ def prepared_dir(home: Path) -> Path:
 
 
 def check_fractions(val: float, test: float) -> None:
-    for flag, value in (("--val", val), ("--test", test)):
+    for option, value in (("val", val), ("test", test)):
         if not 0.0 < value < 1.0:
-            raise NamelangError(f"{flag} must be between 0 and 1 (exclusive), got {value:g}")
+            raise NamelangError(f"{{{option}}} must be between 0 and 1 (exclusive), got {value:g}")
     if val + test >= 0.9:
-        raise NamelangError(f"--val + --test must leave at least 10% for training, got {val + test:g}")
+        raise NamelangError(f"{{val}} + {{test}} must leave at least 10% for training, got {val + test:g}")
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def group_split(
             rest, test_size=val / (1.0 - test), stratify=y_rest, random_state=seed
         )
     except ValueError as exc:
-        raise NamelangError(f"too few names to split with --val {val:g} --test {test:g}: {exc}") from exc
+        raise NamelangError(f"too few names to split with {{val={val:g}}} {{test={test:g}}}: {exc}") from exc
     for split, members in (("train", train_groups), ("val", val_groups), ("test", test_groups)):
         assignment.update(dict.fromkeys(members, split))
     return assignment, warnings
@@ -264,7 +264,9 @@ def read_split(home: Path, split: str) -> tuple[list[str], list[str], Path]:
     else:
         path = Path(split)
         if not path.is_file():
-            raise NamelangError(f"--split must be train, val, test or a CSV file; {split!r} is none of these")
+            raise NamelangError(
+                f"{{split}} must be train, val, test or a CSV file; {split!r} is none of these"
+            )
     from namelang.data.corpus import read_table
 
     corpus = read_table(path)

@@ -68,7 +68,7 @@ class CheckedStream(io.RawIOBase):
             line = self.lines + before.count("\n") + 1
             raise NamelangError(
                 f"{self.label}: line {line} is not valid {self.encoding.upper()}; "
-                "pass --encoding if the file uses another (e.g. --encoding latin-1)"
+                "pass {encoding} if the file uses another (e.g. {encoding=latin-1})"
             ) from None
         nul = text.find("\0")
         if nul >= 0:

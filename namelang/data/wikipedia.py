@@ -23,7 +23,7 @@ from pathlib import Path
 
 from namelang.data import packaged
 from namelang.data.packaged import PackagedFile
-from namelang.data.sources import OUT_OF_SCOPE, WIKIPEDIA, Source
+from namelang.data.source import OUT_OF_SCOPE, WIKIPEDIA, Source
 from namelang.errors import NamelangError
 
 # The file's sha256 in name2nat 0.5.1; the wheel's own is
@@ -31,8 +31,8 @@ from namelang.errors import NamelangError
 NAME2NAT = PackagedFile(
     WIKIPEDIA, "name2nat", "0.5.1", "name2nat/name2nats.pkl",
     "82f6415d0a95f19320da7e01b91284262a0c8d5ef808340db8f49ac17263dbfb", "name list",
+    "Apache-2.0 (name2nat 0.5.1, Kyubyong Park; names from English Wikipedia)",
 )  # fmt: skip
-LICENCE = "Apache-2.0 (name2nat 0.5.1, Kyubyong Park; names from English Wikipedia)"
 
 _SPANISH_AMERICA = (
     "Mexican Colombian Chilean Cuban Venezuelan Peruvian Dominican Paraguayan Ecuadorian Bolivian "
@@ -328,5 +328,5 @@ def read_wikipedia(path: Path | None = None):
         f"people -> nationalities; one row per distinct surname and label, all weak; surname rules: {rules}"
     )
     location = packaged.location(NAME2NAT, path)
-    return Source(WIKIPEDIA, WIKIPEDIA, location, digest, LICENCE, provenance, found.names, found.labels,
+    return Source(WIKIPEDIA, WIKIPEDIA, location, digest, NAME2NAT.licence, provenance, found.names, found.labels,
                   [True] * len(found.names), label_map, left_out, dict(found.dropped))  # fmt: skip

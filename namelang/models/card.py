@@ -86,6 +86,9 @@ class ModelCard:
     # The lexicon of training names (models/lexicon.py): {sha256, names, beta, split, accuracy
     # (validation accuracy of each beta tried)}. None: the model answers from the network alone.
     lexicon: dict[str, Any] | None = None
+    # An ensemble's members, in order: {name, folder (in its model folder: the store's), arch, weight}.
+    # None: a single model.
+    members: list[dict[str, Any]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     # --- reading and writing -------------------------------------------------------------------
@@ -117,8 +120,9 @@ class ModelCard:
         out = dataclasses.asdict(self)
         extras = out.pop("extras")
         out["data"].update(out["data"].pop("extras"))
-        if out["lexicon"] is None:  # a model without one keeps the card it had
-            del out["lexicon"]
+        for optional in ("lexicon", "members"):  # a model without one keeps the card it had
+            if out[optional] is None:
+                del out[optional]
         first = {k: out.pop(k) for k in ("format", "name", "arch", "arch_options")}
         return {**first, **out, **{k: v for k, v in extras.items() if k not in out and k not in first}}
 
@@ -154,6 +158,8 @@ class ModelCard:
             and isinstance(self.lexicon.get("sha256"), str)
         ):
             problems.append("lexicon must be an object with a positive beta and a sha256")
+        if self.members is not None and not _good_members(self.members):
+            problems.append("members must be a non-empty list of {name, folder, weight >= 0}")
         if problems:
             raise NamelangError(f"{source}: {'; '.join(problems)}")
 
@@ -162,6 +168,21 @@ class ModelCard:
     def without_history(self) -> dict:
         """The card as shown by `namelang models show`: everything but the per-epoch rows."""
         return {k: v for k, v in self.to_dict().items() if k != "history"}
+
+
+def _good_members(members) -> bool:
+    return (
+        isinstance(members, list)
+        and len(members) > 0
+        and all(
+            isinstance(m, dict)
+            and isinstance(m.get("name"), str)
+            and isinstance(m.get("folder"), str)
+            and isinstance(m.get("weight"), int | float)
+            and m["weight"] >= 0
+            for m in members
+        )
+    )
 
 
 def _build(cls, data: dict):

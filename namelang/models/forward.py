@@ -19,6 +19,11 @@ Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 SHARED_GROUP = 65536
 
 
+def active_rows(lengths: np.ndarray, width: int) -> np.ndarray:
+    """How many rows (a prefix, lengths being sorted descending) are still inside their name at each step."""
+    return (lengths[None, :] > np.arange(width)[:, None]).sum(axis=1)
+
+
 def batched_logits(
     run: Runner, ids: np.ndarray, lengths: np.ndarray, batch_size: int = 2048, threads: int = 1
 ) -> np.ndarray:

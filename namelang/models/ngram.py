@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from namelang.errors import NamelangError
-from namelang.models.registry import Spec, register
+from namelang.models.spec import Spec, register
 
 VOCABULARY = "vocabulary.json"
 # C (inverse regularisation) candidates; the one with the best validation macro-F1 is kept.
@@ -41,7 +41,8 @@ class NgramSpec(Spec):
     max_n: int = 5
     c: float | None = None
 
-    kind: ClassVar[str] = "ngram"  # not a torch network: runs.py fits it with scikit-learn
+    fit_path: ClassVar[str | None] = "ngram"  # not a torch network: fitted with scikit-learn, in one pass
+    kind: ClassVar[str] = "ngram"  # runs.py's name for `fit_path` until it asks `fit_path`
 
     def check(self) -> None:
         if not 1 <= self.min_n <= self.max_n:
@@ -56,6 +57,21 @@ class NgramSpec(Spec):
 
     def numpy_engine(self, state: dict, n_chars: int, n_labels: int):
         raise NamelangError("an ngram model needs its vocabulary: load it with Classifier.load")
+
+    def runner(self, found, device: str = "auto", members: list = ()):
+        """The numpy engine, on any device (its weights checked against the card's checksum)."""
+        import json
+
+        try:
+            vocabulary = json.loads(found.read_text(VOCABULARY))
+        except json.JSONDecodeError as exc:
+            raise NamelangError(f"{found.path}: {VOCABULARY} is not valid JSON ({exc})") from exc
+        try:
+            return NgramEngine(
+                self, found.tensors(), vocabulary, found.card.alphabet, len(found.card.labels)
+            ), "cpu"
+        except NamelangError as exc:
+            raise NamelangError(f"{found.path}: {exc}") from exc
 
 
 def analyze(name: str, min_n: int, max_n: int) -> list[str]:
@@ -209,29 +225,3 @@ class NgramEngine:
 
 def n_parameters(state: dict) -> int:
     return int(sum(math.prod(v.shape) for k, v in state.items() if k != "idf"))
-
-
-def stored_engine(found):
-    """The numpy engine of a stored ngram model (its weights checked against the card's checksum)."""
-    import json
-
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    from namelang.models.registry import spec_from
-
-    card = found.card
-    path = found.path / VOCABULARY
-    try:
-        vocabulary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise NamelangError(f"{path} is missing or not valid JSON ({exc})") from exc
-    spec = spec_from("ngram", **card.arch_options)
-    try:
-        state = load_file(str(found.weights()))
-    except SafetensorError as exc:
-        raise NamelangError(f"{found.path}: unreadable weights ({exc})") from exc
-    try:
-        return NgramEngine(spec, state, vocabulary, card.alphabet, len(card.labels))
-    except NamelangError as exc:
-        raise NamelangError(f"{found.path}: {exc}") from exc

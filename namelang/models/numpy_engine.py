@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from namelang.errors import NamelangError
+from namelang.models.forward import active_rows
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 
@@ -64,11 +65,6 @@ class ExactProduct:
         out = grid @ self.weight  # exact
         result = np.empty(out.shape, dtype=np.float32)
         return np.multiply(out, self.unscale, out=result, casting="unsafe")  # one rounding, to float32
-
-
-def active_rows(lengths: np.ndarray, width: int) -> np.ndarray:
-    """How many rows (a prefix, lengths being sorted descending) are still inside their name at each step."""
-    return (lengths[None, :] > np.arange(width)[:, None]).sum(axis=1)
 
 
 def _fold_gate_bias(w_in, b_hh: np.ndarray, n: int):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from namelang.models.numpy_engine import active_rows
+from namelang.models.forward import active_rows
 
 # Rows per block of a step: about the fastest size for one core's matrix product of [rows, hidden].
 BLOCK = 512

@@ -1,44 +1,22 @@
-"""One registry of architectures, shared by train, evaluate, confusion and predict.
+"""One registry of the kinds of model, shared by train, evaluate, confusion, predict and the store.
 
-An architecture is a small dataclass of hyper-parameters whose `build()` returns the torch module.
-The specs import nothing heavy, so the CLI can list them in `--help` without importing torch; adding
-an architecture is one decorated class here (plus its module, if it is a new kind of network). Its
-`numpy_engine()` is optional: without one, CPU inference runs the torch module instead.
+A kind is one dataclass decorated with `@register(name)` (`models/spec.py`): a network's spec holds its
+hyper-parameters and `build()` returns the torch module. The specs import nothing heavy, so the CLI can
+list them in `--help` without importing torch; adding an architecture is one decorated class here (plus
+its module, if it is a new kind of network), or in its own module imported at the end of this one (the
+n-gram baseline, ensembles). A network's `numpy_engine()` is optional: without one, CPU inference runs
+the torch module instead.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
 from namelang.errors import NamelangError
+from namelang.models.spec import ARCHITECTURES, KINDS, Spec, register
 
-ARCHITECTURES: dict[str, type[ArchSpec]] = {}
-
-
-def register(name: str):
-    def decorate(cls: type[ArchSpec]) -> type[ArchSpec]:
-        cls.arch = name
-        ARCHITECTURES[name] = cls
-        return cls
-
-    return decorate
-
-
-@dataclass
-class Spec:
-    """What every registered kind of model shares (a network or the n-gram baseline): its options."""
-
-    arch: ClassVar[str]
-    summary: ClassVar[str] = ""
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def options(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
+__all__ = ["ARCHITECTURES", "DEFAULT_ARCH", "KINDS", "ArchSpec", "Spec", "kind_of", "register", "spec_from"]
 
 
 @dataclass
@@ -48,6 +26,8 @@ class ArchSpec(Spec):
     A spec holds only the options its architecture uses: any other option is refused for it.
     """
 
+    fit_path: ClassVar[str | None] = "network"
+    resumable: ClassVar[bool] = True
     hidden: int = 128
 
     def build(self, n_chars: int, n_labels: int):
@@ -60,7 +40,23 @@ class ArchSpec(Spec):
 
     def check(self) -> None:
         if self.hidden < 1:
-            raise NamelangError("--hidden must be positive")
+            raise NamelangError("{hidden} must be positive")
+
+    def runner(self, found, device: str = "auto", members: list = ()):
+        """On the CPU the numpy engine (no torch import), else the torch module on the accelerator."""
+        from namelang.device import inference_device
+        from namelang.models.forward import torch_runner
+
+        accelerator = inference_device(device)
+        if accelerator is None:
+            try:
+                return found.numpy_engine(), "cpu"
+            except NotImplementedError:  # an architecture without a numpy engine runs on torch's CPU
+                from namelang.extras import import_torch
+
+                torch = import_torch(f"the {self.arch} model has no numpy engine and needs PyTorch")
+                accelerator = torch.device("cpu")
+        return torch_runner(found.torch_module(accelerator), accelerator), str(accelerator)
 
 
 @dataclass
@@ -84,9 +80,9 @@ class _RecurrentSpec(ArchSpec):
     def check(self) -> None:
         super().check()
         if self.layers < 1 or self.embedding_dim < 1:
-            raise NamelangError("--layers and --embedding-dim must be positive")
+            raise NamelangError("{layers} and {embedding_dim} must be positive")
         if not 0.0 <= self.dropout < 1.0:
-            raise NamelangError(f"--dropout must be in [0, 1), got {self.dropout:g}")
+            raise NamelangError(f"{{dropout}} must be in [0, 1), got {self.dropout:g}")
 
 
 @register("rnn-classic")
@@ -131,26 +127,35 @@ DEFAULT_ARCH = "gru"
 
 
 def flag(option: str) -> str:
-    """The command-line flag of a spec option: embedding_dim -> --embedding-dim."""
+    """The command-line flag of a spec option: embedding_dim -> --embedding-dim (for runs.py's resume
+    message until it names options as `{name}`; library messages do not speak flags)."""
     return "--" + option.replace("_", "-")
 
 
-def spec_from(arch: str, **options) -> ArchSpec:
+def kind_of(arch: str) -> type[Spec]:
+    """The registered class of `arch` (any case): what to ask of a kind before making a spec of it."""
+    key = arch.lower() if isinstance(arch, str) else arch
+    if key not in KINDS:
+        raise NamelangError(f"unknown architecture {arch!r}; choose one of: {', '.join(KINDS)}")
+    return KINDS[key]
+
+
+def spec_from(arch: str, **options) -> Spec:
     """The spec of `arch` (any case) with the given options; None leaves an option at its default.
 
     An option the architecture does not use is refused, not stored and ignored.
     """
-    key = arch.lower() if isinstance(arch, str) else arch
-    if key not in ARCHITECTURES:
-        raise NamelangError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
-    cls = ARCHITECTURES[key]
+    cls = kind_of(arch)
     given = {k: v for k, v in options.items() if v is not None}
     unused = sorted(set(given) - set(cls.options()))
     if unused:
-        raise NamelangError(f"{key} does not use {', '.join(flag(k) for k in unused)}")
+        raise NamelangError(f"{cls.arch} does not use {', '.join('{' + k + '}' for k in unused)}")
     spec = cls(**given)
     spec.check()
     return spec
 
 
-from namelang.models import ngram as _ngram  # noqa: E402, F401  (registers "ngram")
+# The kinds with modules of their own register themselves when imported (after the networks, so that
+# `train --help` lists the networks first).
+from namelang.models import ensemble as _ensemble  # noqa: E402, F401
+from namelang.models import ngram as _ngram  # noqa: E402, F401

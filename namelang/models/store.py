@@ -8,7 +8,9 @@
         history.csv           one row per finished epoch
         lexicon.json.gz       the training names' label counts (models/lexicon.py), when the card says so
         loss.png              the loss and validation curves
-        members/<member>/     an ensemble's member models, each a model folder of this same layout
+        <kind's own files>    e.g. an n-gram model's vocabulary.json (`save(files=...)`, `read_text`)
+        members/<member>/     an ensemble's member models, each a model folder of this same layout, listed
+                              in its card's `members` (`save_ensemble`, `StoredModel.members`)
 
 A model is referred to by its folder name in the store, by a path to a model folder, or as
 `pretrained`, the model shipped inside the package. The store decides nothing about training: the
@@ -85,12 +87,40 @@ class StoredModel:
     def loss_plot(self) -> Path:
         return self.path / LOSS_PLOT
 
+    def spec(self):
+        """The registry's spec of this model's kind, with the card's options (models/registry.py)."""
+        from namelang.models.registry import spec_from
+
+        return spec_from(self.card.arch, **self.card.arch_options)
+
     def members(self) -> list[StoredModel]:
-        """An ensemble's member models (none for a single model)."""
-        folder = self.path / MEMBERS
-        if not folder.is_dir():
-            return []
-        return [StoredModel(p.name, p, read_card(p)) for p in sorted(folder.iterdir()) if is_model_folder(p)]
+        """An ensemble's member models, in its card's order (none for a single model)."""
+        found = []
+        for entry in self.card.members or []:
+            folder = self.path / entry["folder"]
+            if not folder.resolve().is_relative_to(self.path.resolve()) or not is_model_folder(folder):
+                raise NamelangError(f"{self.path}: member {entry['name']!r} is not a model folder inside it")
+            found.append(StoredModel(folder.name, folder, read_card(folder)))
+        return found
+
+    def read_text(self, name: str) -> str:
+        """A file of the model's own kind (`save(files=...)`), e.g. an n-gram model's vocabulary."""
+        path = self.path / name
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NamelangError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+    def files(self) -> dict[str, bytes]:
+        """What scoring the model needs, as data: each file's path in the folder -> its bytes (the card,
+        weights, lexicon, the kind's own files and an ensemble's members; not the history or the plot).
+        `unpack` writes them back as a model folder (a Dask worker's copy)."""
+        left_out = {HISTORY, LOSS_PLOT}
+        return {
+            str(path.relative_to(self.path)): path.read_bytes()
+            for path in sorted(self.path.rglob("*"))
+            if path.is_file() and path.name not in left_out
+        }
 
     def weights(self) -> Path:
         """The weights file, refused when it does not match the checksum in the card."""
@@ -130,10 +160,7 @@ class StoredModel:
         self.card = card
 
     def _spec_and_sizes(self):
-        from namelang.models.registry import spec_from
-
-        spec = spec_from(self.card.arch, **self.card.arch_options)
-        return spec, len(self.card.alphabet) + 2, len(self.card.labels)
+        return self.spec(), len(self.card.alphabet) + 2, len(self.card.labels)
 
     def torch_module(self, device="cpu"):
         """Build the torch module from the card and load its weights, refusing any disagreement."""
@@ -150,17 +177,21 @@ class StoredModel:
             raise NamelangError(f"{self.path}: {CARD} and {WEIGHTS} disagree ({first})") from exc
         return module.to(device).eval()
 
-    def numpy_engine(self):
-        """The model for CPU inference without torch; NotImplementedError when the kind has none."""
+    def tensors(self) -> dict:
+        """The weights as numpy arrays by name (checked against the card's checksum)."""
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
         weights = self.weights()
-        spec, n_chars, n_labels = self._spec_and_sizes()
         try:
-            state = load_file(str(weights))
+            return load_file(str(weights))
         except SafetensorError as exc:
             raise NamelangError(f"{weights} is not a readable safetensors file ({exc})") from exc
+
+    def numpy_engine(self):
+        """The model for CPU inference without torch; NotImplementedError when the kind has none."""
+        spec, n_chars, n_labels = self._spec_and_sizes()
+        state = self.tensors()
         try:
             return spec.numpy_engine(state, n_chars, n_labels)
         except NamelangError as exc:
@@ -210,6 +241,21 @@ class ModelStore:
                 write_text(tmp / file_name, text)
             if plot is not None:
                 plot(tmp / LOSS_PLOT)
+        return self.load(name)
+
+    def save_ensemble(self, name: str, card: ModelCard, members: list[StoredModel]) -> StoredModel:
+        """Write a model made of stored models whole: a copy of each member's folder in its own, and its
+        card, whose `members` entries (one per member, in order) are given each member's folder."""
+        if len(card.members or []) != len(members):
+            raise ValueError("the card must list each member once, in order")
+        target = self.path_of(name)
+        with atomic_dir(target) as tmp:
+            card.name = name
+            for member, entry in zip(members, card.members):
+                folder = f"{MEMBERS}/{member.name}"
+                shutil.copytree(member.path, tmp / folder)
+                entry["folder"] = folder
+            write_text(tmp / CARD, card.to_json())
         return self.load(name)
 
     def default(self) -> str | None:
@@ -293,6 +339,18 @@ class ModelStore:
             self.clear_default()
         shutil.rmtree(path)
         return was_default
+
+
+def unpack(files: dict[str, bytes], folder: Path, name: str) -> StoredModel:
+    """The model of `StoredModel.files()`, written into the empty folder `folder` (e.g. a temporary one)."""
+    folder = Path(folder)
+    for relative, blob in files.items():
+        path = (folder / relative).resolve()
+        if not path.is_relative_to(folder.resolve()):
+            raise NamelangError(f"a model's file may not leave its folder: {relative!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+    return StoredModel(name, folder, read_card(folder))
 
 
 def lexicon_note(blob: bytes, info: dict) -> dict:

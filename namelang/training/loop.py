@@ -1,7 +1,8 @@
 """fit(): mini-batch training with early stopping on a validation score (macro-F1 by default).
 
 The trainer knows nothing of the architecture (any module mapping (ids, lengths) to logits will do)
-and prints nothing: it reports through callbacks, and the caller saves what it returns.
+and prints nothing: it reports through callbacks, and the caller saves what it returns. torch is
+imported by the functions that use it, so the package imports without it.
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from namelang.config import TrainConfig
 from namelang.data.alphabet import UNKNOWN
-from namelang.models.forward import batched_logits, torch_runner
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 @dataclass
@@ -56,6 +59,14 @@ class FitResult:
     @property
     def best(self) -> EpochReport | None:
         return next((r for r in self.history if r.epoch == self.best_epoch), None)
+
+
+@dataclass
+class Resumed:
+    """Where a resumed run picks up: its epochs so far and the best weights among them."""
+
+    history: list[EpochReport]
+    best_state: dict
 
 
 class Callbacks:
@@ -100,7 +111,10 @@ def class_weights(labels: np.ndarray, n_labels: int) -> np.ndarray:
 
 def evaluate_split(model, data: Encoded, device, loss_fn) -> tuple[float, float, float]:
     """(loss, accuracy, macro-F1) of `model` on `data`."""
+    import torch
     from sklearn.metrics import accuracy_score, f1_score
+
+    from namelang.models.forward import batched_logits, torch_runner
 
     logits = batched_logits(torch_runner(model, device), data.ids, data.lengths)
     loss = float(loss_fn(torch.from_numpy(logits), torch.from_numpy(data.labels)).item())
@@ -110,6 +124,8 @@ def evaluate_split(model, data: Encoded, device, loss_fn) -> tuple[float, float,
 
 def make_schedule(optimizer, config: TrainConfig, steps_per_epoch: int, epochs_done: int):
     """Linear warm-up, then cosine decay to 5% of the peak; a resumed run picks it up where it was."""
+    import torch
+
     total = max(1, config.epochs * steps_per_epoch)
     warmup = max(1, int(config.warmup * total))
     offset = epochs_done * steps_per_epoch
@@ -181,6 +197,9 @@ class _Step:
 
 def train_one_epoch(step: _Step, train: Encoded, batches: list[np.ndarray], callbacks: Callbacks) -> float:
     """One pass over the training batches; returns the mean training loss."""
+    import torch
+    from torch import nn
+
     ids_all, lengths_all = torch.from_numpy(train.ids), torch.from_numpy(train.lengths)
     labels_all = torch.from_numpy(train.labels)
     soft_all = None if train.soft is None else torch.from_numpy(train.soft.astype(np.float32))
@@ -213,6 +232,9 @@ def train_one_epoch(step: _Step, train: Encoded, batches: list[np.ndarray], call
 
 def distill_loss(hard_loss, logits, soft, config: TrainConfig):
     """(1 - w) * the true labels' loss + w * tau^2 * KL(teacher || student), both softened by tau."""
+    import torch
+    from torch import nn
+
     tau, w = config.distill_temperature, config.distill_weight
     student = torch.log_softmax(logits / tau, dim=1)
     kd = nn.functional.kl_div(student, soft, reduction="batchmean") * tau * tau
@@ -222,7 +244,10 @@ def distill_loss(hard_loss, logits, soft, config: TrainConfig):
 def _make_step(
     model: nn.Module, train: Encoded, n_labels: int, config: TrainConfig, device, epochs_done: int
 ):
-    """Loss (class-weighted with --balance), AdamW and the schedule."""
+    """Loss (class-weighted when `config.balance`), AdamW and the schedule."""
+    import torch
+    from torch import nn
+
     weight = None
     if config.balance:
         weight = torch.tensor(class_weights(train.labels, n_labels), dtype=torch.float32).to(device)
@@ -240,23 +265,25 @@ def fit(
     config: TrainConfig,
     device=None,
     callbacks: Callbacks | None = None,
-    history: list[EpochReport] | None = None,
-    best_state: dict | None = None,
+    resumed: Resumed | None = None,
 ) -> FitResult:
     """Train `model` in place; return the best state (by `config.select` on validation) and the history.
 
-    `history` and `best_state` continue an earlier run: training resumes at the next epoch, with
-    the learning-rate schedule where it was. Ctrl-C stops after the current batch and returns the best
-    state so far with `interrupted=True` (an epoch counts once it is in the history).
+    `resumed` continues an earlier run: training resumes at the next epoch, with the learning-rate
+    schedule where it was. Ctrl-C stops after the current batch and returns the best state so far with
+    `interrupted=True` (an epoch counts once it is in the history).
     """
+    import torch
+    from torch import nn
+
     device = device or torch.device("cpu")
     callbacks = callbacks or Callbacks()
-    history = list(history or [])
+    history = list(resumed.history) if resumed else []
     torch.manual_seed(config.seed + len(history))
     batches = _Batches(train.lengths, config.batch_size, np.random.default_rng(config.seed + len(history)))
     step = _make_step(model.to(device), train, n_labels, config, device, len(history))
     stopping = EarlyStopping.from_history(history, config.patience, config.select)
-    best_state = best_state or _snapshot(model)
+    best_state = resumed.best_state if resumed else _snapshot(model)
     interrupted = stopped_early = False
     started = time.perf_counter()
     try:

@@ -1,0 +1,131 @@
+"""Fitting an ensemble of stored models (`namelang ensemble A B C --name E`).
+
+The members' weights and the temperature are fitted together on the workspace's validation split by
+minimising log-loss (`models/ensemble.py` holds the combination itself); members must have been trained
+on that same prepared split, so that none of them saw the names it is fitted on. The store saves the
+result as one model, members included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from namelang.errors import NamelangError
+from namelang.models.ensemble import FLOOR, combine, log_probs
+
+
+def _loss_and_grad(raw: np.ndarray, member_log_probs: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean log-loss of softmax(sum_i raw_i * log_probs_i) and its gradient in raw."""
+    from namelang.models.forward import softmax
+
+    probs = softmax(np.tensordot(raw, member_log_probs, axes=1))
+    rows = np.arange(len(y))
+    loss = -np.mean(np.log(np.clip(probs[rows, y], FLOOR, None)))
+    # d loss / d raw_i = -mean(log_probs_i[y] - sum_k probs_k log_probs_i[k])
+    expected = np.einsum("mnk,nk->mn", member_log_probs, probs)
+    grad = -np.mean(member_log_probs[:, rows, y] - expected, axis=1)
+    return float(loss), grad
+
+
+def fit_weights(member_log_probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Non-negative weights summing to 1, and the temperature, that minimise validation log-loss."""
+    from namelang.extras import require
+
+    require("scipy", "fitting an ensemble's weights needs scipy")
+    from scipy.optimize import minimize
+
+    m = member_log_probs.shape[0]
+    keep = ~np.isnan(member_log_probs[0, :, 0])
+    lp, y = member_log_probs[:, keep], y[keep]
+    start = np.full(m, 1.0 / m)
+    result = minimize(
+        _loss_and_grad, start, args=(lp, y), jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * m
+    )
+    # L-BFGS-B often ends with "ABNORMAL" (its line search cannot improve within float precision)
+    # after it has found a better point: keep any point with a lower loss than the start.
+    better = result.x.sum() > 0 and np.isfinite(result.fun) and result.fun < _loss_and_grad(start, lp, y)[0]
+    raw = result.x if better else start
+    # sum_i raw_i * lp_i == sum_i w_i * lp_i / T with w = raw / sum(raw), T = 1 / sum(raw).
+    return raw / raw.sum(), float(1.0 / raw.sum())
+
+
+def check_members(found: list, manifest_sha256: str | None) -> list[str]:
+    """Members must agree on their labels and have been trained on the prepared split fitted on."""
+    if len(found) < 2:
+        raise NamelangError("an ensemble needs at least two members")
+    names = [m.name for m in found]
+    if len(set(names)) != len(names):
+        raise NamelangError(f"a model is named twice among the members: {', '.join(names)}")
+    labels = list(found[0].card.labels)
+    for member in found[1:]:
+        if list(member.card.labels) != labels:
+            raise NamelangError(f"{member.name!r} and {found[0].name!r} do not predict the same labels")
+    for member in found:
+        if manifest_sha256 is not None and member.card.data.manifest_sha256 != manifest_sha256:
+            raise NamelangError(
+                f"{member.name!r} was not trained on the prepared split in this workspace, "
+                "so its validation names may be its training names; ensemble models trained here"
+            )
+    return labels
+
+
+def create(home, refs: list[str], name: str, force: bool = False, device: str = "auto"):
+    """Fit the members' weights and temperature on the workspace's validation split; store the ensemble.
+
+    Returns the stored ensemble (a StoredModel), which holds copies of its members.
+    """
+    from namelang.data.split import manifest_sha256, prepared_dir, read_split
+    from namelang.inference import Classifier
+    from namelang.models.store import ModelStore
+
+    store = ModelStore(home)
+    if store.exists(name) and not force:
+        raise NamelangError(f"a model named {name!r} exists already; pass {{force}} to replace it")
+    found = [store.load(ref) for ref in refs]
+    split_sha256 = manifest_sha256(store.workspace.home)
+    if split_sha256 is None:
+        raise NamelangError(
+            f"no prepared data in {prepared_dir(store.workspace.home)}; run `namelang prepare` first"
+        )
+    labels = check_members(found, split_sha256)
+    val_names, val_labels, _ = read_split(store.workspace.home, "val")
+    index = {label: i for i, label in enumerate(labels)}
+    if any(lb not in index for lb in val_labels):
+        raise NamelangError("the validation split has labels the members do not know")
+    y = np.array([index[lb] for lb in val_labels])
+    members = [Classifier.from_stored(m, device) for m in found]
+    member_log_probs = np.stack([log_probs(c.predict_proba(val_names)) for c in members])
+    weights, temperature = fit_weights(member_log_probs, y)
+    probs = combine(member_log_probs, weights, temperature)
+    return store.save_ensemble(name, _card(name, found, weights, temperature, probs, y), found)
+
+
+def _card(name: str, found: list, weights: np.ndarray, temperature: float, probs: np.ndarray, y: np.ndarray):
+    """The ensemble's card: its members' shared fields, its validation scores and uncertainty fits."""
+    from datetime import datetime, timezone
+
+    from namelang import __version__
+    from namelang.evaluation import macro_f1
+    from namelang.models.card import Best, ModelCard
+    from namelang.models.ensemble import EnsembleSpec
+    from namelang.uncertainty import uncertainty_fields
+
+    first = found[0].card
+    predicted = probs.argmax(axis=1)
+    card = ModelCard(
+        arch=EnsembleSpec.arch,
+        labels=list(first.labels),
+        alphabet=first.alphabet,
+        name=name,
+        temperature=temperature,
+        normalization=first.normalization,
+        data=first.data,
+        source_priors=first.source_priors,  # members share the prepared split, so its sources' mixes
+        parameters=sum(m.card.parameters for m in found),
+        best=Best(0, float(np.mean(y == predicted)), macro_f1(y, predicted, len(first.labels))),
+        versions={"namelang": __version__},
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        members=[{"name": m.name, "arch": m.card.arch, "weight": float(w)} for m, w in zip(found, weights)],
+    )
+    card.prior, card.conformal = uncertainty_fields(card, probs, y)
+    return card
