@@ -67,7 +67,7 @@ def train(home: Path, arch: str, seed: int, name: str, *, kind=None, device=None
     (`config`: TrainConfig's fields); never made the workspace's default."""
     from namelang.config import TrainConfig
     from namelang.models.registry import spec_from
-    from namelang.runs import start_run
+    from namelang.training import start_run
 
     config = TrainConfig(seed=seed, **config)
     run = start_run(home, spec_from(arch), config, name=name, device=device, make_default=False, force=force)
@@ -76,7 +76,7 @@ def train(home: Path, arch: str, seed: int, name: str, *, kind=None, device=None
 
 def ensemble(home: Path, members: list[str], name: str) -> Trained:
     """`namelang ensemble MEMBERS --name NAME`: weights and temperature fitted on validation."""
-    from namelang.models.ensemble import create
+    from namelang.training.ensemble import create
 
     built = create(home, members, name, device="cpu")
     return from_card(name, "ensemble", built.path, built.card)
@@ -99,7 +99,7 @@ def kept(home: Path, name: str, same: Callable, kind: str, seed: int | None = No
 
 def member_names(card) -> list[str]:
     """An ensemble's members, in order, as its card names them."""
-    return [m["name"] for m in card.extras.get("members", [])]
+    return [m["name"] for m in card.members or []]
 
 
 def load(model, home: Path | None = None):
@@ -139,7 +139,7 @@ def with_prior(clf, probs: np.ndarray, prior: str, sources: dict | None = None) 
 
 def source_priors(home: Path, labels: list[str]) -> dict[str, dict[str, float]] | None:
     """Each training source's label shares on `home`'s prepared train split (what `--prior SOURCE` uses)."""
-    from namelang.runs import train_source_priors
+    from namelang.training import train_source_priors
 
     return train_source_priors(home, labels)
 
@@ -153,7 +153,7 @@ def fold_prior(home: Path, model: Trained, name: str, kind: str, shares: dict, n
 
     from namelang.data.split import read_split
     from namelang.models.store import CARD, WEIGHTS, ModelStore, read_card
-    from namelang.runs import attach_lexicon
+    from namelang.training import attach_lexicon
     from namelang.uncertainty import model_prior, uncertainty_fields
     from namelang.workspace import sha256_file, write_text
 
@@ -198,22 +198,22 @@ def publish(model: Trained, home: Path, target: Path, name: str) -> dict:
 def tag_table(source: Path, output: Path, model: str, cache_size: int | None = None) -> None:
     """`namelang.tag_file` on the column `surname` (`cache_size`: None keeps its default cache)."""
     from namelang import tag_file
+    from namelang.scoring.options import TableOptions
 
-    cache = {} if cache_size is None else {"cache_size": cache_size}
-    tag_file(source, output, column="surname", model=model, **cache)
+    table = None if cache_size is None else TableOptions(cache_size=cache_size)
+    tag_file(source, output, column="surname", model=model, table=table)
 
 
 def dask_tagger(model: str, scheduler: str) -> Callable[[Path, Path, int], None]:
     """(source, target, blocksize) -> None: tags the column `surname` of a table on the Dask cluster at
     `scheduler` with `model`, loaded here once and sent to the workers as data."""
-    from namelang.distributed import ModelPayload, tag_dataset
+    from namelang.distributed import DaskOptions, ModelPayload, tag_dataset
 
     payload = ModelPayload.load(model)
 
     def tag(source: Path, target: Path, blocksize: int) -> None:
-        tag_dataset(
-            source, target, payload=payload, column="surname", scheduler=scheduler, blocksize=blocksize
-        )
+        cluster = DaskOptions(scheduler=scheduler, blocksize=blocksize)
+        tag_dataset(source, target, column="surname", model=payload, cluster=cluster)
 
     return tag
 
