@@ -1,7 +1,8 @@
 """The independent check: Faker's per-locale surname lists, never used to train or choose anything.
 
     pip install faker
-    python benchmarks/faker_check.py [--work build/union] [--json out.json]
+    python benchmarks/faker_check.py [--work build/pretrained | --archive PATH/names.zip] [--json out.json]
+        [--model NAME=PATH ...]
 
 Faker (MIT) ships per-country surname lists inside the package. The project keeps them out of every
 training set, split and choice, so that they can say how the tool does on registers it never saw:
@@ -9,13 +10,16 @@ this script only scores. The locale -> label mapping below was written from the 
 Faker's own descriptions of them, in the spirit of the Mimesis mapping (data/sources.py), before any
 model was scored on them, and is not to be changed after looking at a result.
 
-Scored: the shipped model (`pretrained`), and every model of a `scripts/build_pretrained.py`
-workspace given with --work (the union's gru seeds, n-gram, ensemble, student; the archive-only gru and
-n-gram). Each model sees every name as a user would pass it (native scripts included), once with its
-own training prior and once with `--prior estimate` (the prior fitted by EM on this whole table, in- and
-out-of-scope names together, as a user tagging it would do). Reported: accuracy and mean per-language
-recall on the in-scope names, the same on the names no training source holds, per language, per locale
-and per script for the shipped model, and the share of out-of-scope names labelled `unknown`.
+Scored: the shipped model (`pretrained`), and every model of a `scripts/build_pretrained.py` workspace
+given with --work (the union's gru seeds, n-gram, ensemble, student; the archive-only gru and n-gram);
+or, with --model, only the models named (the build runs this check so, once every choice is made). The
+names the tool's sources hold are those of the --work union split, else of the archive (--archive) and
+Mimesis. Each model sees every name as a user would pass it (native scripts included), once with its
+own training prior and once with `--prior estimate` (the prior fitted by EM on this whole table, in-
+and out-of-scope names together, as a user tagging it would do). Reported: accuracy and mean
+per-language recall on the in-scope names, the same on the names no training source holds, per
+language, per locale and per script for the shipped model, and the share of out-of-scope names labelled
+`unknown`.
 """
 
 from __future__ import annotations
@@ -31,60 +35,41 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "names.zip"
+from namelang.cli.options import flag_words
+from namelang.errors import NamelangError
+from namelang.measure import ARCHIVE_HELP, archive_at, load, read, with_prior
+
 OUT_OF_SCOPE = "unknown"
 
-# Faker locale -> (label, the provider's attributes that hold its surnames).
+LAST = ("last_names",)
+# Faker locale -> (label, the provider's attributes that hold its surnames); a label's locales together.
 IN_SCOPE: dict[str, tuple[str, tuple[str, ...]]] = {
     "cs_CZ": ("Czech", ("last_names", "last_names_female")),
-    "de_DE": ("German", ("last_names",)),
-    "de_AT": ("German", ("last_names",)),
-    "de_CH": ("German", ("last_names",)),
-    "nl_NL": ("Dutch", ("last_names",)),
-    "nl_BE": ("Dutch", ("last_names",)),
-    "en_GB": ("English", ("last_names",)),
-    "en_IE": (
-        "Irish",
-        ("last_names",),
-    ),  # Ireland's register, anglicised (Murphy, O'Brien) like the archive's
-    "ga_IE": ("Irish", ("last_names",)),  # the same surnames in Irish spelling (Ó Súilleabháin)
-    "fr_FR": ("French", ("last_names",)),
-    "it_IT": ("Italian", ("last_names",)),
+    **dict.fromkeys(("de_DE", "de_AT", "de_CH"), ("German", LAST)),
+    **dict.fromkeys(("nl_NL", "nl_BE"), ("Dutch", LAST)),
+    "en_GB": ("English", LAST),
+    # en_IE: Ireland's register, anglicised (Murphy, O'Brien) like the archive's; ga_IE: the same
+    # surnames in Irish spelling (Ó Súilleabháin).
+    **dict.fromkeys(("en_IE", "ga_IE"), ("Irish", LAST)),
+    "fr_FR": ("French", LAST),
+    "it_IT": ("Italian", LAST),
     "pl_PL": ("Polish", ("unisex_last_names", "male_last_names")),  # its `last_names` is a placeholder
-    "pt_PT": ("Portuguese", ("last_names",)),
-    "pt_BR": ("Portuguese", ("last_names",)),
-    "es_ES": ("Spanish", ("last_names",)),
-    "es_MX": ("Spanish", ("last_names",)),
-    "ru_RU": ("Russian", ("last_names",)),  # Cyrillic, male and female forms
-    "el_GR": ("Greek", ("last_names",)),  # Greek script, male and female forms
+    **dict.fromkeys(("pt_PT", "pt_BR"), ("Portuguese", LAST)),
+    **dict.fromkeys(("es_ES", "es_MX"), ("Spanish", LAST)),
+    "ru_RU": ("Russian", LAST),  # Cyrillic, male and female forms
+    "el_GR": ("Greek", LAST),  # Greek script, male and female forms
     "ja_JP": ("Japanese", ("last_names", "last_kana_names", "last_romanized_names")),
     "zh_CN": ("Chinese", ("last_names", "last_romanized_names")),
-    "zh_TW": ("Chinese", ("last_names",)),
-    "ko_KR": ("Korean", ("last_names",)),
-    "ar_AA": ("Arabic", ("last_names",)),
-    "ar_SA": ("Arabic", ("last_names",)),
-    "ar_PS": ("Arabic", ("last_names",)),
-    "ar_DZ": ("Arabic", ("last_names",)),
-    "vi_VN": ("Vietnamese", ("last_names",)),
+    "zh_TW": ("Chinese", LAST),
+    "ko_KR": ("Korean", LAST),
+    **dict.fromkeys(("ar_AA", "ar_SA", "ar_PS", "ar_DZ"), ("Arabic", LAST)),
+    "vi_VN": ("Vietnamese", LAST),
 }
 # Languages outside the 18 (the Mimesis out-of-scope languages, and a few more Faker has).
+# (et_EE's `last_names` adds Russian names living in Estonia: its Estonian list alone is read.)
 OUT_OF_SCOPE_LOCALES: dict[str, tuple[str, ...]] = {
-    "fi_FI": ("last_names",),
-    "sv_SE": ("last_names",),
-    "no_NO": ("last_names",),
-    "da_DK": ("last_names",),
-    "hu_HU": ("last_names",),
-    "tr_TR": ("last_names",),
-    "et_EE": ("last_names_est",),  # its `last_names` adds Russian names living in Estonia
-    "sk_SK": ("last_names",),
-    "hr_HR": ("last_names",),
-    "sl_SI": ("last_names",),
-    "lt_LT": ("last_names",),
-    "lv_LV": ("last_names",),
-    "ro_RO": ("last_names",),
-    "az_AZ": ("last_names",),
-    "fa_IR": ("last_names",),
+    locale: ("last_names_est",) if locale == "et_EE" else LAST
+    for locale in "fi_FI sv_SE no_NO da_DK hu_HU tr_TR et_EE sk_SK hr_HR sl_SI lt_LT lv_LV ro_RO az_AZ fa_IR".split()
 }
 # Left out, and why: uk_UA, bg_BG (Cyrillic registers of languages the archive files under Russian, as
 # the Mimesis uk and kk lists are left out); is_IS (patronymic stems, not surnames); en_US, en_NZ, en_IN,
@@ -119,7 +104,7 @@ def read_faker() -> tuple[list[Row], str]:
     return rows, faker.VERSION
 
 
-def source_names(work: Path | None) -> set[str]:
+def source_names(work: Path | None, archive: Path | None) -> set[str]:
     """Every name the tool's sources hold, normalised as the models do: with --work, every name of the
     build's union split (all its sources); else the archive and Mimesis."""
     import tempfile
@@ -129,22 +114,24 @@ def source_names(work: Path | None) -> set[str]:
     from namelang.data.normalize import normalize_name
     from namelang.data.sources import read_mimesis
 
-    if work is not None and (work / "union" / "prepared").exists():
-        from namelang.data.split import read_split
-
-        names = [n for split in ("train", "val", "test") for n in read_split(work / "union", split)[0]]
+    if archive is None:
+        names = [n for split in ("train", "val", "test") for n in read(work / "union", split).names]
         return {normalize_name(n) for n in names}
     names = list(read_mimesis().names)
-    if DEFAULT_ARCHIVE.exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            safe_extract(DEFAULT_ARCHIVE, Path(tmp))
-            names += read_corpus(Path(tmp)).names
-    else:
-        sys.exit(f"no archive at {DEFAULT_ARCHIVE}: give --work (a build workspace) to know its names")
+    with tempfile.TemporaryDirectory() as tmp:
+        safe_extract(archive, Path(tmp))
+        names += read_corpus(Path(tmp)).names
     return {normalize_name(n) for n in names}
 
 
-def models_of(work: Path | None) -> list[tuple[str, Path | str]]:
+def has_union(work: Path | None) -> bool:
+    return work is not None and (work / "union" / "prepared").exists()
+
+
+def models_of(work: Path | None, chosen: list[str] | None) -> list[tuple[str, Path | str]]:
+    """(label, model) of each `--model NAME=PATH` if any; else the shipped model and the --work ones."""
+    if chosen:
+        return [(label, Path(path)) for label, _, path in (c.partition("=") for c in chosen)]
     found: list[tuple[str, Path | str]] = [("shipped (pretrained)", "pretrained")]
     if work is None:
         return found
@@ -170,10 +157,8 @@ def check(model, rows: list[Row], seen: set[str]) -> dict:
     """One model's figures, with its training prior and with `--prior estimate`."""
     from namelang.data.normalize import normalize_name
     from namelang.data.scripts import script_of
-    from namelang.inference import Classifier
-    from namelang.uncertainty import Prior, apply_prior, model_prior
 
-    clf = Classifier.load(model, device="cpu")
+    clf = load(model)
     names = [r.name for r in rows]
     truth = np.array([r.label for r in rows], dtype=object)
     probs = clf.predict_proba(names)
@@ -181,7 +166,7 @@ def check(model, rows: list[Row], seen: set[str]) -> dict:
     unseen = np.array([normalize_name(n) not in seen for n in names])  # as `source_names` spells them
     labels = np.array(clf.labels, dtype=object)
     result = {"labels": len(clf.labels)}
-    estimated = apply_prior(probs, Prior("estimate", None), model_prior(clf.card, clf.labels))
+    estimated = with_prior(clf, probs, "estimate")
     for prior, p in (("own", probs), ("estimate", estimated)):
         predicted = labels[np.argmax(p, axis=1)]
         result[prior] = {
@@ -264,11 +249,19 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--work", type=Path, help="a scripts/build_pretrained.py workspace: score its models too"
     )
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=f"without --work: {ARCHIVE_HELP}")
+    parser.add_argument(
+        "--model", action="append", metavar="NAME=PATH", help="score only these model folders (repeatable)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    try:
+        archive = None if has_union(args.work) else archive_at(args.archive)
+    except NamelangError as err:
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
     rows, version = read_faker()
-    seen = source_names(args.work)
-    results = {label: check(model, rows, seen) for label, model in models_of(args.work)}
+    seen = source_names(args.work, archive)
+    results = {label: check(model, rows, seen) for label, model in models_of(args.work, args.model)}
     print(render(results, rows, version))
     if args.json:
         args.json.write_text(json.dumps({"faker": version, "models": results}, indent=2), encoding="utf-8")

@@ -1,6 +1,7 @@
 """End-to-end batch prediction: read CSV -> write CSV through `namelang predict`, names/s and peak RSS.
 
-    python benchmarks/predict_benchmark.py [--rows 1000000] [--model pretrained] [--repeat 3] [--threads 1 auto]
+    python benchmarks/predict_benchmark.py --archive PATH/names.zip [--rows 1000000] [--model pretrained]
+        [--repeat 3] [--threads 1 auto]
 
 Two inputs of `--rows` rows each (columns id, surname, city): "archive" samples surnames from the shared
 archive, so names repeat as they do in real files; "distinct" appends three random letters to each,
@@ -20,21 +21,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "names.zip"
+from namelang.cli.options import flag_words
+from namelang.errors import NamelangError
+from namelang.measure import ARCHIVE_HELP, archive_at, archive_names
+
 CITIES = ["Lyon", "Osaka", "Kyiv", "Porto", "Cork", "Hanoi", "Athens", "Brno", "Seoul", "Leeds"]
-
-
-def archive_names(archive: Path) -> list[str]:
-    with zipfile.ZipFile(archive) as zf:
-        names = set()
-        for member in zf.namelist():
-            if member.endswith(".txt"):
-                names.update(n.strip() for n in zf.read(member).decode("utf-8").splitlines() if n.strip())
-    return sorted(names)
 
 
 def write_input(path: Path, rows: int, names: list[str], distinct: bool, seed: int = 0) -> None:
@@ -68,7 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="pretrained")
     parser.add_argument("--home", default=None)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--threads",
@@ -77,10 +70,14 @@ def main(argv=None) -> int:
         help="predict --threads values to compare (auto: its default)",
     )
     args = parser.parse_args(argv)
+    try:
+        archive = archive_at(args.archive)
+    except NamelangError as err:
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
 
     exe = [sys.executable, "-m", "namelang"]
     home = ["--home", args.home] if args.home else []
-    names = archive_names(args.archive)
+    names = archive_names(archive)
     results = {"rows": args.rows, "model": args.model, "batch": {}}
     with tempfile.TemporaryDirectory(prefix="namelang-predict-") as tmp:
         for kind in ("archive", "distinct"):

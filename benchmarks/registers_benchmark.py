@@ -1,6 +1,6 @@
 """Union (archive + Mimesis) vs archive only, per source, per language, per script, and out of scope.
 
-    python benchmarks/registers_benchmark.py [--archive ../shared/data/names.zip] [--seed 0] [--json out.json]
+    python benchmarks/registers_benchmark.py --archive PATH/names.zip [--seed 0] [--json out.json]
 
 One group split of the union (`prepare archive mimesis`); every model below is trained on rows of
 that split's train part and scored on the same test rows, in the same run:
@@ -19,7 +19,6 @@ the model's training label shares (for the n-gram, scikit-learn's probabilities 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import tempfile
@@ -29,55 +28,23 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "names.zip"
-THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+from namelang.cli.options import flag_words
+from namelang.errors import NamelangError
+from namelang.measure import (
+    ARCHIVE_HELP,
+    Split,
+    accuracy_and_recall,
+    archive_at,
+    derive,
+    load,
+    native_names,
+    oos_curve,
+    read,
+    source_priors,
+    train,
+)
+
 MAX_LOSS = 0.02  # in-scope accuracy the out-of-scope flag may cost (the issue's target)
-
-
-@dataclasses.dataclass
-class Split:
-    names: list[str]
-    labels: list[str]
-    sources: list[str]
-
-    def where(self, keep) -> Split:
-        rows = [r for r in zip(self.names, self.labels, self.sources) if keep(*r)]
-        return Split(*(list(c) for c in zip(*rows))) if rows else Split([], [], [])
-
-
-def read(home: Path, split: str) -> Split:
-    from namelang.data.split import prepared_dir, read_split, read_split_sources
-
-    names, labels, path = read_split(home, split)
-    return Split(names, labels, read_split_sources(prepared_dir(home) / f"{split}.csv"))
-
-
-def derive(union: Path, target: Path, keep) -> None:
-    """A prepared folder holding the union's rows that `keep` accepts (same groups, same test rows)."""
-    from collections import Counter
-
-    from namelang.data.alphabet import Alphabet
-    from namelang.data.split import SPLITS, Row, read_manifest, rows_to_csv
-    from namelang.workspace import write_json, write_text
-
-    manifest = read_manifest(union)
-    splits = {s: read(union, s).where(keep) for s in SPLITS}
-    labels = sorted({lb for s in splits.values() for lb in s.labels})
-    for s, data in splits.items():
-        rows = [
-            Row(n, lb, tuple(src.split(";"))) for n, lb, src in zip(data.names, data.labels, data.sources)
-        ]
-        write_text(target / "prepared" / f"{s}.csv", rows_to_csv(rows))
-    counts = {s: Counter(d.labels) for s, d in splits.items()}
-    derived = dataclasses.replace(
-        manifest,
-        labels=labels,
-        alphabet=Alphabet.from_names(splits["train"].names).chars,
-        counts={s: {lb: counts[s][lb] for lb in labels} for s in SPLITS},
-        totals={s: len(d.names) for s, d in splits.items()},
-    )
-    write_json(target / "prepared" / "manifest.json", derived.to_json())
 
 
 def fit_ngram(train: Split, val: Split):
@@ -100,14 +67,9 @@ def fit_ngram(train: Split, val: Split):
 
 def gru_predictor(home: Path, seed: int, name: str):
     """(labels, predict, train seconds, its training split's label shares: what `--prior SOURCE` moves from)."""
-    from namelang.config import TrainConfig
-    from namelang.inference import Classifier
-    from namelang.models.registry import spec_from
-    from namelang.runs import start_run
     from namelang.uncertainty import card_training_prior
 
-    run = start_run(home, spec_from("gru"), TrainConfig(seed=seed), name=name, make_default=False, force=True)
-    clf = Classifier.load(run.path, device="cpu")
+    clf = load(train(home, "gru", seed, name, force=True).path)
     return clf.labels, clf.predict_proba, clf.card.training_seconds, card_training_prior(clf.card, clf.labels)
 
 
@@ -118,21 +80,6 @@ def under_source(probs, labels: list[str], carried: np.ndarray, priors: dict, so
 
     target = prior_from_mapping({lb: p for lb, p in priors[source].items() if lb in labels}, labels, source)
     return reweight(probs, carried, target)
-
-
-def accuracy_and_recall(labels: list[str], probs: np.ndarray, truth: list[str]) -> dict:
-    from namelang.evaluation import mean_language_recall
-
-    index = {lb: i for i, lb in enumerate(labels)}
-    y = np.array([index.get(lb, -1) for lb in truth])
-    p = probs.argmax(axis=1)
-    per_label = {lb: float(np.mean(p[y == i] == i)) for lb, i in index.items() if (y == i).any()}
-    return {
-        "n": len(truth),
-        "accuracy": float(np.mean(p == y)) if len(y) else float("nan"),
-        "mean_recall": mean_language_recall(y, p, labels) if len(y) else float("nan"),
-        "per_label": per_label,
-    }
 
 
 def score_subsets(labels, predict, carried: np.ndarray, subsets: dict, priors: dict) -> dict:
@@ -148,71 +95,11 @@ def score_subsets(labels, predict, carried: np.ndarray, subsets: dict, priors: d
     return scores
 
 
-def in_scope_mask(labels: list[str]) -> np.ndarray:
-    from namelang.data.sources import OUT_OF_SCOPE
-
-    return np.array([lb != OUT_OF_SCOPE for lb in labels])
-
-
-def oos_curve(labels, probs: np.ndarray, truth: list[str]) -> list[dict]:
-    """Share of out-of-scope names flagged vs in-scope accuracy lost, per threshold on the top score.
-
-    A name is flagged when the model says `unknown` or its top in-scope score is under the threshold;
-    the loss is measured against the same model with no flag at all (its `unknown` column ignored).
-    """
-    from namelang.data.sources import OUT_OF_SCOPE
-
-    scope = in_scope_mask(labels)
-    oos_rows = np.array([t == OUT_OF_SCOPE for t in truth])
-    index = {lb: i for i, lb in enumerate(labels)}
-    y = np.array([index.get(t, -1) for t in truth])
-    in_scope_probs = np.where(scope, probs, -1.0)
-    plain = in_scope_probs.argmax(axis=1)
-    said_unknown = probs.argmax(axis=1) != plain
-    reference = float(np.mean(plain[~oos_rows] == y[~oos_rows]))
-    curve = []
-    for threshold in THRESHOLDS:
-        flagged = said_unknown | (in_scope_probs.max(axis=1) < threshold)
-        kept_right = (plain == y) & ~flagged
-        curve.append(
-            {
-                "threshold": threshold,
-                "oos_flagged": float(np.mean(flagged[oos_rows])) if oos_rows.any() else float("nan"),
-                "in_scope_accuracy": float(np.mean(kept_right[~oos_rows])),
-                "accuracy_lost": reference - float(np.mean(kept_right[~oos_rows])),
-            }
-        )
-    return curve
-
-
-def native_names(test: Split) -> dict[str, tuple[list[str], list[str]]]:
-    """{script: (names in their own script, labels)} for the union's test rows from Mimesis."""
-    from namelang.data.normalize import normalize_name
-    from namelang.data.scripts import script_of
-    from namelang.data.sources import OUT_OF_SCOPE, read_mimesis
-
-    mimesis = read_mimesis()
-    original: dict[tuple[str, str], str] = {}
-    for raw, label in zip(mimesis.names, mimesis.labels):
-        original.setdefault((normalize_name(raw), label), normalize_name(raw, transliterate=False))
-    by_script: dict[str, tuple[list, list]] = {}
-    for name, label, source in zip(test.names, test.labels, test.sources):
-        if "mimesis" not in source.split(";") or label == OUT_OF_SCOPE:
-            continue
-        raw = original.get((name, label), name)
-        script = script_of(raw)
-        if script != "Latin":
-            by_script.setdefault(script, ([], []))
-            by_script[script][0].append(raw)
-            by_script[script][1].append(label)
-    return dict(sorted(by_script.items()))
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
     parser.add_argument("--work", type=Path, default=None, help="workspace (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-gru", action="store_true", help="the n-gram baselines only")
@@ -228,24 +115,27 @@ def main(argv=None) -> int:
             merged["models"].update(json.loads(path.read_text())["models"])
         print(markdown(merged))
         return 0
-    results = run(args)
+    try:
+        archive = archive_at(args.archive)
+    except NamelangError as err:
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    results = run(args, archive)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 
-def run(args) -> dict:
+def run(args, archive: Path) -> dict:
     from namelang.data.download import download
     from namelang.data.scripts import RULED, script_of
     from namelang.data.sources import OUT_OF_SCOPE, read_sources
     from namelang.data.split import prepare
-    from namelang.runs import train_source_priors
     from namelang.uncertainty import training_prior
 
     work = args.work or Path(tempfile.mkdtemp(prefix="namelang-registers-"))
     union = work / "union"
-    download(union, url=str(args.archive))
+    download(union, url=str(archive))
     print(f"workspace {work}", file=sys.stderr)
     manifest = prepare(read_sources(["archive", "mimesis"], union), union, seed=args.seed).manifest
     derive(union, work / "union-no-oos", lambda n, lb, s: lb != OUT_OF_SCOPE)
@@ -260,7 +150,7 @@ def run(args) -> dict:
         ),
     }
     natives = native_names(test)
-    priors = train_source_priors(union, manifest.labels)
+    priors = source_priors(union, manifest.labels)
     results = {"seed": args.seed, "sizes": {s.name: s.rows for s in manifest.sources}, "models": {}}
     results["source_priors"] = priors
     for variant in ("union", "union-no-oos", "archive-only"):

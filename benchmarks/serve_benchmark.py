@@ -1,6 +1,7 @@
 """`namelang serve` under load, on loopback: requests/s, names/s, latency percentiles, server peak RSS.
 
-    python benchmarks/serve_benchmark.py [--seconds 20] [--clients 16] [--repeat 3] [--workers 1]
+    python benchmarks/serve_benchmark.py --archive PATH/names.zip [--seconds 20] [--clients 16] [--repeat 3]
+        [--workers 1]
 
 Starts `namelang serve --port 0` (a fresh server for each repeat), then runs two scenarios, each for
 `--seconds` (and at most `--max-requests`) with `--clients` concurrent keep-alive connections:
@@ -22,22 +23,15 @@ import statistics
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from namelang.cli.options import flag_words
+from namelang.errors import NamelangError
+from namelang.measure import ARCHIVE_HELP, archive_at, archive_names
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "names.zip"
 POST_NAMES = 1000
-
-
-def archive_names(archive: Path) -> list[str]:
-    with zipfile.ZipFile(archive) as zf:
-        names = []
-        for member in zf.namelist():
-            if member.endswith(".txt"):
-                names += [n.strip() for n in zf.read(member).decode("utf-8").splitlines() if n.strip()]
-    return names
 
 
 def get_requests(names: list[str], count: int, rng: random.Random) -> list[tuple[bytes, int]]:
@@ -182,7 +176,7 @@ def print_table(title: str, rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
     parser.add_argument("--model", default="pretrained")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--cache", type=int, help="the server's --cache (distinct names kept; 0: none)")
@@ -194,8 +188,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=["get", "post"], help="run one scenario")
     args = parser.parse_args()
+    try:
+        archive = archive_at(args.archive)
+    except NamelangError as err:
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
 
-    names = archive_names(args.archive)
+    names = archive_names(archive, distinct=False)  # as listed: a name is drawn as often as it stands
     rng = random.Random(0)
     scenarios = [
         ("GET 1 name", get_requests(names, 20_000, rng)),

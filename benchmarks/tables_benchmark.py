@@ -1,6 +1,7 @@
 """Large tables: CSV->CSV and Parquet->Parquet, one process vs a Dask LocalCluster, names/s and peak RSS.
 
-    python benchmarks/tables_benchmark.py [--rows 10000000] [--repeat 3] [--workers 2] [--json out.json]
+    python benchmarks/tables_benchmark.py --archive PATH/names.zip [--rows 10000000] [--repeat 3]
+        [--workers 2] [--json out.json]
 
 Two inputs of `--rows` rows (id, surname, city), as in `predict_benchmark.py`: "sampled" draws surnames
 from the shared archive (they repeat, as in real files), "distinct" appends three random letters so
@@ -29,7 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from predict_benchmark import DEFAULT_ARCHIVE, archive_names, timed, write_input
+from predict_benchmark import timed, write_input
+
+from namelang.cli.options import flag_words
+from namelang.errors import NamelangError
+from namelang.measure import ARCHIVE_HELP, archive_at, archive_names, dask_tagger
 
 # One process on one core against N single-threaded workers: BLAS and `predict --threads` both held to 1.
 ONE_THREAD = {
@@ -86,7 +91,7 @@ def local_runs(files: dict, repeat: int, model: str) -> dict:
             )
         for size in (None, 0) if kind == "sampled" else ():  # the cache matters where names repeat
             cache = "" if size is None else f", cache_size={size}"
-            code = f"import namelang; namelang.tag_file({str(csv_in)!r}, {str(out / 'c.csv')!r}, column='surname', model={model!r}{cache})"
+            code = f"from namelang.measure import tag_table; tag_table({str(csv_in)!r}, {str(out / 'c.csv')!r}, {model!r}{cache})"
             label = "cache on" if size is None else "cache off"
             results[f"tag_file csv->csv {kind}, {label}"] = run_child(
                 [sys.executable, "-c", code], ONE_THREAD, repeat
@@ -97,14 +102,12 @@ def local_runs(files: dict, repeat: int, model: str) -> dict:
 def dask_runs(files: dict, repeat: int, model: str, workers: int) -> tuple[dict, dict]:
     from distributed import Client, LocalCluster
 
-    from namelang.distributed import ModelPayload, tag_dataset
-
     os.environ.update(ONE_THREAD)  # inherited by the worker processes
     started = time.perf_counter()
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     startup = time.perf_counter() - started
-    payload = ModelPayload.load(model)
+    tag = dask_tagger(model, cluster.scheduler_address)
     results = {}
     try:
         for kind, (csv_in, pq_in, out) in files.items():
@@ -115,8 +118,7 @@ def dask_runs(files: dict, repeat: int, model: str, workers: int) -> tuple[dict,
                 for _ in range(repeat):
                     target = out / f"dask-{label.split('-')[0]}"
                     began = time.perf_counter()
-                    tag_dataset(source, target, payload=payload, column="surname", scheduler=cluster.scheduler_address,
-                                blocksize=block)  # fmt: skip
+                    tag(source, target, block)
                     walls.append(time.perf_counter() - began)
                     shutil.rmtree(target)
                 print("done: dask", label, kind, [round(w, 1) for w in walls], flush=True)
@@ -141,11 +143,15 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--model", default="pretrained")
-    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    try:
+        archive = archive_at(args.archive)
+    except NamelangError as err:
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
 
-    names = archive_names(args.archive)
+    names = archive_names(archive)
     with tempfile.TemporaryDirectory(prefix="namelang-tables-") as tmp:
         files = {}
         for kind in ("sampled", "distinct"):

