@@ -10,9 +10,9 @@ Heavy imports (torch, sklearn, dask, safetensors) stay inside the functions that
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
-import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -149,49 +149,39 @@ def fold_prior(home: Path, model: Trained, name: str, kind: str, shares: dict, n
     ({label: share}) by Bayes' rule (logit + T·log(target/own)), so that every engine and path applies
     it; its prior and conformal thresholds refitted on validation, its lexicon's beta chosen again with
     the folded network; `note` is added to the card's extras."""
-    from safetensors.numpy import load_file, save_file
-
     from namelang.data.split import read_split
-    from namelang.models.store import CARD, WEIGHTS, ModelStore, read_card
+    from namelang.models.store import ModelStore
     from namelang.training import attach_lexicon
     from namelang.uncertainty import model_prior, uncertainty_fields
-    from namelang.workspace import sha256_file, write_text
 
-    target = ModelStore(home).path_of(name)
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(model.path, target)
-    card = read_card(target)
+    store = ModelStore(home)
+    source = store.load(model.path)
+    card = copy.deepcopy(source.card)
+    card.name, card.extras = name, {**card.extras, **note}
+    state = source.tensors()
     wanted = np.array([shares[lb] for lb in card.labels])
-    state = load_file(str(target / WEIGHTS))
     shift = card.temperature * np.log(wanted / model_prior(card, card.labels))
     state["head.bias"] = (state["head.bias"] + shift).astype(state["head.bias"].dtype)
-    save_file(state, str(target / WEIGHTS))
-    card.name = name
-    card.weights_sha256 = sha256_file(target / WEIGHTS)
-    card.extras = {**card.extras, **note}
-    write_text(target / CARD, card.to_json())
+    folded = source.copied(store.path_of(name), card=card, state=state)
     names, labels, _ = read_split(home, "val")
     y = np.array([card.labels.index(lb) for lb in labels])
-    card.prior, card.conformal = uncertainty_fields(card, load(target).predict_proba(names), y)
-    write_text(target / CARD, card.to_json())
-    attach_lexicon(target, home, device="cpu")
-    return from_card(name, kind, target, read_card(target), model.seed)
+    card = folded.card
+    card.prior, card.conformal = uncertainty_fields(card, load(folded.path).predict_proba(names), y)
+    folded = folded.copied(folded.path, card=card)
+    attach_lexicon(folded.path, home, device="cpu")
+    return from_card(name, kind, folded.path, store.load(folded.path).card, model.seed)
 
 
 def publish(model: Trained, home: Path, target: Path, name: str) -> dict:
     """Copy the files of `model`'s folder into `target` (made if need be) as the model `name`, with each
     source's train-split prior from `home` on its card if it lacks them; returns the card as a dict."""
-    from namelang.models.store import CARD, read_card
-    from namelang.workspace import write_text
+    from namelang.models.store import ModelStore
 
-    target.mkdir(parents=True, exist_ok=True)
-    for path in model.path.iterdir():
-        if path.is_file():
-            shutil.copy2(path, target / path.name)
-    card = read_card(target)
-    card.source_priors = card.source_priors or source_priors(home, card.labels)
+    found = ModelStore(home).load(model.path)
+    card = copy.deepcopy(found.card)
     card.name = name
-    write_text(target / CARD, card.to_json())
+    card.source_priors = card.source_priors or source_priors(home, card.labels)
+    found.export(target, card)
     return card.to_dict()
 
 

@@ -292,7 +292,9 @@ def test_an_ngram_model_and_an_ensemble_run_on_the_workers(cluster, tiny_trained
     src = write_people(tmp_path / "people.csv")
     for model in ("ng", "both"):
         args = ("-i", src, "--home", home, "-m", model, "--coverage", "0.9")
-        out = pd.read_csv(_local_equals_dask(invoke, cluster, tmp_path, *args), dtype=str, keep_default_na=False)
+        out = pd.read_csv(
+            _local_equals_dask(invoke, cluster, tmp_path, *args), dtype=str, keep_default_na=False
+        )
         named = out["name"].str.strip() != ""
         assert named.sum() > 10 and (out.loc[named, ["prediction", "prediction_set"]] != "").all().all()
 

@@ -124,7 +124,7 @@ def test_a_model_without_a_lexicon_loads_and_answers_from_the_network(tiny_train
 
 
 def test_attach_lexicon_rebuilds_it_for_an_existing_model(tiny_trained, tmp_path):
-    from namelang.runs import attach_lexicon
+    from namelang.training import attach_lexicon
 
     home = tmp_path / "home"
     shutil.copytree(tiny_trained, home)
@@ -209,7 +209,7 @@ def test_train_ends_comparing_with_the_default_it_replaces(tiny_trained, tmp_pat
 
 
 def test_compare_with_leaves_out_the_names_the_old_model_trained_on(tiny_trained, tmp_path):
-    from namelang.runs import compare_with
+    from namelang.training import compare_with
 
     home = tmp_path / "home"
     shutil.copytree(tiny_trained, home)
@@ -303,7 +303,7 @@ def test_compare_with_a_lexicon_that_fails_to_read_is_no_comparison(tiny_trained
     """The new model is saved before the comparison: a lexicon that fails on reading (a damaged old
     model) must not turn a finished `train` into an error."""
     from namelang.errors import NamelangError
-    from namelang.runs import compare_with
+    from namelang.training import compare_with
 
     def unreadable(self, names):
         raise NamelangError("the lexicon has a bad count")

@@ -42,7 +42,6 @@ class NgramSpec(Spec):
     c: float | None = None
 
     fit_path: ClassVar[str | None] = "ngram"  # not a torch network: fitted with scikit-learn, in one pass
-    kind: ClassVar[str] = "ngram"  # runs.py's name for `fit_path` until it asks `fit_path`
 
     def check(self) -> None:
         if not 1 <= self.min_n <= self.max_n:

@@ -126,12 +126,6 @@ class GRUSpec(_RecurrentSpec):
 DEFAULT_ARCH = "gru"
 
 
-def flag(option: str) -> str:
-    """The command-line flag of a spec option: embedding_dim -> --embedding-dim (for runs.py's resume
-    message until it names options as `{name}`; library messages do not speak flags)."""
-    return "--" + option.replace("_", "-")
-
-
 def kind_of(arch: str) -> type[Spec]:
     """The registered class of `arch` (any case): what to ask of a kind before making a spec of it."""
     key = arch.lower() if isinstance(arch, str) else arch

@@ -14,7 +14,7 @@
 
 A model is referred to by its folder name in the store, by a path to a model folder, or as
 `pretrained`, the model shipped inside the package. The store decides nothing about training: the
-rules for names, interruption and defaults are applied by `runs.py` and the commands, through it.
+rules for names, interruption and defaults are applied by `training/run.py` and the commands, through it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from namelang.errors import NamelangError
 from namelang.models.card import ModelCard
-from namelang.workspace import Workspace, atomic_dir, make_public, sha256_file, write_text
+from namelang.workspace import Workspace, atomic_dir, atomic_path, make_public, sha256_file, write_text
 
 WEIGHTS = "weights.safetensors"
 CARD = "model.json"
@@ -158,6 +158,35 @@ class StoredModel:
             card.lexicon = note
             write_text(tmp / CARD, card.to_json())
         self.card = card
+
+    def copied(self, target: Path, card: ModelCard, state: dict | None = None) -> StoredModel:
+        """This model written whole into the folder `target` (replaced only once complete) with `card`
+        as its card and, given `state` (tensors by name), new weights whose checksum the card takes."""
+        target = Path(target)
+        card = copy.deepcopy(card)
+        with atomic_dir(target) as tmp:
+            for path in self.path.iterdir():
+                if path.name == CARD or (state is not None and path.name == WEIGHTS):
+                    continue
+                if path.is_dir():
+                    shutil.copytree(path, tmp / path.name)
+                elif path.is_file():
+                    shutil.copy2(path, tmp / path.name)
+            if state is not None:
+                _save_tensors(state, tmp / WEIGHTS)
+                card.weights_sha256 = sha256_file(tmp / WEIGHTS)
+            write_text(tmp / CARD, card.to_json())
+        return StoredModel(target.name, target, read_card(target))
+
+    def export(self, folder: Path, card: ModelCard) -> None:
+        """This single model's files written into `folder` (made if need be; its other files kept, as a
+        package folder's), each atomically, the card last: how the shipped model is published."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in self.path.iterdir():
+            if path.is_file() and path.name != CARD:
+                with atomic_path(folder / path.name) as tmp:
+                    shutil.copy2(path, tmp)
+        write_text(folder / CARD, card.to_json())
 
     def _spec_and_sizes(self):
         return self.spec(), len(self.card.alphabet) + 2, len(self.card.labels)
