@@ -179,7 +179,7 @@ def run(args, archive: Path) -> dict:
 
 
 def markdown(results: dict) -> str:
-    """The README's tables: per subset, per language (Mimesis test), per script, out of scope."""
+    """The tables of docs/building-the-model.md: per subset, per language (Mimesis test), per script, out of scope."""
     models = results["models"]
     subsets = [
         t

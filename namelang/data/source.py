@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from namelang.data.corpus import Corpus
 
-# Names of languages outside the 18: a label of its own (chosen on validation, see README).
+# Names of languages outside the 18: a label of its own (chosen on validation, see docs/building-the-model.md).
 OUT_OF_SCOPE = "unknown"
 ARCHIVE = "archive"
 MIMESIS = "mimesis"

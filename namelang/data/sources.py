@@ -32,7 +32,7 @@ ARCHIVE_LICENCE = "BSD-3-Clause (PyTorch tutorials: NLP From Scratch, data.zip)"
 
 
 # Mimesis locale -> (label, weak). Weak lists are country registers that mix origins; their names give
-# way to a pure list's label. Every locale was read before it was trusted (README, "What it was trained on").
+# way to a pure list's label. Every locale was read before it was trusted (docs/data.md).
 MIMESIS_LOCALES: dict[str, tuple[str, bool]] = {
     "cs": ("Czech", False),
     "de": ("German", False),
