@@ -1,4 +1,5 @@
-"""The model card of a run, built once whichever path fitted the model (a network or the n-gram table).
+"""The model card of a run, built once whichever path fitted the model (a network or the n-gram table);
+an ensemble's, built from its members'.
 
 A fit path hands over a `Fitted`; `model_card` turns it, the spec and the prepared data into the card the
 store writes. What is fitted afterwards on the splits (prior, conformal thresholds, source priors, the
@@ -98,3 +99,47 @@ def history_csv(history: list[EpochReport]) -> str:
     writer.writeheader()
     writer.writerows(asdict(r) for r in history)
     return buffer.getvalue()
+
+
+@dataclass
+class Combined:
+    """What fitting an ensemble hands on: its members' weights and temperature, and its validation
+    probabilities with the labels' indices (for its scores, prior and conformal thresholds)."""
+
+    weights: Any
+    temperature: float
+    val_probs: Any
+    y_val: Any
+
+
+def ensemble_card(name: str, members: list, combined: Combined) -> ModelCard:
+    """An ensemble's card: its members' shared fields (they share one prepared split), its validation
+    scores and uncertainty fits; `members` are the stored members, in order."""
+    import numpy as np
+
+    from namelang.evaluation import macro_f1
+    from namelang.models.ensemble import EnsembleSpec
+    from namelang.uncertainty import uncertainty_fields
+
+    first, y = members[0].card, combined.y_val
+    predicted = combined.val_probs.argmax(axis=1)
+    card = ModelCard(
+        arch=EnsembleSpec.arch,
+        labels=list(first.labels),
+        alphabet=first.alphabet,
+        name=name,
+        temperature=combined.temperature,
+        normalization=first.normalization,
+        data=first.data,
+        source_priors=first.source_priors,  # the prepared split's sources' mixes
+        parameters=sum(m.card.parameters for m in members),
+        best=Best(0, float(np.mean(y == predicted)), macro_f1(y, predicted, len(first.labels))),
+        versions={"namelang": __version__},
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        members=[
+            {"name": m.name, "arch": m.card.arch, "weight": float(w)}
+            for m, w in zip(members, combined.weights)
+        ],
+    )
+    card.prior, card.conformal = uncertainty_fields(card, combined.val_probs, y)
+    return card

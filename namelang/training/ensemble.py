@@ -12,6 +12,7 @@ import numpy as np
 
 from namelang.errors import NamelangError
 from namelang.models.ensemble import FLOOR, combine, log_probs
+from namelang.training.cards import Combined, ensemble_card
 
 
 def _loss_and_grad(raw: np.ndarray, member_log_probs: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -97,35 +98,6 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
     member_log_probs = np.stack([log_probs(c.predict_proba(val_names)) for c in members])
     weights, temperature = fit_weights(member_log_probs, y)
     probs = combine(member_log_probs, weights, temperature)
-    return store.save_ensemble(name, _card(name, found, weights, temperature, probs, y), found)
-
-
-def _card(name: str, found: list, weights: np.ndarray, temperature: float, probs: np.ndarray, y: np.ndarray):
-    """The ensemble's card: its members' shared fields, its validation scores and uncertainty fits."""
-    from datetime import datetime, timezone
-
-    from namelang import __version__
-    from namelang.evaluation import macro_f1
-    from namelang.models.card import Best, ModelCard
-    from namelang.models.ensemble import EnsembleSpec
-    from namelang.uncertainty import uncertainty_fields
-
-    first = found[0].card
-    predicted = probs.argmax(axis=1)
-    card = ModelCard(
-        arch=EnsembleSpec.arch,
-        labels=list(first.labels),
-        alphabet=first.alphabet,
-        name=name,
-        temperature=temperature,
-        normalization=first.normalization,
-        data=first.data,
-        source_priors=first.source_priors,  # members share the prepared split, so its sources' mixes
-        parameters=sum(m.card.parameters for m in found),
-        best=Best(0, float(np.mean(y == predicted)), macro_f1(y, predicted, len(first.labels))),
-        versions={"namelang": __version__},
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        members=[{"name": m.name, "arch": m.card.arch, "weight": float(w)} for m, w in zip(found, weights)],
+    return store.save_ensemble(
+        name, ensemble_card(name, found, Combined(weights, temperature, probs, y)), found
     )
-    card.prior, card.conformal = uncertainty_fields(card, probs, y)
-    return card
