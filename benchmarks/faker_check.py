@@ -132,11 +132,13 @@ def models_of(work: Path | None, chosen: list[str] | None) -> list[tuple[str, Pa
     """(label, model) of each `--model NAME=PATH` if any; else the shipped model and the --work ones."""
     if chosen:
         return [(label, Path(path)) for label, _, path in (c.partition("=") for c in chosen)]
+    from namelang.models.store import is_model_folder
+
     found: list[tuple[str, Path | str]] = [("shipped (pretrained)", "pretrained")]
     if work is None:
         return found
     for folder, prefix in ((work / "union" / "models", "union "), (work / "archive-only" / "models", "")):
-        for path in sorted(p for p in folder.iterdir() if (p / "model.json").exists()):
+        for path in sorted(p for p in folder.iterdir() if is_model_folder(p)):
             found.append((prefix + path.name, path))
     return found
 

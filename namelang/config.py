@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+from namelang.errors import add_option_names
 
 SELECT_BY = ("macro-f1", "accuracy", "loss")
 
@@ -29,3 +31,6 @@ class TrainConfig:
     distill_temperature: float = 2.0
     distill_weight: float = 0.7
     teacher_copies: int = 1
+
+
+add_option_names(f.name for f in fields(TrainConfig))  # a resumed run's conflicts name them

@@ -13,6 +13,20 @@ from collections.abc import Callable
 # `{device}` or `{device=cpu}`: a lower-case identifier, so a JSON object in a message never matches.
 _OPTION = re.compile(r"\{([a-z][a-z0-9_]*)(?:=([^{}]*))?\}")
 
+# The options a message may name: the parameters a user can change. A `{word}` that is none of them —
+# a user's own text in a message, such as a path `{in}.csv` or a column `{country}` — stays as written.
+# The records that define options add theirs (config.TrainConfig's fields, each model kind's options).
+OPTION_NAMES: set[str] = {
+    "archive", "arch", "blocksize", "column", "coverage", "device", "encoding", "explain", "fmt",
+    "force", "min_prob", "model", "name", "normalize", "output", "prefix", "prior", "resume", "sha256",
+    "split", "test", "top_k", "url", "val",
+}  # fmt: skip
+
+
+def add_option_names(names) -> None:
+    """Let messages name these options too (a record of options calls it for its fields)."""
+    OPTION_NAMES.update(names)
+
 
 def _python_words(name: str, value: str | None) -> str:
     if value is None:
@@ -29,11 +43,14 @@ class NamelangError(Exception):
 
     def worded(self, words: Callable[[str, str | None], str]) -> str:
         """The message with each `{name}` / `{name=value}` as `words(name, value)` says it."""
-        return _OPTION.sub(lambda m: words(m.group(1), m.group(2)), self.template)
+        return _OPTION.sub(
+            lambda m: words(m.group(1), m.group(2)) if m.group(1) in OPTION_NAMES else m.group(0),
+            self.template,
+        )
 
     def options(self) -> list[str]:
         """The names of the options the message speaks of."""
-        return [m.group(1) for m in _OPTION.finditer(self.template)]
+        return [m.group(1) for m in _OPTION.finditer(self.template) if m.group(1) in OPTION_NAMES]
 
     def __str__(self) -> str:
         return self.worded(_python_words)

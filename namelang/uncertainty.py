@@ -531,7 +531,7 @@ def stored_threshold(conformal: dict | None, coverage: float) -> float:
     key = f"{coverage:g}"
     if key not in thresholds:
         raise NamelangError(
-            f"coverage {coverage:g} is not one the model was calibrated for: use 0.5 to 0.99 in steps "
+            f"{{coverage={coverage:g}}} is not one the model was calibrated for: use 0.5 to 0.99 in steps "
             "of 0.01, 0.995 or 0.999"
         )
     return float(thresholds[key])

@@ -249,3 +249,49 @@ def test_a_library_error_names_an_option_in_python_and_the_cli_in_flags():
     )
     assert error.options() == ["device", "device", "top_k"]
     assert flag_words("fmt", "csv") == "--format csv"
+
+
+def test_a_users_text_in_braces_is_not_read_as_an_option(invoke, tmp_path):
+    """A path `{in}.csv` or a column `{country}` is the user's text: only the options a message may
+    name (errors.OPTION_NAMES) are worded as flags (on main these printed `--in.csv`, `'--country'`)."""
+    from namelang.errors import OPTION_NAMES, NamelangError
+
+    assert str(NamelangError("no such file: {in}.csv; see {top_k}")) == "no such file: {in}.csv; see top_k"
+    missing = invoke("predict", "-i", tmp_path / "{in}.csv")
+    assert missing.exit_code == 1 and "{in}.csv" in missing.stderr and "--in" not in missing.stderr
+    table = tmp_path / "people.csv"
+    table.write_text("name\nSatoshi\n", encoding="utf-8")
+    column = invoke("predict", "-i", table, "--column", "{country}")
+    assert column.exit_code == 1 and "'{country}'" in column.stderr and "--country" not in column.stderr
+    assert {"lr", "hidden", "embedding_dim", "teacher"} <= OPTION_NAMES  # added by the records of options
+
+
+def test_every_option_a_library_message_names_is_one_it_may_name():
+    """Each `{name}` / `{name=value}` written in a message of namelang/ is in errors.OPTION_NAMES, so it
+    is worded as Python or as a flag (a new option must be added there, or by its record)."""
+    import ast
+    import re
+
+    import namelang.config  # noqa: F401  (the records that add their options)
+    import namelang.models.registry  # noqa: F401
+    from namelang.errors import OPTION_NAMES
+
+    pattern = re.compile(r"\{([a-z][a-z0-9_]*)(?:=[^{}]*)?\}")
+    root = Path(__file__).resolve().parents[1] / "namelang"
+    unknown = set()
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                unknown |= {f"{path.name}: {m.group(1)}" for m in pattern.finditer(node.value)} - {
+                    f"{path.name}: {name}" for name in OPTION_NAMES
+                }
+    assert not unknown

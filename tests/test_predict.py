@@ -327,3 +327,34 @@ def test_names_in_capitals_or_small_letters_reach_the_network_capitalised():
     assert cased_as_trained(["O'BRIEN", "al-harthi", "McDonald", "X", "VAN DER BERG"]) == [
         "O'Brien", "Al-Harthi", "McDonald", "X", "Van Der Berg"
     ]  # fmt: skip
+
+
+def test_a_parquet_list_column_goes_through_json_as_before(invoke, tmp_path):
+    """A nested Parquet cell (a list) is a value of its own column in JSON output; the new encoder
+    compared it with itself (`v != v` on an array) and failed with 'unexpected ValueError'."""
+    import json
+
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    src = tmp_path / "typed.parquet"
+    pd.DataFrame({"name": ["Satoshi", "Silva", None], "l": [[1, 2], [3], None]}).to_parquet(src)
+    result = invoke("predict", "-i", src, "-f", "jsonl", "-k", "1")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["name"] for r in rows] == ["Satoshi", "Silva", None]
+    assert rows[0]["l"] != rows[1]["l"] and rows[2]["l"] is None
+    assert rows[0]["predictions"][0]["label"]
+
+
+def test_an_input_column_named_predictions_is_refused_for_json_only(invoke, tmp_path):
+    """JSON records give the answers under `predictions`: an input column of that name would make a
+    duplicate key (json.load keeps the last), so JSON output refuses it in one line; CSV keeps it."""
+    src = tmp_path / "c.csv"
+    src.write_text("name,predictions\nSatoshi,x\n", encoding="utf-8")
+    for fmt in ("json", "jsonl"):
+        out = tmp_path / f"out.{fmt}"
+        result = invoke("predict", "-i", src, "-f", fmt, "-o", out)
+        assert_user_error(result, "a column 'predictions'", alone=True)
+        assert "--format csv" in result.stderr and not out.exists()
+    result = invoke("predict", "-i", src, "-f", "csv")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].startswith("name,predictions,prediction,")

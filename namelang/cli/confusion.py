@@ -11,6 +11,7 @@ import typer
 
 from namelang.cli import options, render
 from namelang.cli.render import Format, out
+from namelang.workspace import Workspace
 
 ConfusionFormat = options.output_format(Format.csv, (Format.table, Format.csv, Format.json))
 
@@ -128,7 +129,7 @@ def confusion_cmd(args: ConfusionArgs) -> None:
         if path is not None:
             render.check_writable_folder(path)
     names, labels, path = read_split(home, args.split)
-    clf = Classifier.load(args.model, home, args.device)
+    clf = Classifier.load(args.model, Workspace(home), args.device)  # home resolved once, above
     render.model_in_use(clf)
     scored = score(clf, names, labels, source=str(path))
     matrix, counts = confusion(scored, args.normalize.value)

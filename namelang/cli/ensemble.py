@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from namelang.cli import options, render
+from namelang.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,10 @@ def ensemble_cmd(args: EnsembleArgs) -> None:
     from namelang.training.ensemble import create
 
     home = options.start(args.home, args.quiet, args.verbose)
-    built = create(home, args.members, args.name, force=args.force, device=args.device)
+    workspace = Workspace(home)  # resolved once, above
+    built = create(workspace, args.members, args.name, force=args.force, device=args.device)
     if args.make_default:
-        ModelStore(home).set_default(built.name)
+        ModelStore(workspace).set_default(built.name)
     card = built.card
     weights = ", ".join(f"{m['name']} {m['weight']:.3f}" for m in card.members)
     render.info(

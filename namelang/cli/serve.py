@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from namelang.cli import options, render
+from namelang.workspace import Workspace
 
 INSTALL_HINT = 'the server needs FastAPI and uvicorn: pip install "namelang[serve]"'
 
@@ -47,7 +48,7 @@ def serve_cmd(args: ServeArgs) -> None:
     from namelang.inference import Classifier
 
     # Loaded here first, so that a bad model is one line before anything listens.
-    clf = Classifier.load(args.model, home, device="cpu")
+    clf = Classifier.load(args.model, Workspace(home), device="cpu")  # home resolved once, above
     render.model_in_use(clf)
     settings = server.Settings(
         model=args.model, home=str(home), max_names=args.max_names, cache_size=args.cache

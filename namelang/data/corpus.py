@@ -37,7 +37,9 @@ def check_encoding(encoding: str) -> str:
     try:
         return codecs.lookup(encoding).name
     except LookupError:
-        raise NamelangError(f"unknown {{encoding={encoding}}}; e.g. utf-8, latin-1, cp1252") from None
+        raise NamelangError(
+            f"{{encoding={encoding}}}: unknown encoding; e.g. utf-8, latin-1, cp1252"
+        ) from None
 
 
 def decode_utf8(data: bytes, path: Path, encoding: str = "utf-8") -> str:

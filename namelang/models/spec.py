@@ -17,6 +17,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
+from namelang.errors import add_option_names
+
 KINDS: dict[str, type[Spec]] = {}  # every kind a model card may name
 ARCHITECTURES: dict[str, type[Spec]] = {}  # the kinds `train` fits (those with a `fit_path`), in `--help`
 
@@ -25,6 +27,7 @@ def register(name: str):
     def decorate(cls: type[Spec]) -> type[Spec]:
         cls.arch = name
         KINDS[name] = cls
+        add_option_names(cls.options())  # messages name a kind's options as `{hidden}`
         if cls.fit_path is not None:
             ARCHITECTURES[name] = cls
         return cls

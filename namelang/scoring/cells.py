@@ -104,7 +104,12 @@ def factorize(values) -> tuple[np.ndarray, list]:
     values = values.tolist() if hasattr(values, "tolist") else list(values)
     try:
         index: dict = {}
-        codes = [-1 if v is None or v != v else index.setdefault(v, len(index)) for v in values]
+        codes = [-1 if _missing(v) else index.setdefault(v, len(index)) for v in values]
         return np.asarray(codes, dtype=np.int64), list(index)
-    except TypeError:  # unhashable cells (nested Parquet values)
+    except TypeError:  # unhashable cells (nested Parquet values: lists, arrays, dicts)
         return np.arange(len(values), dtype=np.int64), values
+
+
+def _missing(value) -> bool:
+    """None or a float NaN; any other cell (a nested list or array from Parquet too) is a value."""
+    return value is None or (isinstance(value, float) and value != value)

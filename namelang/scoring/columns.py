@@ -2,7 +2,7 @@
 
 `prediction`, `probability`, then `prediction_2`, `probability_2`, … up to top-k; then `prediction_set`
 (with `coverage`) and `script_path` (with `explain`); every name after the options' `prefix`. This
-record gives their names, their pandas and Arrow types, and (through `encode.py`) the JSON record of a
+record gives their names, their pandas and Arrow types, and (through `records.py`) the JSON record of a
 scored row.
 """
 
