@@ -104,7 +104,7 @@ def covered(probs: np.ndarray, y: np.ndarray, threshold: float) -> tuple[float, 
 
 def one_subsample(probs, y, source, raw_source, threshold90, resamples, seed) -> dict:
     """Every figure of the prior-shift table for one drawn subsample."""
-    from namelang.uncertainty import Prior, apply_prior, estimate_prior, reweight, table_mix
+    from namelang.uncertainty import em_source, estimate_prior, reweight, table_mix
 
     truth = np.bincount(y, minlength=len(source)) / len(y)
     mix = table_mix(probs, source, list(range(len(source))), resamples=resamples, seed=seed)
@@ -119,7 +119,7 @@ def one_subsample(probs, y, source, raw_source, threshold90, resamples, seed) ->
         **{f"mae_{k}": v for k, v in mae.items()},
         "acc_train": accuracy(probs, y),
         # As `--prior estimate` does it: EM's estimate, re-weighted from the prior EM used.
-        "acc_estimate": accuracy(apply_prior(probs, Prior("estimate"), source), y),
+        "acc_estimate": accuracy(reweight(probs, em_source(source), mix.em), y),
         "acc_uniform": accuracy(reweight(probs, source, uniform), y),
         "acc_true": accuracy(reweight(probs, source, truth), y),
         "em_interval_hit": inside,

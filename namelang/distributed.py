@@ -322,7 +322,7 @@ def _job(source, output, column, model, options, table, summary) -> _Job:
     payload = model if isinstance(model, ModelPayload) else ModelPayload.load(model)
     columns = PredictionColumns.of(options, payload.labels)
     columns.check_clash(plan.header)
-    adjustment = Adjustment.of(payload, options) if not options.plain or summary is not None else None
+    adjustment = Adjustment.for_table(payload, options, summary)
     return _Job(str(source), plan, position, target, payload, options, table, columns, adjustment)
 
 

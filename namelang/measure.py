@@ -128,13 +128,17 @@ def report(clf, rows, mean_recall: bool = True) -> dict:
 
 def with_prior(clf, probs: np.ndarray, prior: str, sources: dict | None = None) -> np.ndarray:
     """`probs` of `clf` re-weighted as `--prior PRIOR` does (a training source's name, uniform,
-    estimate …); `sources` ({source: {label: share}}) stands for the card's source priors."""
+    estimate: EM over these rows …), in their dtype; `sources` ({source: {label: share}}) stands for
+    the card's source priors."""
+    from namelang.scoring.adjust import Adjustment
+    from namelang.scoring.options import ScoreOptions
     from namelang.uncertainty import ModelUncertainty
 
     model = ModelUncertainty.of(clf)
     if sources is not None:
         model = dataclasses.replace(model, sources=sources)
-    return model.reweighted(probs, model.parse(prior))
+    adjustment = Adjustment.of_model(model, ScoreOptions(prior=prior)).settled(probs)
+    return adjustment.probabilities(probs).astype(probs.dtype, copy=False)
 
 
 def source_priors(home: Path, labels: list[str]) -> dict[str, dict[str, float]] | None:

@@ -35,6 +35,7 @@ from namelang.scoring.records import names_json
 
 SETTINGS_ENV = "NAMELANG_SERVE_SETTINGS"  # how `--workers N` hands the settings to its worker processes
 MAX_TOP_K = 100
+MAX_TOKENS = 10_000  # distinct options the batch scorer's cache tells apart at a time
 
 
 @dataclass(frozen=True)
@@ -178,23 +179,27 @@ class _Job:
     names: list[str]
     options: ScoreOptions  # plain: a name's record depends on the name alone
     result: asyncio.Future
+    token: int  # stands for `options` in the cache's keys (`BatchScorer.token`)
 
-    def keys(self) -> list[tuple]:
-        return [(name, self.options) for name in self.names]
+    def keys(self) -> list[tuple[str, int]]:
+        return [(name, self.token) for name in self.names]
 
 
 class BatchScorer:
     """Scores names on one thread, one batch at a time; jobs that wait meanwhile share the next batch.
 
     The answers for the last `cache_size` distinct (name, options) are kept, as JSON text: surnames
-    repeat a lot. The cache is touched only on the scoring thread, so it needs no lock.
+    repeat a lot. The cache is touched only on the scoring thread, so it needs no lock. Its keys are
+    (name, token): a number stands for the options, hashed once per job, not once per name and look-up.
     """
 
     def __init__(self, clf: Classifier, batch_size: int = Classifier.BATCH, cache_size: int = 0):
         self.clf = clf
         self.batch_size = batch_size
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple, str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._tokens: dict[ScoreOptions, int] = {}  # touched on the event loop only
+        self._next_token = 0
         self._pending: deque[_Job] = deque()
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="namelang-scoring")
@@ -209,14 +214,25 @@ class BatchScorer:
             await asyncio.gather(self._task, return_exceptions=True)
         self._executor.shutdown(wait=True)
 
+    def token(self, options: ScoreOptions) -> int:
+        """The number that stands for `options` in the cache's keys; never given to other options (past
+        MAX_TOKENS options the table starts again: earlier answers are then only missed, not mixed up)."""
+        token = self._tokens.get(options)
+        if token is None:
+            if len(self._tokens) >= MAX_TOKENS:
+                self._tokens.clear()
+            token = self._tokens[options] = self._next_token
+            self._next_token += 1
+        return token
+
     async def predict(self, names: list[str], options: ScoreOptions) -> bytes:
         """The JSON array of the names' records (`options` plain: no prior, no sets); a long list goes in
         one batch at a time, in order."""
         loop = asyncio.get_running_loop()
-        parts = []
+        parts, token = [], self.token(options)
         for start in range(0, len(names), self.batch_size):
             batch = names[start : start + self.batch_size]
-            job = _Job(batch, options, loop.create_future())
+            job = _Job(batch, options, loop.create_future(), token)
             self._pending.append(job)
             self._wakeup.set()
             parts.append(await job.result)
@@ -238,18 +254,19 @@ class BatchScorer:
     def _score(self, jobs: list[_Job]) -> list[bytes]:
         """On the scoring thread: one forward pass for the names with no cached answer, then each job's JSON."""
         cache = self._cache if self.cache_size else OrderedDict()
-        missing = list(dict.fromkeys(key for job in jobs for key in job.keys() if key not in cache))
+        wanted = [job.keys() for job in jobs]
+        missing = list(dict.fromkeys(key for keys in wanted for key in keys if key not in cache))
         if missing:
-            names = list(dict.fromkeys(key[0] for key in missing))
+            names = list(dict.fromkeys(name for name, _ in missing))
             probs = self.clf.predict_proba(names)
             row = {name: i for i, name in enumerate(names)}
-            for options in dict.fromkeys(key[1] for key in missing):
-                group = [key[0] for key in missing if key[1] == options]
-                texts = names_json(self.clf, group, probs[[row[name] for name in group]], options)
-                cache.update(zip([(name, options) for name in group], texts))
+            options = {job.token: job.options for job in jobs}
+            for token in dict.fromkeys(token for _, token in missing):
+                group = [name for name, of in missing if of == token]
+                texts = names_json(self.clf, group, probs[[row[name] for name in group]], options[token])
+                cache.update(zip([(name, token) for name in group], texts))
         results = []
-        for job in jobs:
-            keys = job.keys()
+        for keys in wanted:
             # A lone surrogate (from a JSON "\ud800" escape) goes back out as that escape.
             results.append(", ".join(cache[key] for key in keys).encode("utf-8", "backslashreplace"))
             if self.cache_size:

@@ -85,7 +85,7 @@ def run(table, tagger: Tagger, sink, batch_size: int, progress=None) -> tuple[in
     """Stream `table` through `tagger` into `sink`, calling `progress(TagProgress)` after each chunk;
     (rows, blank rows)."""
     rows, blank = 0, tagger.blank
-    for chunk in chunks(table, batch_size):
+    for chunk in read_chunks(table, batch_size):
         scored = tagger(chunk)
         sink.write(scored)
         rows += _length(scored)
@@ -93,17 +93,6 @@ def run(table, tagger: Tagger, sink, batch_size: int, progress=None) -> tuple[in
             progress(TagProgress(rows, *table.progress))
     sink.close()
     return rows, tagger.blank - blank
-
-
-def chunks(table, batch_size: int):
-    """The table's chunks: names given as a list in lists of (column, values), without pandas; other
-    tables as `data.table.read_chunks` reads them (pandas frames, Arrow record batches)."""
-    if not isinstance(table, NamesTable):
-        yield from read_chunks(table, batch_size)
-        return
-    for start in range(0, len(table.names), batch_size):
-        table.rows_read = min(start + batch_size, len(table.names))
-        yield [("name", table.names[start : start + batch_size])]
 
 
 def _length(chunk) -> int:
@@ -133,8 +122,9 @@ def tag_file(
     a model to load on the CPU (a store name, a folder, 'pretrained'; None: the default).
     `options` (ScoreOptions): top_k, prefix, min_prob, prior, coverage, explain; with prior `estimate`
     the input is read twice (stdin cannot be). `table` (TableOptions): format (else the output's suffix,
-    else CSV), encoding, one name a line, rows a chunk, cache size. `summary` (MixOptions): return the
-    table's language mix as `TagSummary.mix`. `progress(TagProgress)` is called after each chunk.
+    else CSV), encoding (of a path: a table already opened keeps its own), one name a line, rows a
+    chunk, cache size. `summary` (MixOptions): return the table's language mix as `TagSummary.mix`.
+    `progress(TagProgress)` is called after each chunk.
     Below `min_prob` a row's `prediction` and `probability` are empty (null), not the model's `unknown`
     (`TagSummary.abstained` counts them).
     """
@@ -146,12 +136,13 @@ def tag_file(
         raise NamelangError("Parquet output needs a file: pass {output=FILE.parquet}")
     index = resolve_column(opened.header, column, opened.label)
     clf = _classifier(model)
-    adjustment = Adjustment.of(clf, options) if not options.plain or summary is not None else None
+    adjustment = Adjustment.for_table(clf, options, summary)
     estimating = adjustment is not None and adjustment.pending
     seen = _distinct_names(clf) if summary is not None or estimating else None
     tagger = Tagger(clf, index, options, adjustment=adjustment, nulls=fmt == "parquet",
                     cache_size=table.cache_size, collect=seen)  # fmt: skip
-    tagger.check_header(opened.header)
+    # A sink of the caller's takes chunks, not JSON records: only `fmt`'s records can clash.
+    tagger.columns.check_clash(opened.header, None if isinstance(output, Sink) else fmt)
     started = time.perf_counter()
     if estimating:
         opened = _estimate_pass(opened, tagger, table, progress)
@@ -192,23 +183,23 @@ def _estimate_pass(table, tagger: Tagger, options: TableOptions, progress):
     if getattr(table, "label", "") == "<stdin>":
         raise NamelangError("{prior=estimate} reads the input twice: give a file, not stdin")
     rows = 0
-    for chunk in chunks(table, options.batch_size):
+    for chunk in read_chunks(table, options.batch_size):
         names = tagger.names(chunk)
         tagger.probabilities(names)
         rows += len(names)
         if progress is not None:
             progress(TagProgress(rows, *table.progress))
-    return reopen(table, options.encoding)
+    return reopen(table)
 
 
-def reopen(table, encoding: str = "utf-8"):
-    """A fresh reader of the same table, from its first row."""
+def reopen(table):
+    """A fresh reader of the same table, from its first row, in the encoding it was opened with."""
     if isinstance(table, NamesTable):
         table.rows_read = 0
         return table
     if isinstance(table, ParquetTable):
         return open_parquet(Path(table.label))
-    return open_input(table.label, encoding, lines=table.delimiter is None)
+    return open_input(table.label, table.stream.encoding, lines=table.delimiter is None)
 
 
 def _write(table, tagger: Tagger, output, path, fmt: str, options: TableOptions, progress) -> tuple[int, int]:

@@ -319,24 +319,6 @@ def _em(base: np.ndarray, weights: np.ndarray, start, tolerance: float, max_iter
     return priors, max_iterations, False
 
 
-def apply_prior(probs: np.ndarray, prior: Prior, source: np.ndarray, counts=None) -> np.ndarray:
-    """`probs` (under the model's `source` prior) re-weighted as `prior` asks; NaN rows (blanks) stay NaN.
-
-    For `estimate` the prior is estimated by EM over these very rows (weighted by `counts`)."""
-    if prior.is_train:
-        return probs
-    source = prior.moved_from(source)
-    target = prior.shares
-    if target is None:
-        keep = ~np.isnan(probs).any(axis=1)
-        if not keep.any():
-            return probs
-        weights = None if counts is None else np.asarray(counts)[keep]
-        estimate = estimate_prior(probs[keep], source, weights)
-        source, target = estimate.source, estimate.prior
-    return reweight(probs, source, target).astype(probs.dtype, copy=False)
-
-
 # --- the mix of a table ---------------------------------------------------------------------------
 
 
@@ -559,7 +541,7 @@ def set_strings(sets: list[list[int]], labels: list[str], sep: str = "|") -> lis
 @dataclass
 class ModelUncertainty:
     """What a loaded model's card says about priors and sets: the numbers `scoring.adjust.Adjustment`
-    applies on every path, and one-shot helpers over whole arrays (reweighted, sets, mix)."""
+    applies on every path (a prior, prediction sets, the mix)."""
 
     labels: list[str]
     prior: np.ndarray  # the prior the model's probabilities carry
@@ -578,15 +560,5 @@ class ModelUncertainty:
         """A prior (train, uniform, estimate, a source's name, a file, a dict) for this model."""
         return parse_prior(value, self.labels, self.sources, files, self.trained)
 
-    def reweighted(self, probs: np.ndarray, prior: Prior, counts=None) -> np.ndarray:
-        return apply_prior(probs, prior, self.prior, counts)
-
     def threshold(self, coverage: float) -> float:
         return stored_threshold(self.conformal, coverage)
-
-    def sets(self, probs: np.ndarray, threshold: float) -> list[str]:
-        """The `prediction_set` cells of rows of the model's own probabilities."""
-        return set_strings(prediction_sets(probs, threshold), self.labels)
-
-    def mix(self, probs, counts=None, prior: Prior | None = None, resamples: int = 200, seed: int = 0) -> Mix:
-        return table_mix(probs, self.prior, self.labels, counts, prior, resamples, seed)

@@ -293,6 +293,20 @@ def test_encoding_option(tiny_trained, tmp_path, invoke):
     )
 
 
+def test_an_encoded_table_is_read_twice_in_its_encoding(tiny_trained, tmp_path, invoke):
+    """--prior estimate reads the input twice: the second pass decodes it as --encoding said too."""
+    src = tmp_path / "latin.csv"
+    src.write_bytes("name\nMüller\nTanaka\n".encode("latin-1"))
+    common = ("-i", src, "--encoding", "latin-1", "--prior", "estimate", "--home", tiny_trained)
+    result = invoke("predict", *common, "-k", "1")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(io.StringIO(result.stdout))["name"].tolist() == ["Müller", "Tanaka"]
+    summary = tmp_path / "mix.json"
+    result = invoke("predict", *common, "--summary", "--summary-output", summary, "--bootstrap", "0")
+    assert result.exit_code == 0, result.output
+    assert json.loads(summary.read_text())["rows"] == 2
+
+
 def test_documented_stdin_examples_skip_the_header(tiny_trained, tmp_path):
     import os
     import subprocess
@@ -356,5 +370,12 @@ def test_an_input_column_named_predictions_is_refused_for_json_only(invoke, tmp_
         result = invoke("predict", "-i", src, "-f", fmt, "-o", out)
         assert_user_error(result, "a column 'predictions'", alone=True)
         assert "--format csv" in result.stderr and not out.exists()
+        # Refused with the header, before the first of the two passes `--prior estimate` reads.
+        estimated = invoke("predict", "-i", src, "-f", fmt, "--prior", "estimate", "-o", out)
+        assert estimated.stderr == result.stderr and estimated.exit_code == result.exit_code
+        assert not out.exists()
+    # No records written (the mix alone, as JSON): nothing clashes.
+    result = invoke("predict", "-i", src, "-f", "json", "--summary", "--bootstrap", "0")
+    assert result.exit_code == 0 and json.loads(result.stdout)["rows"] == 1, result.output
     result = invoke("predict", "-i", src, "-f", "csv")
     assert result.exit_code == 0 and result.stdout.splitlines()[0].startswith("name,predictions,prediction,")

@@ -19,7 +19,7 @@ from namelang.scoring.adjust import Adjustment
 from namelang.scoring.cells import Cells, factorize
 from namelang.scoring.records import csv_cells, json_texts
 from namelang.scoring.sinks import Sink
-from namelang.uncertainty import DistinctNames, ModelUncertainty, apply_prior, reweight, table_mix
+from namelang.uncertainty import DistinctNames, ModelUncertainty, estimate_prior, reweight, table_mix
 
 LABELS = ["A", "B", "C"]
 
@@ -86,6 +86,11 @@ def test_prediction_columns_types_and_clash():
         columns.check_clash(["name", "prediction_set"])
     assert "'prediction_set'" in str(caught.value) and "prefix='ml_'" in str(caught.value)
     assert "--prefix ml_" in caught.value.worded(flag_words)
+    for fmt in (None, "csv", "tsv", "parquet"):  # a column like any other
+        columns.check_clash(["name", "predictions"], fmt)
+    for fmt in ("json", "jsonl"):  # the key a JSON record gives the answers
+        with pytest.raises(NamelangError, match="a column 'predictions'.*fmt='csv'"):
+            columns.check_clash(["name", "predictions"], fmt)
 
 
 # --- Adjustment ---------------------------------------------------------------------------------------
@@ -102,9 +107,12 @@ PROBS = np.array([[0.7, 0.2, 0.1], [0.3, 0.4, 0.3], [np.nan] * 3, [0.1, 0.1, 0.8
 
 
 def test_an_adjustment_applies_the_prior_the_library_defines(model):
-    for prior in ("uniform", "census", {"A": 1, "B": 1, "C": 2}):
+    # A source's shares move from the training split's (`trained`), the others from the model's prior.
+    for prior, source, target in [("uniform", model.prior, np.full(3, 1 / 3)),
+                                  ("census", model.trained, np.array([0.2, 0.2, 0.6])),
+                                  ({"A": 1, "B": 1, "C": 2}, model.prior, np.array([0.25, 0.25, 0.5]))]:  # fmt: skip
         adjustment = Adjustment.of_model(model, ScoreOptions(prior=prior))
-        want = apply_prior(PROBS.astype(np.float64), model.parse(prior), model.prior)
+        want = reweight(PROBS.astype(np.float64), source, target)
         assert np.allclose(adjustment.probabilities(PROBS), want, equal_nan=True), prior
         assert adjustment.sets(PROBS) is None  # no coverage, no sets
     same = Adjustment.of_model(model, ScoreOptions(coverage=0.9))
@@ -119,7 +127,8 @@ def test_an_estimated_prior_is_settled_by_a_pass_and_handed_on(model):
         pending.probabilities(PROBS)  # no hidden state: the estimate is the caller's pass
     settled = pending.settled(PROBS)
     assert not settled.pending and pending.pending  # a new value; the first is unchanged
-    want = apply_prior(PROBS.astype(np.float64), model.parse("estimate"), model.prior)
+    found = estimate_prior(PROBS[[0, 1, 3]], model.prior)  # EM over the rows with a name
+    want = reweight(PROBS.astype(np.float64), found.source, found.prior)
     assert np.allclose(settled.probabilities(PROBS), want, equal_nan=True)
     # Distinct rows with counts estimate what the repeated rows do.
     repeated = np.concatenate([PROBS, PROBS[[0, 0, 3]]])
@@ -273,3 +282,16 @@ def test_names_in_a_list_are_tagged_without_pandas(tmp_path):
         "predictions": [],
         "prediction_set": [],
     }
+
+
+def test_a_tagger_that_applies_a_prior_or_sets_is_given_its_adjustment():
+    from types import SimpleNamespace
+
+    from namelang.scoring.step import Tagger
+
+    stub = SimpleNamespace(labels=LABELS)
+    assert Adjustment.for_table(stub, ScoreOptions()) is None  # plain and no mix: nothing to build
+    Tagger(stub, 0, ScoreOptions())
+    for options in (ScoreOptions(prior="uniform"), ScoreOptions(coverage=0.9)):
+        with pytest.raises(ValueError, match="Adjustment"):
+            Tagger(stub, 0, options)  # not built behind the caller's back (Adjustment.for_table)

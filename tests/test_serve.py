@@ -464,6 +464,18 @@ def test_cached_answers_equal_fresh_ones_and_the_cache_stays_bounded(clf):
     assert size == 5
 
 
+def test_the_cache_tells_options_apart_by_numbers_never_given_twice(clf, monkeypatch):
+    from namelang import ScoreOptions, server
+
+    monkeypatch.setattr(server, "MAX_TOKENS", 2)
+    scorer = server.BatchScorer(clf, cache_size=10)
+    one, two, three = (ScoreOptions(top_k=k) for k in (1, 2, 3))
+    assert scorer.token(one) == scorer.token(ScoreOptions(top_k=1)) == 0 and scorer.token(two) == 1
+    # Past MAX_TOKENS the table starts again: cached answers of earlier options are missed, not reused.
+    assert scorer.token(three) == 2 and scorer.token(one) == 3
+    scorer._executor.shutdown()
+
+
 # Every numeric field of every request, with non-finite (1e999 is valid JSON: infinity), huge, negative
 # and string values: a 422 whose JSON body names the field, never a 500.
 NUMBERS = ["1e999", "-1e999", "NaN", "Infinity", "-Infinity", "1e308", "-1", '"x"', '"inf"']

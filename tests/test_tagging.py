@@ -161,3 +161,26 @@ def test_a_table_of_only_blank_names_is_written_not_a_crash(tiny_trained, tmp_pa
     assert result.exit_code == 0, result.output
     assert "2 rows scored (2 blank)" in result.stderr
     assert (tmp_path / "out.csv").read_text().splitlines()[1:] == [" ,1,,,,,,", ",2,,,,,,"]
+
+
+def test_an_opened_table_is_read_again_in_its_own_encoding(clf, tmp_path):
+    """A table opened in latin-1 and passed to `tag_file` is read twice (prior `estimate`) in latin-1:
+    `TableOptions.encoding` is for a path only."""
+    from namelang.data.table import open_table
+
+    src = tmp_path / "latin.csv"
+    src.write_bytes("surname\nMüller\nTanaka\n".encode("latin-1"))
+    out = io.StringIO()
+    summary = namelang.tag_file(open_table(src, "latin-1"), out, model=clf,
+                                options=ScoreOptions(prior="estimate", top_k=1))  # fmt: skip
+    assert summary.rows == 2
+    assert pd.read_csv(io.StringIO(out.getvalue()))["surname"].tolist() == ["Müller", "Tanaka"]
+
+
+def test_a_json_records_clash_is_refused_before_any_name_is_scored(clf, tmp_path):
+    src, out = tmp_path / "c.csv", tmp_path / "out.jsonl"
+    src.write_text("name,predictions\nSatoshi,x\n", encoding="utf-8")
+    seen = []
+    with pytest.raises(NamelangError, match="a column 'predictions'"):
+        namelang.tag_file(src, out, model=clf, options=ScoreOptions(prior="estimate"), progress=seen.append)
+    assert seen == [] and not out.exists()  # not after the estimate's pass over the table

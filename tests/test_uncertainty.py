@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from namelang.errors import NamelangError
+from namelang.scoring.adjust import Adjustment
+from namelang.scoring.options import ScoreOptions
 from namelang.uncertainty import (
     DistinctNames,
     ModelUncertainty,
-    apply_prior,
     conformal_threshold,
     estimate_prior,
     fit_conformal,
@@ -87,7 +88,7 @@ def test_em_does_not_run_away_to_a_label_with_a_tiny_prior():
     found = estimate_prior(probs, source)
     assert found.prior[2] < 0.05
     assert found.prior[:2] == pytest.approx([0.5, 0.5], abs=0.05)
-    moved = apply_prior(probs, parse_prior("estimate", LABELS), source)
+    moved = reweight(probs, found.source, found.prior)  # as `--prior estimate` applies it
     assert (moved.argmax(axis=1) == probs.argmax(axis=1)).all()
     # The shares EM moved from are the floored ones, and re-weighting from them keeps rows summing to 1.
     assert found.source.min() >= 0.0095 and found.source.sum() == pytest.approx(1.0)
@@ -104,15 +105,16 @@ def test_em_weighs_distinct_rows_by_their_counts():
     )
 
 
-def test_apply_prior_estimate_moves_predictions_towards_the_table_mix():
+def test_an_estimated_prior_moves_predictions_towards_the_table_mix():
     source, truth = np.array([0.6, 0.3, 0.1]), np.array([0.05, 0.15, 0.8])
     probs, y = synthetic(truth, 5000, source, seed=4)
     probs[0] = np.nan
-    moved = apply_prior(probs, parse_prior("estimate", LABELS), source)
+    model = ModelUncertainty(LABELS, source, None)
+    moved = Adjustment.of_model(model, ScoreOptions(prior="estimate")).settled(probs).probabilities(probs)
     assert np.isnan(moved[0]).all()
     keep = slice(1, None)
     assert (moved[keep].argmax(1) == y[keep]).mean() > (probs[keep].argmax(1) == y[keep]).mean()
-    assert apply_prior(probs, parse_prior("train", LABELS), source) is probs
+    assert Adjustment.of_model(model, ScoreOptions(prior="train")).probabilities(probs) is probs
 
 
 def test_table_mix_with_a_seeded_bootstrap_interval():
@@ -315,8 +317,10 @@ def test_predict_coverage_and_prior(invoke, tiny_trained, table_file, tmp_path):
     clf = Classifier.load(None, home=tiny_trained)
     model = ModelUncertainty.of(clf)
     probs = clf.predict_proba([r["surname"] for r in rows])
-    assert [r["prediction_set"] for r in rows] == model.sets(probs, model.threshold(0.8))
-    moved = model.reweighted(probs, model.parse("uniform"))
+    assert [r["prediction_set"] for r in rows] == set_strings(
+        prediction_sets(probs, model.threshold(0.8)), clf.labels
+    )
+    moved = reweight(probs, model.prior, np.full(len(clf.labels), 1 / len(clf.labels)))
     assert [r["prediction"] for r in rows if r["surname"]] == [
         clf.labels[i] for i, r in zip(moved.argmax(axis=1), rows) if r["surname"]
     ]
@@ -387,13 +391,13 @@ def test_a_source_prior_moves_from_the_training_shares_a_file_from_the_fitted_pr
     trained, fitted = np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.4, 0.2])
     probs, _ = synthetic(np.array([0.8, 0.1, 0.1]), 500, trained, seed=10)
     model = ModelUncertainty(LABELS, fitted, None, SOURCES, trained)
-    by_source = model.reweighted(probs, model.parse("archive"))
+    by_source = Adjustment.of_model(model, ScoreOptions(prior="archive")).probabilities(probs)
     assert by_source == pytest.approx(reweight(probs, trained, np.array([0.8, 0.1, 0.1])))
     path = tmp_path / "archive.json"
     path.write_text(json.dumps(SOURCES["archive"]))
-    by_file = model.reweighted(probs, model.parse(str(path)))
+    by_file = Adjustment.of_model(model, ScoreOptions(prior=str(path))).probabilities(probs)
     assert by_file == pytest.approx(reweight(probs, fitted, np.array([0.8, 0.1, 0.1])))
-    mix = model.mix(probs, prior=model.parse("archive"), resamples=0)
+    mix = table_mix(probs, model.prior, LABELS, prior=model.parse("archive"), resamples=0)
     assert mix.prior == "archive" and mix.top1 == pytest.approx(
         np.bincount(by_source.argmax(1), minlength=3) / 500
     )
@@ -507,7 +511,7 @@ def test_evaluate_tag_file_and_the_mix_take_a_source_prior(invoke, registers_tra
         summary=namelang.MixOptions(bootstrap=0),
     )  # fmt: skip
     model = ModelUncertainty.of(clf)
-    moved = model.reweighted(clf.predict_proba(NAMES), model.parse("register"))
+    moved = reweight(clf.predict_proba(NAMES), model.trained, model.parse("register").shares)
     assert [line.split(",")[1] for line in out.read_text().splitlines()[1:]] == [
         clf.labels[i] for i in moved.argmax(axis=1)
     ]

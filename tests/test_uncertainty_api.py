@@ -6,6 +6,9 @@ import httpx
 import numpy as np
 import pytest
 
+from namelang.scoring.adjust import Adjustment
+from namelang.scoring.options import ScoreOptions
+from namelang.uncertainty import prediction_sets, set_strings
 from tests.test_serve import ServeProcess
 
 NAMES = ["Satoshi", "Dovesky", "Nguyen", "", "O'Neill", "Papadopoulos", "Smith", "Mcdonald", "Kelly"]
@@ -44,7 +47,10 @@ def test_prior_reweights_like_the_library(api, model, prior):
     clf, unc = model
     got = api.post("/v1/predict", json={"names": NAMES, "prior": prior, "top_k": 2})
     assert got.status_code == 200, got.text
-    want = unc.reweighted(clf.predict_proba(NAMES), unc.parse(prior))
+    probs = clf.predict_proba(NAMES)
+    want = (
+        Adjustment.of_model(unc, ScoreOptions(prior=prior), files=False).settled(probs).probabilities(probs)
+    )
     order, top = clf.rank(want, 2)
     for record, row_i, row_p in zip(got.json(), order, top):
         if record["name"]:
@@ -57,7 +63,7 @@ def test_prior_reweights_like_the_library(api, model, prior):
 def test_coverage_adds_prediction_sets_from_the_models_own_probabilities(api, model):
     clf, unc = model
     got = api.get("/v1/predict", params=[("name", n) for n in NAMES] + [("coverage", "0.9")]).json()
-    want = unc.sets(clf.predict_proba(NAMES), unc.threshold(0.9))
+    want = set_strings(prediction_sets(clf.predict_proba(NAMES), unc.threshold(0.9)), unc.labels)
     assert ["|".join(r["prediction_set"]) for r in got] == want
     assert got[NAMES.index("")]["prediction_set"] == []
     wider = api.post("/v1/predict", json={"names": NAMES, "coverage": 0.99}).json()

@@ -192,17 +192,16 @@ def open_input(source: str | Path, encoding: str = "utf-8", lines: bool = False)
 
 
 def read_chunks(table, chunksize: int) -> Iterator:
-    """Chunks of at most `chunksize` rows: pandas frames of strings (text; blank lines kept as rows)
-    or Arrow record batches (Parquet). A header-only CSV gives one empty frame."""
+    """Chunks of at most `chunksize` rows: pandas frames of strings (text; blank lines kept as rows),
+    Arrow record batches (Parquet), or for names given as a list, lists of (column, values) (no pandas).
+    A header-only CSV gives one empty frame."""
     if isinstance(table, ParquetTable):
         yield from _parquet_batches(table, chunksize)
         return
     if isinstance(table, NamesTable):
-        import pandas as pd
-
         for start in range(0, len(table.names), chunksize):
             table.rows_read = min(start + chunksize, len(table.names))
-            yield pd.DataFrame({"name": table.names[start : start + chunksize]})
+            yield [("name", table.names[start : start + chunksize])]
         return
     try:
         yield from _chunks(table, chunksize)

@@ -48,6 +48,15 @@ class Adjustment:
         return cls.of_model(ModelUncertainty.of(classifier), options, files)
 
     @classmethod
+    def for_table(cls, classifier, options, summary=None) -> Adjustment | None:
+        """What scoring a table (streamed, or on Dask) applies: `of` when `options` ask for a prior or
+        sets, or the table's mix is asked for (`summary`, a MixOptions); else None. Pending with
+        `estimate`: the caller's first pass settles it."""
+        if options.plain and summary is None:
+            return None
+        return cls.of(classifier, options)
+
+    @classmethod
     def of_model(cls, model: ModelUncertainty, options, files: bool = True) -> Adjustment:
         """`of` from a model card's numbers (`ModelUncertainty`), without a loaded classifier."""
         prior = model.parse(options.prior, files)

@@ -16,6 +16,7 @@ LABEL, PROBABILITY, SET, PATH = "label", "probability", "set", "path"
 PREDICTION_SET = "prediction_set"
 SCRIPT_PATH = "script_path"
 PREDICTIONS = "predictions"  # the JSON key of a record's list of {label, probability}
+RECORD_FORMATS = ("json", "jsonl")  # the outputs written as JSON records
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,6 @@ class PredictionColumns:
         """(label column, probability column) per rank, best first."""
         suffixes = [""] + [f"_{rank}" for rank in range(2, self.k + 1)]
         return [(f"{self.prefix}prediction{s}", f"{self.prefix}probability{s}") for s in suffixes]
-
-    @property
-    def labels(self) -> list[str]:
-        return [label for label, _ in self.pairs]
-
-    @property
-    def probabilities(self) -> list[str]:
-        return [probability for _, probability in self.pairs]
 
     @property
     def prediction(self) -> str:
@@ -81,13 +74,19 @@ class PredictionColumns:
             kinds[self.script_path] = PATH
         return kinds
 
-    def check_clash(self, header) -> None:
-        """A library error when the input already has a column of an added one's name."""
+    def check_clash(self, header, fmt: str | None = None) -> None:
+        """A library error when the input already has a column of an added one's name, or, written as
+        JSON records (`fmt` json or jsonl), one named `predictions`: the key a record gives the answers."""
         clash = [c for c in self.names if c in header]
         if clash:
             raise NamelangError(
                 f"the input already has a column {clash[0]!r}; pass {{prefix}} (e.g. {{prefix=ml_}}) "
                 "to rename the added ones"
+            )
+        if fmt in RECORD_FORMATS and PREDICTIONS in header:
+            raise NamelangError(
+                f"the input has a column {PREDICTIONS!r}, the key a JSON record gives the answers: "
+                "rename it, or write another format ({fmt=csv}, {fmt=parquet})"
             )
 
     # --- types -----------------------------------------------------------------------------------
@@ -114,13 +113,12 @@ class PredictionColumns:
             for c, kind in self.kinds().items()
         ]
 
-    def arrow_schema(self, own, metadata=None):
-        """The schema of a scored table: `own` (an Arrow schema or its fields) then the added columns."""
+    def arrow_schema(self, own):
+        """The schema of a scored table: `own` (an Arrow schema, whose metadata is kept, or its fields)
+        then the added columns."""
         import pyarrow as pa
 
-        fields = list(own)
-        metadata = metadata if metadata is not None else getattr(own, "metadata", None)
-        return pa.schema(fields + self.arrow_fields(), metadata=metadata)
+        return pa.schema(list(own) + self.arrow_fields(), metadata=getattr(own, "metadata", None))
 
     def text_schema(self, columns: list):
         """The Arrow schema of a scored text table: its own columns as strings, then the typed added ones.

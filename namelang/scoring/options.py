@@ -70,8 +70,9 @@ class MixOptions:
 @dataclass(frozen=True, kw_only=True)
 class TableOptions:
     """How a table is read and written: `fmt` (csv, tsv, json, jsonl, parquet; default: the output's
-    suffix, else CSV), `encoding` of a text input, `lines` (one name a line, no header), `batch_size`
-    rows a chunk, `cache_size` distinct names whose probabilities are kept across chunks."""
+    suffix, else CSV), `encoding` of a text input given as a path (a table already opened is read in
+    its own), `lines` (one name a line, no header), `batch_size` rows a chunk, `cache_size` distinct
+    names whose probabilities are kept across chunks."""
 
     fmt: str | None = None
     encoding: str = "utf-8"

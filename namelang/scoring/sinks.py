@@ -9,8 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from namelang.errors import NamelangError
-from namelang.scoring.columns import PredictionColumns
+from namelang.scoring.columns import RECORD_FORMATS, PredictionColumns
 
 # records.py (numpy) is imported by the sinks that write: a command module can subclass `Sink` and
 # keep `--help` free of numpy.
@@ -66,16 +65,10 @@ class TextSink(Sink):
     """Scored chunks as CSV/TSV (header as the input wrote it), JSON or JSON Lines on a text stream."""
 
     def __init__(self, handle, fmt: str, header: list[str], columns: PredictionColumns):
-        from namelang.scoring.columns import PREDICTIONS
-
-        if fmt in ("json", "jsonl") and PREDICTIONS in header:
-            raise NamelangError(
-                f"the input has a column {PREDICTIONS!r}, the key a JSON record gives the answers: "
-                "rename it, or write another format ({fmt=csv}, {fmt=parquet})"
-            )
+        """`header`: the input's; `columns.check_clash(header, fmt)` has refused a JSON record's clash."""
         self.handle, self.fmt, self.columns = handle, fmt, columns
         self.header = [*header, *columns.names]
-        self.json = JsonFraming(handle, fmt) if fmt in ("json", "jsonl") else None
+        self.json = JsonFraming(handle, fmt) if fmt in RECORD_FORMATS else None
         self.first = True
 
     def write(self, chunk) -> None:

@@ -62,8 +62,8 @@ class NameCache:
 class Tagger:
     """The per-chunk step for a model and a `ScoreOptions`, the name column at position `column`.
 
-    `adjustment` (scoring.adjust): the prior and sets to apply, settled (an estimated prior estimated
-    by the caller's first pass); None builds it from `options` when they ask for one. `nulls`: blank
+    `adjustment` (scoring.adjust, `Adjustment.for_table`): the prior and sets to apply, settled (an
+    estimated prior estimated by the caller's first pass); None only for plain options. `nulls`: blank
     names get null cells (typed outputs such as Parquet) instead of ''. `collect`: an
     `uncertainty.DistinctNames` that every scored name and its model probabilities are added to (the
     caller reads it for the mix or an estimate). `blank` and `abstained` count the rows seen so far
@@ -75,13 +75,10 @@ class Tagger:
         self.classifier, self.column, self.options = classifier, column, options
         self.columns = PredictionColumns.of(options, classifier.labels)
         if adjustment is None and not options.plain:
-            adjustment = Adjustment.of(classifier, options)
+            raise ValueError("options with a prior or coverage need their Adjustment (Adjustment.for_table)")
         self.adjustment, self.nulls, self.collect = adjustment, nulls, collect
         self.cache = NameCache(classifier, cache_size)
         self.blank = self.abstained = 0
-
-    def check_header(self, header) -> None:
-        self.columns.check_clash(header)
 
     def names(self, chunk) -> list:
         """The chunk's names, in order."""
@@ -114,13 +111,12 @@ class Tagger:
         import pyarrow as pa
 
         cells = self.cells(self.names(batch))
-        fields = self.columns.arrow_fields()
+        schema = self.columns.arrow_schema(batch.schema)
         # None and NaN (no name, or no prediction above min_prob) are nulls; '' stays ''.
         added = [
             pa.array(values, type=f.type, from_pandas=True)
-            for f, (_, values) in zip(fields, cells.named(self.nulls))
+            for f, (_, values) in zip(list(schema)[batch.num_columns :], cells.named(self.nulls))
         ]
-        schema = pa.schema(list(batch.schema) + fields, metadata=batch.schema.metadata)
         return pa.RecordBatch.from_arrays(list(batch.columns) + added, schema=schema)
 
     def listed(self, chunk: list) -> list:
