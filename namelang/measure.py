@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 # Where the tools find the names archive when no path is given (`--archive` in each tool's --help).
 ARCHIVE_VARIABLE = "NAMELANG_ARCHIVE"
@@ -222,9 +222,11 @@ def archive_at(given: str | Path | None) -> Path:
         with zipfile.ZipFile(path) as zf:
             zf.namelist()
     except OSError as exc:
-        raise NamelangError(f"cannot read the archive {path}: {exc.strerror or exc}") from None
+        raise NamelangError(
+            f"cannot read the archive {literal(path)}: {literal(exc.strerror or exc)}"
+        ) from None
     except zipfile.BadZipFile:
-        raise NamelangError(f"{path} is not a zip archive") from None
+        raise NamelangError(f"{literal(path)} is not a zip archive") from None
     return path
 
 

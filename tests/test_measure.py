@@ -94,7 +94,9 @@ def test_archive_at_takes_the_path_given_else_the_variable(archive, tmp_path, mo
     assert measure.archive_at(archive) == archive
     with pytest.raises(NamelangError) as caught:
         measure.archive_at(None)
-    assert caught.value.options() == ["archive"] and "archive='PATH'" in str(caught.value)
+    named = []
+    caught.value.worded(lambda name, value: named.append(name) or name)
+    assert named == ["archive"] and "archive='PATH'" in str(caught.value)
     monkeypatch.setenv(measure.ARCHIVE_VARIABLE, str(archive))
     assert measure.archive_at(None) == archive
     assert measure.archive_at("") == archive

@@ -18,7 +18,7 @@ def _hex_digest(value: str | None) -> str | None:
     try:
         return None if value is None else check_sha256(value)
     except NamelangError as exc:
-        raise typer.BadParameter(exc.template.removeprefix("{sha256} ")) from None
+        raise typer.BadParameter(exc.worded(options.flag_words).removeprefix("--sha256 ")) from None
 
 
 def download_cmd(

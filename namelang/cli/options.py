@@ -90,10 +90,10 @@ def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
             "--home or NAMELANG_HOME chooses"
         )
     if home.exists() and not home.is_dir():
-        from namelang.errors import NamelangError
+        from namelang.errors import NamelangError, literal
 
         raise NamelangError(
-            f"the workspace {home} is a file, not a folder; choose another --home or NAMELANG_HOME"
+            f"the workspace {literal(home)} is a file, not a folder; choose another --home or NAMELANG_HOME"
         )
     return home
 

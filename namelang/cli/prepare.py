@@ -53,7 +53,7 @@ def prepare_cmd(args: PrepareArgs) -> None:
     from namelang.data.download import raw_dir
     from namelang.data.sources import ARCHIVE, read_sources
     from namelang.data.split import check_fractions, prepare
-    from namelang.errors import NamelangError
+    from namelang.errors import NamelangError, literal
 
     home = options.start(args.home, args.quiet, args.verbose)
     check_fractions(args.val, args.test)
@@ -61,7 +61,7 @@ def prepare_cmd(args: PrepareArgs) -> None:
     if not sources:
         if not raw_dir(home).exists():
             raise NamelangError(
-                f"nothing to prepare: {raw_dir(home)} does not exist; run `namelang download` first"
+                f"nothing to prepare: {literal(raw_dir(home))} does not exist; run `namelang download` first"
             )
         sources = [ARCHIVE]
     columns = {"name_column": args.name_column, "label_column": args.label_column}

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import ClassVar
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.spec import Spec, register
 
 VOCABULARY = "vocabulary.json"
@@ -64,13 +64,15 @@ class NgramSpec(Spec):
         try:
             vocabulary = json.loads(found.read_text(VOCABULARY))
         except json.JSONDecodeError as exc:
-            raise NamelangError(f"{found.path}: {VOCABULARY} is not valid JSON ({exc})") from exc
+            raise NamelangError(
+                f"{literal(found.path)}: {VOCABULARY} is not valid JSON ({literal(exc)})"
+            ) from exc
         try:
             return NgramEngine(
                 self, found.tensors(), vocabulary, found.card.alphabet, len(found.card.labels)
             ), "cpu"
         except NamelangError as exc:
-            raise NamelangError(f"{found.path}: {exc}") from exc
+            raise NamelangError(f"{literal(found.path)}: {exc.template}") from exc
 
 
 def analyze(name: str, min_n: int, max_n: int) -> list[str]:

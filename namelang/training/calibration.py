@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from namelang.data.split import read_split, read_split_sources
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.forward import softmax
 from namelang.workspace import Workspace
 
@@ -82,7 +82,7 @@ def attach_lexicon(model: str | Path, home: Workspace | Path | str | None = None
     found = store.load(model)
     if getattr(KINDS.get(found.card.arch), "fit_path", None) is None:
         raise NamelangError(
-            f"{found.name!r} is an {found.card.arch} model, not fitted on the prepared splits: "
+            f"{literal(found.name)!r} is an {found.card.arch} model, not fitted on the prepared splits: "
             "its members carry the lexicons; attach one to each"
         )
     clf = Classifier.load(found.path, device=device, lexicon=False)
