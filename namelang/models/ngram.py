@@ -42,6 +42,7 @@ class NgramSpec(Spec):
     c: float | None = None
 
     fit_path: ClassVar[str | None] = "ngram"  # not a torch network: fitted with scikit-learn, in one pass
+    own_files: ClassVar[tuple[str, ...]] = (VOCABULARY,)
 
     def check(self) -> None:
         if not 1 <= self.min_n <= self.max_n:

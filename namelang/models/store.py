@@ -8,7 +8,7 @@
         history.csv           one row per finished epoch
         lexicon.json.gz       the training names' label counts (models/lexicon.py), when the card says so
         loss.png              the loss and validation curves
-        <kind's own files>    e.g. an n-gram model's vocabulary.json (`save(files=...)`, `read_text`)
+        <kind's own files>    e.g. an n-gram model's vocabulary.json (`Spec.own_files`, `save(files=...)`)
         members/<member>/     an ensemble's member models, each a model folder of this same layout, listed
                               in its card's `members` (`save_ensemble`, `StoredModel.members`)
 
@@ -116,15 +116,19 @@ class StoredModel:
             ) from exc
 
     def files(self) -> dict[str, bytes]:
-        """What scoring the model needs, as data: each file's path in the folder -> its bytes (the card,
-        weights, lexicon, the kind's own files and an ensemble's members; not the history or the plot).
-        `unpack` writes them back as a model folder (a Dask worker's copy)."""
-        left_out = {HISTORY, LOSS_PLOT}
-        return {
-            str(path.relative_to(self.path)): path.read_bytes()
-            for path in sorted(self.path.rglob("*"))
-            if path.is_file() and path.name not in left_out
-        }
+        """What scoring the model needs, as data: each file's path in the folder -> its bytes. The card,
+        the weights, the lexicon when the card has one, the files of the kind's own (`Spec.own_files`),
+        and each member's under its folder; nothing else (not the history, the plot or a package's
+        files). `unpack` writes them back as a model folder (a Dask worker's copy)."""
+        from namelang.models.registry import kind_of
+
+        names = [CARD, *([] if self.card.members else [WEIGHTS]), *kind_of(self.card.arch).own_files]
+        names += [LEXICON] if self.card.lexicon is not None else []
+        found = {name: (self.path / name).read_bytes() for name in names}
+        for member in self.members():
+            folder = member.path.relative_to(self.path).as_posix()
+            found.update({f"{folder}/{name}": blob for name, blob in member.files().items()})
+        return found
 
     def weights(self) -> Path:
         """The weights file, refused when it does not match the checksum in the card."""
