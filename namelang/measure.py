@@ -167,9 +167,9 @@ def fold_prior(home: Path, model: Trained, name: str, kind: str, shares: dict, n
     y = np.array([card.labels.index(lb) for lb in labels])
     card = folded.card
     card.prior, card.conformal = uncertainty_fields(card, load(folded.path).predict_proba(names), y)
-    folded = folded.copied(folded.path, card=card)
-    attach_lexicon(folded.path, home, device="cpu")
-    return from_card(name, kind, folded.path, store.load(folded.path).card, model.seed)
+    folded.write_card(card)
+    folded = attach_lexicon(folded.path, home, device="cpu")
+    return from_card(name, kind, folded.path, folded.card, model.seed)
 
 
 def publish(model: Trained, home: Path, target: Path, name: str) -> dict:

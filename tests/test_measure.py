@@ -145,9 +145,18 @@ def test_train_kept_and_ensembled_through_the_seam(tiny_home):
     assert kept == both
 
 
-def test_a_folded_prior_is_the_prior_applied(trained_home, tmp_path):
-    """The copy whose output bias carries a prior answers as the original re-weighted to that prior."""
+def test_a_folded_prior_is_the_prior_applied(trained_home, tmp_path, monkeypatch):
+    """The copy whose output bias carries a prior answers as the original re-weighted to that prior.
+    The model is copied once: its refitted prior and thresholds rewrite the card alone (on main the
+    folder was copied again onto itself)."""
+    from namelang.models.store import StoredModel, read_card
     from namelang.uncertainty import model_prior, reweight
+
+    copies = []
+    copied = StoredModel.copied
+    monkeypatch.setattr(
+        StoredModel, "copied", lambda self, *a, **k: copies.append(a) or copied(self, *a, **k)
+    )
 
     home = trained_home
     model = stored(home, "g", "gru")
@@ -156,6 +165,10 @@ def test_a_folded_prior_is_the_prior_applied(trained_home, tmp_path):
     note = {"default_prior": {"name": "uniform", "shares": uniform}}
     folded = measure.fold_prior(home, model, "folded", "shipped", uniform, note)
     assert (folded.name, folded.kind, folded.seed) == ("folded", "shipped", 0)
+    assert len(copies) == 1 and folded.path == copies[0][0]
+    on_disk = read_card(folded.path)
+    assert on_disk.lexicon and on_disk.conformal and on_disk.prior
+    assert folded == measure.from_card("folded", "shipped", folded.path, on_disk, 0)
     names = measure.read(home, "val").names
     own = model_prior(clf.card, clf.labels)
     expected = reweight(clf.predict_proba(names), own, np.full(len(own), 1 / len(own)))

@@ -337,6 +337,19 @@ def test_the_store_saves_an_ensemble_and_its_members_load_in_the_cards_order(tra
         unpack({"../escaped": b"x"}, tmp_path / "other", "x")
 
 
+def test_write_card_replaces_the_card_alone(trained_home):
+    found = ModelStore(trained_home).load("tiny")
+    kept = {path.name: path.stat().st_ino for path in found.path.iterdir() if path.name != "model.json"}
+    card = found.card
+    card.prior = {"name": "changed"}
+    found.write_card(card)
+    card.prior = None  # the stored model keeps its own copy
+    assert read_card(found.path).prior == found.card.prior == {"name": "changed"}
+    assert {
+        path.name: path.stat().st_ino for path in found.path.iterdir() if path.name != "model.json"
+    } == kept
+
+
 def test_the_pretrained_model_as_data_carries_only_what_scoring_reads(tmp_path):
     """Its package folder also holds MODEL_CARD.md, metrics.json and __init__.py (a fifth of the bytes):
     they are not sent to every Dask worker (on main they were)."""

@@ -171,6 +171,13 @@ class StoredModel:
             write_text(tmp / CARD, card.to_json())
         self.card = card
 
+    def write_card(self, card: ModelCard) -> None:
+        """Replace this model's card alone (written to a temporary name and renamed into place): for a
+        change that names no other file, such as its prior or thresholds. The other files stay as they are."""
+        card = copy.deepcopy(card)
+        write_text(self.path / CARD, card.to_json())
+        self.card = card
+
     def copied(self, target: Path, card: ModelCard, state: dict | None = None) -> StoredModel:
         """This model written whole into the folder `target` (replaced only once complete) with `card`
         as its card and, given `state` (tensors by name), new weights whose checksum the card takes."""
