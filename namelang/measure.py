@@ -230,6 +230,24 @@ def archive_at(given: str | Path | None) -> Path:
     return path
 
 
+def archive_option(parser, text: str = ARCHIVE_HELP) -> None:
+    """A tool's `--archive PATH` option (argparse), `text` its help."""
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=text)
+
+
+def archive_or_exit(parser, given: str | Path | None, needed: bool = True) -> Path | None:
+    """`archive_at(given)` for a tool's `parser`, or None when it is not `needed`: an archive that cannot
+    be had ends the tool through its parser (exit 1) with one line, in the tool's flags (`--archive PATH`)."""
+    if not needed:
+        return None
+    try:
+        return archive_at(given)
+    except NamelangError as err:
+        from namelang.cli.options import flag_words
+
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+
+
 def archive_names(archive: Path, distinct: bool = True) -> list[str]:
     """The surnames of the archive's .txt members: sorted and distinct, or as listed (`distinct=False`:
     repeats kept, so that a name drawn at random comes as often as the archive holds it)."""

@@ -89,6 +89,29 @@ def test_no_script_reaches_into_the_benchmarks_or_faker():
     assert not (ROOT / "scripts" / "add_uncertainty.py").exists()
 
 
+def test_the_tools_take_the_archive_through_one_helper(archive, tmp_path, monkeypatch, capsys):
+    """`measure.archive_option` / `archive_or_exit`: no tool pastes the option or its error block."""
+    import argparse
+
+    for script in ["scripts/build_pretrained.py", *TOOLS]:
+        text = (ROOT / script).read_text(encoding="utf-8")
+        assert '"--archive"' not in text and "flag_words" not in text and "archive_or_exit(" in text, script
+    monkeypatch.delenv(measure.ARCHIVE_VARIABLE, raising=False)
+    parser = argparse.ArgumentParser(prog="tool")
+    measure.archive_option(parser)
+    given = parser.parse_args(["--archive", str(archive)]).archive
+    assert measure.archive_or_exit(parser, given) == archive
+    assert measure.archive_or_exit(parser, None, needed=False) is None
+    with pytest.raises(SystemExit) as exited:
+        measure.archive_or_exit(parser, tmp_path / "none.zip")
+    line = capsys.readouterr().err
+    assert (
+        exited.value.code == 1
+        and line.startswith("error: cannot read the archive ")
+        and line.count("\n") == 1
+    )
+
+
 def test_archive_at_takes_the_path_given_else_the_variable(archive, tmp_path, monkeypatch):
     monkeypatch.delenv(measure.ARCHIVE_VARIABLE, raising=False)
     assert measure.archive_at(archive) == archive
