@@ -24,7 +24,7 @@ from typing import Any
 from namelang.config import TrainConfig
 from namelang.errors import NamelangError, literal
 from namelang.models.card import ModelCard
-from namelang.models.registry import ARCHITECTURES, KINDS, Spec, spec_from
+from namelang.models.registry import ARCHITECTURES, Spec
 from namelang.models.store import PRETRAINED, ModelStore, StoredModel, check_name
 from namelang.training import calibration
 from namelang.training.cards import Fitted, history_csv, model_card
@@ -137,8 +137,8 @@ def resume_run(
             f"{{resume}} takes a model in the store; there is no {literal(name)!r} in {literal(store.folder)}"
         )
     previous = store.load(name)
-    card = previous.card
-    if not getattr(KINDS.get(card.arch), "resumable", False):
+    card, spec = previous.card, previous.spec()  # an architecture the registry does not know is refused
+    if not spec.resumable:
         raise NamelangError(
             f"{{resume}} continues a network's training; {literal(name)!r} is an {card.arch} model"
         )
@@ -151,7 +151,6 @@ def resume_run(
             f"cannot resume {literal(name)!r}: the prepared data changed since it was trained"
         )
     config = _continued(name, card, epochs, patience)
-    spec = spec_from(card.arch, **card.arch_options)
     plan = Plan(name, spec, config, prepared, resumed=previous)
     return _run(store, plan, How(device, callbacks, make_default))
 
