@@ -53,11 +53,10 @@ class _DefaultArgs(_StoreArgs):
 def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
     """The store of the workspace named by the subcommand's options, else by the group's."""
     from namelang.models.store import ModelStore
-    from namelang.workspace import Workspace
 
     group = ctx.obj if isinstance(ctx.obj, _ListArgs) else _ListArgs()
     home = home if home is not None else group.home
-    return ModelStore(Workspace(options.start(home, quiet or group.quiet, verbose or group.verbose)))
+    return ModelStore(options.workspace(home, quiet or group.quiet, verbose or group.verbose))
 
 
 def _row(stored, default: bool, split_sha256: str | None = None) -> dict:

@@ -14,7 +14,7 @@ import typer
 
 from namelang.cli import render
 from namelang.cli.render import Format
-from namelang.workspace import locate_home, user_home
+from namelang.workspace import Workspace, locate_home, user_home
 
 MODEL_PANEL = "Model and device"  # where --help groups the options that choose what runs, and where
 
@@ -80,8 +80,9 @@ def scoring_threads(threads: int | None) -> int:
         return os.cpu_count() or 1
 
 
-def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
-    """What every command does first: set the output mode, then resolve the workspace."""
+def workspace(home: Path | None, quiet: bool, verbose: bool) -> Workspace:
+    """What every command does first: set the output mode, then resolve the workspace, once (a command
+    passes the Workspace on, and takes `workspace.home` where it needs the folder)."""
     render.configure(quiet, verbose)
     home, why = locate_home(home)
     if why == "local":
@@ -95,7 +96,12 @@ def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
         raise NamelangError(
             f"the workspace {literal(home)} is a file, not a folder; choose another --home or NAMELANG_HOME"
         )
-    return home
+    return Workspace(home)
+
+
+def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
+    """`workspace(...)`'s folder: cli/predict.py's way in, until it takes the Workspace."""
+    return workspace(home, quiet, verbose).home
 
 
 def note_default_model(home: Path, clf) -> None:
