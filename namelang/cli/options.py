@@ -181,7 +181,7 @@ def takes(record: type) -> Callable[[Callable], Callable]:
 
 
 # A library parameter whose flag is not `--` + its name with dashes (see `namelang.errors`).
-_FLAG_OF = {"fmt": "--format", "input_": "--input", "source": "--input", "output_path": "--output"}
+_FLAG_OF = {"fmt": "--format"}
 
 
 def flag_words(name: str, value: str | None) -> str:

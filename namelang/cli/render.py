@@ -299,10 +299,6 @@ def stderr() -> Console:
     return out.stderr()
 
 
-def stdout_is_terminal() -> bool:
-    return out.is_terminal()
-
-
 def info(message: str) -> None:
     out.info(message)
 

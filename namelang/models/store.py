@@ -79,14 +79,6 @@ class StoredModel:
     def is_pretrained(self) -> bool:
         return self.path == PRETRAINED_DIR
 
-    @property
-    def history_csv(self) -> Path:
-        return self.path / HISTORY
-
-    @property
-    def loss_plot(self) -> Path:
-        return self.path / LOSS_PLOT
-
     def spec(self):
         """The registry's spec of this model's kind, with the card's options (models/registry.py)."""
         from namelang.models.registry import spec_from
