@@ -35,9 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.cli.options import flag_words
-from namelang.errors import NamelangError
-from namelang.measure import ARCHIVE_HELP, archive_at, load, read, with_prior
+from namelang.measure import ARCHIVE_HELP, archive_option, archive_or_exit, load, read, with_prior
 
 OUT_OF_SCOPE = "unknown"
 
@@ -251,16 +249,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--work", type=Path, help="a scripts/build_pretrained.py workspace: score its models too"
     )
-    parser.add_argument("--archive", type=Path, metavar="PATH", help=f"without --work: {ARCHIVE_HELP}")
+    archive_option(parser, f"without --work: {ARCHIVE_HELP}")
     parser.add_argument(
         "--model", action="append", metavar="NAME=PATH", help="score only these model folders (repeatable)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    try:
-        archive = None if has_union(args.work) else archive_at(args.archive)
-    except NamelangError as err:
-        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    archive = archive_or_exit(parser, args.archive, needed=not has_union(args.work))
     rows, version = read_faker()
     seen = source_names(args.work, archive)
     results = {label: check(model, rows, seen) for label, model in models_of(args.work, args.model)}

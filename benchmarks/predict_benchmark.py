@@ -23,9 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from namelang.cli.options import flag_words
-from namelang.errors import NamelangError
-from namelang.measure import ARCHIVE_HELP, archive_at, archive_names
+from namelang.measure import archive_names, archive_option, archive_or_exit
 
 CITIES = ["Lyon", "Osaka", "Kyiv", "Porto", "Cork", "Hanoi", "Athens", "Brno", "Seoul", "Leeds"]
 
@@ -61,7 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="pretrained")
     parser.add_argument("--home", default=None)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
+    archive_option(parser)
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--threads",
@@ -70,10 +68,7 @@ def main(argv=None) -> int:
         help="predict --threads values to compare (auto: its default)",
     )
     args = parser.parse_args(argv)
-    try:
-        archive = archive_at(args.archive)
-    except NamelangError as err:
-        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    archive = archive_or_exit(parser, args.archive)
 
     exe = [sys.executable, "-m", "namelang"]
     home = ["--home", args.home] if args.home else []

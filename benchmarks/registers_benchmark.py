@@ -28,13 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.cli.options import flag_words
-from namelang.errors import NamelangError
 from namelang.measure import (
-    ARCHIVE_HELP,
     Split,
     accuracy_and_recall,
-    archive_at,
+    archive_option,
+    archive_or_exit,
     derive,
     load,
     native_names,
@@ -99,7 +97,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
+    archive_option(parser)
     parser.add_argument("--work", type=Path, default=None, help="workspace (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-gru", action="store_true", help="the n-gram baselines only")
@@ -115,10 +113,7 @@ def main(argv=None) -> int:
             merged["models"].update(json.loads(path.read_text())["models"])
         print(markdown(merged))
         return 0
-    try:
-        archive = archive_at(args.archive)
-    except NamelangError as err:
-        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    archive = archive_or_exit(parser, args.archive)
     results = run(args, archive)
     print(json.dumps(results, indent=2))
     if args.json:

@@ -26,9 +26,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from namelang.cli.options import flag_words
-from namelang.errors import NamelangError
-from namelang.measure import ARCHIVE_HELP, archive_at, archive_names
+from namelang.measure import archive_names, archive_option, archive_or_exit
 
 ROOT = Path(__file__).resolve().parents[1]
 POST_NAMES = 1000
@@ -176,7 +174,7 @@ def print_table(title: str, rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
+    archive_option(parser)
     parser.add_argument("--model", default="pretrained")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--cache", type=int, help="the server's --cache (distinct names kept; 0: none)")
@@ -188,10 +186,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=["get", "post"], help="run one scenario")
     args = parser.parse_args()
-    try:
-        archive = archive_at(args.archive)
-    except NamelangError as err:
-        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    archive = archive_or_exit(parser, args.archive)
 
     names = archive_names(archive, distinct=False)  # as listed: a name is drawn as often as it stands
     rng = random.Random(0)

@@ -32,9 +32,7 @@ from pathlib import Path
 
 from predict_benchmark import timed, write_input
 
-from namelang.cli.options import flag_words
-from namelang.errors import NamelangError
-from namelang.measure import ARCHIVE_HELP, archive_at, archive_names, dask_tagger
+from namelang.measure import archive_names, archive_option, archive_or_exit, dask_tagger
 
 # One process on one core against N single-threaded workers: BLAS and `predict --threads` both held to 1.
 ONE_THREAD = {
@@ -143,13 +141,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--model", default="pretrained")
-    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
+    archive_option(parser)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    try:
-        archive = archive_at(args.archive)
-    except NamelangError as err:
-        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    archive = archive_or_exit(parser, args.archive)
 
     names = archive_names(archive)
     with tempfile.TemporaryDirectory(prefix="namelang-tables-") as tmp:

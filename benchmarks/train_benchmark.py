@@ -27,9 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from namelang.cli.options import flag_words
-from namelang.errors import NamelangError
-from namelang.measure import ARCHIVE_HELP, Trained, archive_at, ensemble, score_split, train
+from namelang.measure import Trained, archive_option, archive_or_exit, ensemble, score_split, train
 
 NETWORKS = ("rnn-classic", "rnn", "lstm", "gru")
 # The student's recipe, chosen on the union split's validation names (docs/building-the-model.md,
@@ -141,17 +139,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--archive", type=Path, metavar="PATH", help=ARCHIVE_HELP)
+    archive_option(parser)
     parser.add_argument("--home", type=Path, default=None, help="workspace, kept (default: a temporary one)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--arch", action="append", help="architectures (default: all networks)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    try:
-        archive = archive_at(args.archive)
-    except NamelangError as err:
-        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    archive = archive_or_exit(parser, args.archive)
 
     import torch
 

@@ -32,9 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.cli.options import flag_words
-from namelang.errors import NamelangError
-from namelang.measure import ARCHIVE_HELP, archive_at, archive_names, load
+from namelang.measure import ARCHIVE_HELP, archive_names, archive_option, archive_or_exit, load
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (0.8, 0.9, 0.95)
@@ -251,9 +249,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--archive", type=Path, metavar="PATH", help=f"{ARCHIVE_HELP}; not needed once --work is prepared"
-    )
+    archive_option(parser, f"{ARCHIVE_HELP}; not needed once --work is prepared")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "uncertainty-benchmark")
     parser.add_argument("--model", default="pretrained")
     parser.add_argument("--seeds", type=int, default=10)
@@ -263,10 +259,7 @@ def main(argv=None) -> int:
     parser.add_argument("--big", type=int, default=0, help="also time predict on a file of this many rows")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    try:
-        archive = None if is_prepared(args.work) and not args.big else archive_at(args.archive)
-    except NamelangError as err:
-        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    archive = archive_or_exit(parser, args.archive, needed=not is_prepared(args.work) or bool(args.big))
 
     from namelang.data.split import MANIFEST, prepared_dir, read_split
     from namelang.uncertainty import conformal_threshold, fit_model_prior, model_prior, training_prior

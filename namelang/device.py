@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 _PATTERN = re.compile(r"^(auto|cpu|mps|cuda)(?::(\d+))?$")
 
@@ -15,7 +15,7 @@ def resolve_device(spec: str = "auto"):
 
     match = _PATTERN.match((spec or "auto").strip().lower())
     if not match or (match.group(2) is not None and match.group(1) != "cuda"):
-        raise NamelangError(f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps")
+        raise NamelangError(f"unknown device {literal(spec)!r}; use auto, cpu, cuda, cuda:N or mps")
     kind, index = match.group(1), match.group(2)
     torch = import_torch(f"device {spec!r} needs PyTorch" if kind != "auto" else "training needs PyTorch")
     mps = getattr(torch.backends, "mps", None)
@@ -28,15 +28,17 @@ def resolve_device(spec: str = "auto"):
         if not torch.cuda.is_available():
             built = "with" if torch.backends.cuda.is_built() else "without"
             raise NamelangError(
-                f"{{device={spec}}}: no CUDA device is available (torch was built {built} CUDA); "
+                f"{{device={literal(spec)}}}: no CUDA device is available (torch was built {built} CUDA); "
                 "use {device=cpu}"
             )
         if index is not None and int(index) >= torch.cuda.device_count():
-            raise NamelangError(f"{{device={spec}}}: only {torch.cuda.device_count()} CUDA device(s) present")
+            raise NamelangError(
+                f"{{device={literal(spec)}}}: only {torch.cuda.device_count()} CUDA device(s) present"
+            )
         return torch.device(f"cuda:{index}" if index is not None else "cuda")
     if kind == "mps" and not mps_ok:
         raise NamelangError(
-            f"{{device={spec}}}: Apple MPS is not available on this machine; use {{device=cpu}}"
+            f"{{device={literal(spec)}}}: Apple MPS is not available on this machine; use {{device=cpu}}"
         )
     return torch.device(kind)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.scoring import MixOptions, PredictionColumns, ScoreOptions, TableOptions
 from namelang.scoring.adjust import Adjustment
 from namelang.scoring.partitions import (
@@ -104,7 +104,7 @@ def output_plan(output, fmt: str | None, parquet_input: bool, optional: bool = F
         )
     path = Path(output)
     if not path.parent.is_dir():
-        raise NamelangError(f"cannot write {path}: no such folder {path.parent}")
+        raise NamelangError(f"cannot write {literal(path)}: no such folder {literal(path.parent)}")
     from namelang.tagging import output_format
 
     single = path.suffix.lower() in SINGLE_SUFFIXES
@@ -112,9 +112,11 @@ def output_plan(output, fmt: str | None, parquet_input: bool, optional: bool = F
         fmt = "parquet" if parquet_input else "csv"
     fmt = output_format(path, fmt)
     if fmt not in ("csv", "tsv", "parquet"):
-        raise NamelangError(f"the Dask engine writes csv, tsv or parquet, not {fmt}: use {{fmt=parquet}}")
+        raise NamelangError(
+            f"the Dask engine writes csv, tsv or parquet, not {literal(fmt)}: use {{fmt=parquet}}"
+        )
     if single and path.is_dir():
-        raise NamelangError(f"cannot write {path}: it is a folder")
+        raise NamelangError(f"cannot write {literal(path)}: it is a folder")
     return Target(path, fmt, single)
 
 
@@ -146,7 +148,9 @@ class Cluster:
                 self.dashboard = self.client.dashboard_link if served else None
         except (OSError, TimeoutError, ValueError) as exc:
             self.close()
-            raise NamelangError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            raise NamelangError(
+                f"cannot reach the Dask scheduler at {literal(scheduler)}: {literal(exc)}"
+            ) from None
 
     @property
     def workers(self) -> int:

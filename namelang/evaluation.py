@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 ECE_BINS = 15
 
@@ -38,18 +38,19 @@ class Scored:
 def score(clf, names: list[str], labels: list[str], source: str = "split") -> Scored:
     """Run `clf` over (name, label) rows; blank names are skipped, unknown labels refused."""
     if not names:
-        raise NamelangError(f"{source} holds no rows")
+        raise NamelangError(f"{literal(source)} holds no rows")
     index = {label: i for i, label in enumerate(clf.labels)}
     unknown = sorted({lb for lb in labels if lb not in index})
     if unknown:
         raise NamelangError(
-            f"{source} has labels the model {clf.name!r} does not know: {', '.join(unknown[:10])}"
+            f"{literal(source)} has labels the model {literal(clf.name)!r} does not know: "
+            f"{literal(', '.join(unknown[:10]))}"
             + (f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else "")
         )
     probs = clf.predict_proba(names)
     keep = ~np.isnan(probs[:, 0])
     if not keep.any():
-        raise NamelangError(f"{source} holds no non-blank names")
+        raise NamelangError(f"{literal(source)} holds no non-blank names")
     counts = clf.card.data.train_label_counts
     majority = max(counts, key=lambda lb: (counts[lb], lb)) if counts else None
     known = clf.known(names)

@@ -13,7 +13,7 @@ from namelang.data.alphabet import Alphabet
 from namelang.data.normalize import normalize_name
 from namelang.data.scripts import path_of, rule_probabilities, script_masks, transliterate
 from namelang.data.sources import OUT_OF_SCOPE
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.card import ModelCard
 from namelang.models.forward import batched_logits, softmax
 from namelang.models.store import ModelStore
@@ -134,7 +134,7 @@ class Classifier:
 
             lexicon = Lexicon.from_bytes(self._lexicon_blob, f"{self.path}: lexicon")
             if lexicon.labels != self.labels:
-                raise NamelangError(f"{self.path}: the lexicon's labels are not the model's")
+                raise NamelangError(f"{literal(self.path)}: the lexicon's labels are not the model's")
             self._lexicon, self._lexicon_blob = lexicon, None
         return self._lexicon
 
@@ -238,7 +238,7 @@ class Classifier:
         options = options if options is not None else ScoreOptions(**{"top_k": 1, **choices})
         if column not in frame.columns:
             raise NamelangError(
-                f"no column {column!r}; the columns are: {', '.join(map(str, frame.columns))}"
+                f"no column {literal(column)!r}; the columns are: {literal(', '.join(map(str, frame.columns)))}"
             )
         columns = PredictionColumns.of(options, self.labels)
         columns.check_clash(frame.columns)

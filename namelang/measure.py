@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 # Where the tools find the names archive when no path is given (`--archive` in each tool's --help).
 ARCHIVE_VARIABLE = "NAMELANG_ARCHIVE"
@@ -171,9 +171,9 @@ def fold_prior(home: Path, model: Trained, name: str, kind: str, shares: dict, n
     y = np.array([card.labels.index(lb) for lb in labels])
     card = folded.card
     card.prior, card.conformal = uncertainty_fields(card, load(folded.path).predict_proba(names), y)
-    folded = folded.copied(folded.path, card=card)
-    attach_lexicon(folded.path, home, device="cpu")
-    return from_card(name, kind, folded.path, store.load(folded.path).card, model.seed)
+    folded.write_card(card)
+    folded = attach_lexicon(folded.path, home, device="cpu")
+    return from_card(name, kind, folded.path, folded.card, model.seed)
 
 
 def publish(model: Trained, home: Path, target: Path, name: str) -> dict:
@@ -226,10 +226,30 @@ def archive_at(given: str | Path | None) -> Path:
         with zipfile.ZipFile(path) as zf:
             zf.namelist()
     except OSError as exc:
-        raise NamelangError(f"cannot read the archive {path}: {exc.strerror or exc}") from None
+        raise NamelangError(
+            f"cannot read the archive {literal(path)}: {literal(exc.strerror or exc)}"
+        ) from None
     except zipfile.BadZipFile:
-        raise NamelangError(f"{path} is not a zip archive") from None
+        raise NamelangError(f"{literal(path)} is not a zip archive") from None
     return path
+
+
+def archive_option(parser, text: str = ARCHIVE_HELP) -> None:
+    """A tool's `--archive PATH` option (argparse), `text` its help."""
+    parser.add_argument("--archive", type=Path, metavar="PATH", help=text)
+
+
+def archive_or_exit(parser, given: str | Path | None, needed: bool = True) -> Path | None:
+    """`archive_at(given)` for a tool's `parser`, or None when it is not `needed`: an archive that cannot
+    be had ends the tool through its parser (exit 1) with one line, in the tool's flags (`--archive PATH`)."""
+    if not needed:
+        return None
+    try:
+        return archive_at(given)
+    except NamelangError as err:
+        from namelang.cli.options import flag_words
+
+        parser.exit(1, f"error: {err.worded(flag_words)}\n")
 
 
 def archive_names(archive: Path, distinct: bool = True) -> list[str]:

@@ -46,8 +46,6 @@ import numpy as np
 from model_card import SHIPPED, WITH_PRIOR, model_card
 
 from namelang import measure
-from namelang.cli.options import flag_words
-from namelang.errors import NamelangError
 from namelang.measure import Trained
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -313,7 +311,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--archive", type=Path, metavar="PATH", help=measure.ARCHIVE_HELP)
+    measure.archive_option(parser)
     parser.add_argument("--sources", nargs="+", default=list(SOURCES), help="what `prepare` takes")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pretrained")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -321,10 +319,7 @@ def main(argv=None) -> int:
     parser.add_argument("--target", type=Path, default=TARGET, help="where the shipped model goes")
     parser.add_argument("--figure", type=Path, default=ROOT / "docs" / "confusion-pretrained.png")
     args = parser.parse_args(argv)
-    try:
-        archive = measure.archive_at(args.archive)
-    except NamelangError as err:
-        parser.exit(1, f"error: {err.worded(flag_words)}\n")
+    archive = measure.archive_or_exit(parser, args.archive)
 
     started = time.perf_counter()
     union, archive_only = prepare_union(archive, args.work, args.sources)

@@ -247,7 +247,9 @@ def test_a_library_error_names_an_option_in_python_and_the_cli_in_flags():
         error.worded(flag_words)
         == '--device cuda:1: no CUDA device; use --device cpu, or drop --top-k; {"a": 1} stays'
     )
-    assert error.options() == ["device", "device", "top_k"]
+    named = []
+    error.worded(lambda name, value: named.append(name) or name)
+    assert named == ["device", "device", "top_k"]
     assert flag_words("fmt", "csv") == "--format csv"
 
 
@@ -264,6 +266,43 @@ def test_a_users_text_in_braces_is_not_read_as_an_option(invoke, tmp_path):
     column = invoke("predict", "-i", table, "--column", "{country}")
     assert column.exit_code == 1 and "'{country}'" in column.stderr and "--country" not in column.stderr
     assert {"lr", "hidden", "embedding_dim", "teacher"} <= OPTION_NAMES  # added by the records of options
+
+
+def test_a_users_text_that_spells_an_option_is_inserted_as_written(invoke, tmp_path):
+    """A user's value in a message is `errors.literal(value)` (its braces doubled), so even one that spells
+    an option a message may name, `{prior=train}`, reads as written (on main: `--prior train`)."""
+    from namelang.cli.options import flag_words
+    from namelang.errors import NamelangError, literal
+
+    assert literal("{a}}") == "{{a}}}}" and literal(3) == "3"
+    error = NamelangError(
+        f"no such file: {literal('{model}.csv')}; no column {literal('{prior=train}')!r}; {{top_k}}"
+    )
+    assert str(error) == "no such file: {model}.csv; no column '{prior=train}'; top_k"
+    assert error.worded(flag_words) == "no such file: {model}.csv; no column '{prior=train}'; --top-k"
+    valued = NamelangError(f"{{resume={literal('a{b}')}}} and {literal('}')}")  # a user's brace in a value
+    assert (str(valued), valued.worded(flag_words)) == ("resume='a{b}' and }", "--resume a{b} and }")
+
+    missing = invoke("predict", "--input", tmp_path / "{model}.csv")
+    assert missing.exit_code == 1 and "no such file: " in missing.stderr
+    assert f"{tmp_path / '{model}.csv'}" in missing.stderr and "--model" not in missing.stderr
+    split = invoke("evaluate", "-m", "pretrained", "--split", "{prior=train}", "--home", tmp_path)
+    assert split.exit_code == 1 and "; '{prior=train}' is none of these" in split.stderr
+    removed = invoke("models", "rm", "{prior=train}", "--yes", "--home", tmp_path)
+    assert removed.exit_code == 1 and "invalid model name '{prior=train}'" in removed.stderr
+    assert "--prior" not in split.stderr + removed.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="tagging.py:58 inserts the column as it is: the lead escapes it")
+def test_a_column_that_spells_an_option_is_named_as_written(invoke, tmp_path):
+    table = tmp_path / "people.csv"
+    table.write_text("name\nSatoshi\n", encoding="utf-8")
+    column = invoke("predict", "-i", table, "--column", "{prior=train}")
+    assert (
+        column.exit_code == 1
+        and "no column '{prior=train}'" in column.stderr
+        and "--prior" not in column.stderr
+    )
 
 
 def test_every_option_a_library_message_names_is_one_it_may_name():

@@ -89,12 +89,37 @@ def test_no_script_reaches_into_the_benchmarks_or_faker():
     assert not (ROOT / "scripts" / "add_uncertainty.py").exists()
 
 
+def test_the_tools_take_the_archive_through_one_helper(archive, tmp_path, monkeypatch, capsys):
+    """`measure.archive_option` / `archive_or_exit`: no tool pastes the option or its error block."""
+    import argparse
+
+    for script in ["scripts/build_pretrained.py", *TOOLS]:
+        text = (ROOT / script).read_text(encoding="utf-8")
+        assert '"--archive"' not in text and "flag_words" not in text and "archive_or_exit(" in text, script
+    monkeypatch.delenv(measure.ARCHIVE_VARIABLE, raising=False)
+    parser = argparse.ArgumentParser(prog="tool")
+    measure.archive_option(parser)
+    given = parser.parse_args(["--archive", str(archive)]).archive
+    assert measure.archive_or_exit(parser, given) == archive
+    assert measure.archive_or_exit(parser, None, needed=False) is None
+    with pytest.raises(SystemExit) as exited:
+        measure.archive_or_exit(parser, tmp_path / "none.zip")
+    line = capsys.readouterr().err
+    assert (
+        exited.value.code == 1
+        and line.startswith("error: cannot read the archive ")
+        and line.count("\n") == 1
+    )
+
+
 def test_archive_at_takes_the_path_given_else_the_variable(archive, tmp_path, monkeypatch):
     monkeypatch.delenv(measure.ARCHIVE_VARIABLE, raising=False)
     assert measure.archive_at(archive) == archive
     with pytest.raises(NamelangError) as caught:
         measure.archive_at(None)
-    assert caught.value.options() == ["archive"] and "archive='PATH'" in str(caught.value)
+    named = []
+    caught.value.worded(lambda name, value: named.append(name) or name)
+    assert named == ["archive"] and "archive='PATH'" in str(caught.value)
     monkeypatch.setenv(measure.ARCHIVE_VARIABLE, str(archive))
     assert measure.archive_at(None) == archive
     assert measure.archive_at("") == archive
@@ -143,9 +168,18 @@ def test_train_kept_and_ensembled_through_the_seam(tiny_home):
     assert kept == both
 
 
-def test_a_folded_prior_is_the_prior_applied(trained_home, tmp_path):
-    """The copy whose output bias carries a prior answers as the original re-weighted to that prior."""
+def test_a_folded_prior_is_the_prior_applied(trained_home, tmp_path, monkeypatch):
+    """The copy whose output bias carries a prior answers as the original re-weighted to that prior.
+    The model is copied once: its refitted prior and thresholds rewrite the card alone (on main the
+    folder was copied again onto itself)."""
+    from namelang.models.store import StoredModel, read_card
     from namelang.uncertainty import model_prior, reweight
+
+    copies = []
+    copied = StoredModel.copied
+    monkeypatch.setattr(
+        StoredModel, "copied", lambda self, *a, **k: copies.append(a) or copied(self, *a, **k)
+    )
 
     home = trained_home
     model = stored(home, "g", "gru")
@@ -154,6 +188,10 @@ def test_a_folded_prior_is_the_prior_applied(trained_home, tmp_path):
     note = {"default_prior": {"name": "uniform", "shares": uniform}}
     folded = measure.fold_prior(home, model, "folded", "shipped", uniform, note)
     assert (folded.name, folded.kind, folded.seed) == ("folded", "shipped", 0)
+    assert len(copies) == 1 and folded.path == copies[0][0]
+    on_disk = read_card(folded.path)
+    assert on_disk.lexicon and on_disk.conformal and on_disk.prior
+    assert folded == measure.from_card("folded", "shipped", folded.path, on_disk, 0)
     names = measure.read(home, "val").names
     own = model_prior(clf.card, clf.labels)
     expected = reweight(clf.predict_proba(names), own, np.full(len(own), 1 / len(own)))

@@ -326,12 +326,36 @@ def test_the_store_saves_an_ensemble_and_its_members_load_in_the_cards_order(tra
 
     # As data (what a Dask worker is sent): every file scoring needs, none it does not.
     files = stored.files()
-    assert not any(Path(f).name in ("history.csv", "loss.png") for f in files)
+    single = ["model.json", "weights.safetensors"] + (["lexicon.json.gz"] if found[1].card.lexicon else [])
+    assert sorted(files) == sorted(
+        ["model.json"] + [f"members/{m}/{f}" for m in ("twin", "tiny") for f in single]
+    )
     copy = unpack(files, tmp_path / "copy", "pair")
     again = Classifier.from_stored(copy, lexicon=False)
     assert np.allclose(again.predict_proba(names), alone, atol=1e-9, equal_nan=True)
     with pytest.raises(NamelangError, match="may not leave its folder"):
         unpack({"../escaped": b"x"}, tmp_path / "other", "x")
+
+
+def test_write_card_replaces_the_card_alone(trained_home):
+    found = ModelStore(trained_home).load("tiny")
+    kept = {path.name: path.stat().st_ino for path in found.path.iterdir() if path.name != "model.json"}
+    card = found.card
+    card.prior = {"name": "changed"}
+    found.write_card(card)
+    card.prior = None  # the stored model keeps its own copy
+    assert read_card(found.path).prior == found.card.prior == {"name": "changed"}
+    assert {
+        path.name: path.stat().st_ino for path in found.path.iterdir() if path.name != "model.json"
+    } == kept
+
+
+def test_the_pretrained_model_as_data_carries_only_what_scoring_reads(tmp_path):
+    """Its package folder also holds MODEL_CARD.md, metrics.json and __init__.py (a fifth of the bytes):
+    they are not sent to every Dask worker (on main they were)."""
+    files = ModelStore(tmp_path).load("pretrained").files()
+    assert sorted(files) == ["lexicon.json.gz", "model.json", "weights.safetensors"]
+    assert all(files[name] == (PRETRAINED_DIR / name).read_bytes() for name in files)
 
 
 def test_an_ensemble_card_must_keep_its_members_inside_and_agree_with_them(trained_home, tmp_path):

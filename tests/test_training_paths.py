@@ -54,6 +54,24 @@ def test_a_model_is_fitted_by_its_kinds_path_and_only_a_network_resumes(tiny_hom
         resume_run(tiny_home, "wide", epochs=3)
 
 
+def test_a_stored_model_of_a_kind_no_longer_registered_is_an_unknown_architecture(
+    tiny_home, wide_ngram, monkeypatch
+):
+    """Resuming it, or attaching it a lexicon, asks the registry (`StoredModel.spec`): on main the first
+    said it was not resumable, the second that it was not fitted on the splits."""
+    from namelang.training import attach_lexicon
+
+    start_run(tiny_home, wide_ngram, TrainConfig(), name="wide")
+    monkeypatch.delitem(KINDS, "ngram-wide")
+    monkeypatch.delitem(ARCHITECTURES, "ngram-wide")
+    for attempt in (
+        lambda: resume_run(tiny_home, "wide", epochs=3),
+        lambda: attach_lexicon("wide", tiny_home),
+    ):
+        with pytest.raises(NamelangError, match="^unknown architecture 'ngram-wide'; choose one of: "):
+            attempt()
+
+
 def test_a_kind_no_run_fits_is_refused(tiny_home, monkeypatch):
     monkeypatch.setattr(MembersSpec, "arch", "members", raising=False)
     monkeypatch.setitem(ARCHITECTURES, "members", MembersSpec)

@@ -11,7 +11,6 @@ import typer
 
 from namelang.cli import options, render
 from namelang.cli.render import Format, out
-from namelang.workspace import Workspace
 
 ConfusionFormat = options.output_format(Format.csv, (Format.table, Format.csv, Format.json))
 
@@ -122,14 +121,14 @@ def confusion_cmd(args: ConfusionArgs) -> None:
     from namelang.evaluation import confusion, most_confused, score
     from namelang.inference import Classifier
 
-    home = options.start(args.home, args.quiet, args.verbose)
+    workspace = options.workspace(args.home, args.quiet, args.verbose)
     fmt = out.resolve(args.fmt, Format.csv, allowed=(Format.table, Format.csv, Format.json))
     png = args.figure()
     for path in (png, args.csv):
         if path is not None:
             render.check_writable_folder(path)
-    names, labels, path = read_split(home, args.split)
-    clf = Classifier.load(args.model, Workspace(home), args.device)  # home resolved once, above
+    names, labels, path = read_split(workspace.home, args.split)
+    clf = Classifier.load(args.model, workspace, args.device)
     render.model_in_use(clf)
     scored = score(clf, names, labels, source=str(path))
     matrix, counts = confusion(scored, args.normalize.value)

@@ -18,7 +18,7 @@ def _hex_digest(value: str | None) -> str | None:
     try:
         return None if value is None else check_sha256(value)
     except NamelangError as exc:
-        raise typer.BadParameter(exc.template.removeprefix("{sha256} ")) from None
+        raise typer.BadParameter(exc.worded(options.flag_words).removeprefix("--sha256 ")) from None
 
 
 def download_cmd(
@@ -42,14 +42,16 @@ def download_cmd(
     from namelang.data.corpus import count_labels, read_corpus
     from namelang.data.download import download
 
-    home = options.start(home, quiet, verbose)
+    workspace = options.workspace(home, quiet, verbose)
     with render.byte_progress() as progress:
         task = progress.add_task("download", total=None)
 
         def report(done: int, total: int | None) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = download(home, url=url, sha256=sha256, force=force, timeout=timeout, progress=report)
+        result = download(
+            workspace.home, url=url, sha256=sha256, force=force, timeout=timeout, progress=report
+        )
     if result.skipped:
         render.info(f"{result.raw_dir} is already there (from {result.url}); use --force to download again")
         return

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from namelang.cli import options, render
-from namelang.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,7 @@ def ensemble_cmd(args: EnsembleArgs) -> None:
     from namelang.models.store import ModelStore
     from namelang.training.ensemble import create
 
-    home = options.start(args.home, args.quiet, args.verbose)
-    workspace = Workspace(home)  # resolved once, above
+    workspace = options.workspace(args.home, args.quiet, args.verbose)
     built = create(workspace, args.members, args.name, force=args.force, device=args.device)
     if args.make_default:
         ModelStore(workspace).set_default(built.name)

@@ -123,11 +123,10 @@ class EvaluateArgs:
 def evaluate_cmd(args: EvaluateArgs) -> None:
     """Score models on a labelled split: accuracy, macro-F1, top-3, log-loss, calibration, per label."""
     from namelang.data.split import read_split
-    from namelang.workspace import Workspace
 
-    home = Workspace(options.start(args.home, args.quiet, args.verbose))  # resolved once, here
-    names, labels, path = read_split(home.home, args.split)
-    reports = [model_report(ref, home, args, (names, labels, path)) for ref in args.model or [None]]
+    workspace = options.workspace(args.home, args.quiet, args.verbose)
+    names, labels, path = read_split(workspace.home, args.split)
+    reports = [model_report(ref, workspace, args, (names, labels, path)) for ref in args.model or [None]]
     fmt = out.resolve(args.fmt, Format.json)
     if fmt is Format.json:
         out.json(reports[0] if len(reports) == 1 else reports)
@@ -148,14 +147,14 @@ def evaluate_cmd(args: EvaluateArgs) -> None:
         overlap_line(report)
 
 
-def model_report(ref: str | None, home, args: EvaluateArgs, split: tuple) -> dict:
+def model_report(ref: str | None, workspace, args: EvaluateArgs, split: tuple) -> dict:
     """One model's report on the split (names, labels, path): its metrics, each source's, seen and unseen."""
     from namelang.data.split import read_split_sources
     from namelang.evaluation import metrics, overlap, score, seen_reports, source_reports
     from namelang.inference import Classifier
 
     names, labels, path = split
-    clf = Classifier.load(ref, home, args.device)
+    clf = Classifier.load(ref, workspace, args.device)
     render.model_in_use(clf)
     reweight = prior_step(clf, args.prior)
     scored = reweight(score(clf, names, labels, source=str(path)))

@@ -15,7 +15,7 @@ import typer
 
 from namelang.cli import options, render
 from namelang.cli.render import Format, out
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 ModelsFormat = options.output_format(Format.json)
 models_app = typer.Typer(help="List and manage trained models.", invoke_without_command=True)
@@ -53,11 +53,10 @@ class _DefaultArgs(_StoreArgs):
 def _store(ctx: typer.Context, home: Path | None, quiet: bool, verbose: bool):
     """The store of the workspace named by the subcommand's options, else by the group's."""
     from namelang.models.store import ModelStore
-    from namelang.workspace import Workspace
 
     group = ctx.obj if isinstance(ctx.obj, _ListArgs) else _ListArgs()
     home = home if home is not None else group.home
-    return ModelStore(Workspace(options.start(home, quiet or group.quiet, verbose or group.verbose)))
+    return ModelStore(options.workspace(home, quiet or group.quiet, verbose or group.verbose))
 
 
 def _row(stored, default: bool, split_sha256: str | None = None) -> dict:
@@ -193,11 +192,11 @@ def rm_cmd(
     store = _store(ctx, home, quiet, verbose)
     stored = store.load(name) if store.exists(name) else None
     if stored is None:
-        raise NamelangError(f"no model named {name!r} in {store.folder}")
+        raise NamelangError(f"no model named {literal(name)!r} in {literal(store.folder)}")
     if not yes:
         if not _stdin_is_terminal():
             raise NamelangError(
-                f"not removing {name!r} without confirmation: pass --yes (no terminal to ask)"
+                f"not removing {literal(name)!r} without confirmation: pass --yes (no terminal to ask)"
             )
         what = f"{name!r}" + (" (the default model)" if stored.is_default else "")
         if not typer.confirm(f"remove {what} from {store.folder}?", default=False, err=True):

@@ -14,7 +14,7 @@ import typer
 
 from namelang.cli import render
 from namelang.cli.render import Format
-from namelang.workspace import locate_home, user_home
+from namelang.workspace import Workspace, locate_home, user_home
 
 MODEL_PANEL = "Model and device"  # where --help groups the options that choose what runs, and where
 
@@ -80,8 +80,9 @@ def scoring_threads(threads: int | None) -> int:
         return os.cpu_count() or 1
 
 
-def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
-    """What every command does first: set the output mode, then resolve the workspace."""
+def workspace(home: Path | None, quiet: bool, verbose: bool) -> Workspace:
+    """What every command does first: set the output mode, then resolve the workspace, once (a command
+    passes the Workspace on, and takes `workspace.home` where it needs the folder)."""
     render.configure(quiet, verbose)
     home, why = locate_home(home)
     if why == "local":
@@ -90,12 +91,17 @@ def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
             "--home or NAMELANG_HOME chooses"
         )
     if home.exists() and not home.is_dir():
-        from namelang.errors import NamelangError
+        from namelang.errors import NamelangError, literal
 
         raise NamelangError(
-            f"the workspace {home} is a file, not a folder; choose another --home or NAMELANG_HOME"
+            f"the workspace {literal(home)} is a file, not a folder; choose another --home or NAMELANG_HOME"
         )
-    return home
+    return Workspace(home)
+
+
+def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
+    """`workspace(...)`'s folder: cli/predict.py's way in, until it takes the Workspace."""
+    return workspace(home, quiet, verbose).home
 
 
 def note_default_model(home: Path, clf) -> None:
@@ -175,7 +181,7 @@ def takes(record: type) -> Callable[[Callable], Callable]:
 
 
 # A library parameter whose flag is not `--` + its name with dashes (see `namelang.errors`).
-_FLAG_OF = {"fmt": "--format", "input_": "--input", "source": "--input", "output_path": "--output"}
+_FLAG_OF = {"fmt": "--format"}
 
 
 def flag_words(name: str, value: str | None) -> str:

@@ -50,24 +50,23 @@ class PrepareArgs:
 def prepare_cmd(args: PrepareArgs) -> None:
     """Normalise, deduplicate and group-split names from one or several sources into train/val/test
     tables with a manifest (each row tagged with its source; a name never lands in two splits)."""
-    from namelang.data.download import raw_dir
     from namelang.data.sources import ARCHIVE, read_sources
     from namelang.data.split import check_fractions, prepare
-    from namelang.errors import NamelangError
+    from namelang.errors import NamelangError, literal
 
-    home = options.start(args.home, args.quiet, args.verbose)
+    workspace = options.workspace(args.home, args.quiet, args.verbose)
     check_fractions(args.val, args.test)
     sources = args.sources
     if not sources:
-        if not raw_dir(home).exists():
+        if not workspace.raw.exists():
             raise NamelangError(
-                f"nothing to prepare: {raw_dir(home)} does not exist; run `namelang download` first"
+                f"nothing to prepare: {literal(workspace.raw)} does not exist; run `namelang download` first"
             )
         sources = [ARCHIVE]
     columns = {"name_column": args.name_column, "label_column": args.label_column}
     result = prepare(
-        read_sources(sources, home, encoding=args.encoding, **columns),
-        home,
+        read_sources(sources, workspace.home, encoding=args.encoding, **columns),
+        workspace.home,
         val=args.val,
         test=args.test,
         seed=args.seed,

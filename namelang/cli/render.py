@@ -202,12 +202,12 @@ def _escape(text: str) -> str:
 
 def check_writable_folder(path: Path) -> None:
     """A file is written only into a folder that exists: a typo must not create a tree of folders."""
-    from namelang.errors import NamelangError
+    from namelang.errors import NamelangError, literal
 
     folder = Path(path).parent
     if not folder.is_dir():
         reason = "is not a folder" if folder.exists() else "does not exist"
-        raise NamelangError(f"cannot write {path}: the folder {folder} {reason}")
+        raise NamelangError(f"cannot write {literal(path)}: the folder {literal(folder)} {reason}")
 
 
 class StreamWriter:
@@ -297,10 +297,6 @@ def stdout() -> Console:
 
 def stderr() -> Console:
     return out.stderr()
-
-
-def stdout_is_terminal() -> bool:
-    return out.is_terminal()
 
 
 def info(message: str) -> None:

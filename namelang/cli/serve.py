@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from namelang.cli import options, render
-from namelang.workspace import Workspace
 
 INSTALL_HINT = 'the server needs FastAPI and uvicorn: pip install "namelang[serve]"'
 
@@ -37,7 +36,7 @@ def serve_cmd(args: ServeArgs) -> None:
     """Serve predictions over HTTP: /v1/predict, /v1/models, /healthz, /readyz; docs at /docs."""
     from namelang.errors import NamelangError
 
-    home = options.start(args.home, args.quiet, args.verbose)
+    workspace = options.workspace(args.home, args.quiet, args.verbose)
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
@@ -48,10 +47,10 @@ def serve_cmd(args: ServeArgs) -> None:
     from namelang.inference import Classifier
 
     # Loaded here first, so that a bad model is one line before anything listens.
-    clf = Classifier.load(args.model, Workspace(home), device="cpu")  # home resolved once, above
+    clf = Classifier.load(args.model, workspace, device="cpu")
     render.model_in_use(clf)
     settings = server.Settings(
-        model=args.model, home=str(home), max_names=args.max_names, cache_size=args.cache
+        model=args.model, home=str(workspace.home), max_names=args.max_names, cache_size=args.cache
     )
     sock = server.bind(args.host, args.port)
     url = server.url_of(sock)

@@ -190,9 +190,8 @@ class TrainArgs:
 def train_cmd(args: TrainArgs, ctx: typer.Context) -> None:
     """Train a model on <home>/prepared/ and save it to <home>/models/<name>/."""
     from namelang.extras import import_sklearn, import_torch
-    from namelang.workspace import Workspace
 
-    workspace = Workspace(options.start(args.home, args.quiet, args.verbose))
+    workspace = options.workspace(args.home, args.quiet, args.verbose)
     import_torch()  # before training starts (it needs torch): one line saying what to install
     import_sklearn("training needs scikit-learn")
     from namelang import training

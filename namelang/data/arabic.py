@@ -20,7 +20,7 @@ from pathlib import Path
 from namelang.data import packaged
 from namelang.data.packaged import PackagedFile
 from namelang.data.source import ARABIC_ROMANIZER, Source
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 ROMANIZER_DB = PackagedFile(
     ARABIC_ROMANIZER, "arabic-name-romanizer", "0.2.0", "arabic_name_romanizer/resources/names.sqlite3",
@@ -47,7 +47,7 @@ def surname_rows(data: bytes) -> list[tuple[str, str, str]]:
         try:
             return connection.execute(QUERY).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise NamelangError(f"not arabic-name-romanizer's name index: {exc}") from None
+            raise NamelangError(f"not arabic-name-romanizer's name index: {literal(exc)}") from None
         finally:
             connection.close()
 

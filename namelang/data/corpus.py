@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 TEXT_SUFFIX = ".txt"
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab"}
@@ -38,7 +38,7 @@ def check_encoding(encoding: str) -> str:
         return codecs.lookup(encoding).name
     except LookupError:
         raise NamelangError(
-            f"{{encoding={encoding}}}: unknown encoding; e.g. utf-8, latin-1, cp1252"
+            f"{{encoding={literal(encoding)}}}: unknown encoding; e.g. utf-8, latin-1, cp1252"
         ) from None
 
 
@@ -52,8 +52,8 @@ def decode_utf8(data: bytes, path: Path, encoding: str = "utf-8") -> str:
         if codec == "utf-8":
             hint = "UTF-8; pass {encoding} (e.g. latin-1 or cp1252) if the file is in another encoding"
         else:
-            hint = encoding
-        raise NamelangError(f"{path}: line {line} is not valid {hint}") from exc
+            hint = literal(encoding)
+        raise NamelangError(f"{literal(path)}: line {line} is not valid {hint}") from exc
 
 
 def find_names_folder(root: Path) -> Path:
@@ -63,14 +63,14 @@ def find_names_folder(root: Path) -> Path:
         p for p in candidates if not any(part.startswith(".") for part in p.relative_to(root).parts)
     ]
     if not candidates:
-        raise NamelangError(f"no <Label>{TEXT_SUFFIX} files under {root}")
+        raise NamelangError(f"no <Label>{TEXT_SUFFIX} files under {literal(root)}")
     return max(candidates, key=lambda p: len(list(p.glob(f"*{TEXT_SUFFIX}"))))
 
 
 def read_folder(folder: Path, encoding: str = "utf-8") -> Corpus:
     files = sorted(Path(folder).glob(f"*{TEXT_SUFFIX}"))
     if not files:
-        raise NamelangError(f"no <Label>{TEXT_SUFFIX} files in {folder}")
+        raise NamelangError(f"no <Label>{TEXT_SUFFIX} files in {literal(folder)}")
     names: list[str] = []
     labels: list[str] = []
     digest = hashlib.sha256()
@@ -110,16 +110,19 @@ def read_table(
     data = Path(path).read_bytes()
     text = decode_utf8(data, path, encoding)
     if not text.strip():
-        raise NamelangError(f"{path} is empty")
+        raise NamelangError(f"{literal(path)} is empty")
     sep = sniff_delimiter(text[:65536], Path(path))
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise NamelangError(f"{path}: cannot parse as a table: {str(exc).splitlines()[0]}") from exc
+        raise NamelangError(
+            f"{literal(path)}: cannot parse as a table: {literal(str(exc).splitlines()[0])}"
+        ) from exc
     missing = [c for c in (name_column, label_column) if c not in frame.columns]
     if missing:
         raise NamelangError(
-            f"{path} has no column {', '.join(map(repr, missing))}; its columns are: {', '.join(frame.columns)}"
+            f"{literal(path)} has no column {literal(', '.join(map(repr, missing)))}; "
+            f"its columns are: {literal(', '.join(frame.columns))}"
         )
     return Corpus(
         frame[name_column].tolist(),
@@ -134,12 +137,12 @@ def read_corpus(
 ) -> Corpus:
     source = Path(source)
     if not source.exists():
-        raise NamelangError(f"no such file or folder: {source}")
+        raise NamelangError(f"no such file or folder: {literal(source)}")
     if source.is_dir():
         return read_folder(find_names_folder(source), encoding)
     if source.suffix.lower() in TABLE_SUFFIXES or source.suffix == "":
         return read_table(source, name_column, label_column, encoding)
-    raise NamelangError(f"{source}: expected a folder of <Label>.txt files or a .csv/.tsv file")
+    raise NamelangError(f"{literal(source)}: expected a folder of <Label>.txt files or a .csv/.tsv file")
 
 
 def count_labels(corpus: Corpus) -> list[LabelCount]:

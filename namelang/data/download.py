@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from namelang.data import DEFAULT_URL
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.workspace import atomic_dir, write_json
 
 RECORD = "download.json"
@@ -53,7 +53,7 @@ def check_sha256(value: str) -> str:
     """A SHA-256 as 64 lower-case hexadecimal digits; anything else is the caller's mistake."""
     value = value.strip().lower()
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise NamelangError(f"{{sha256}} must be 64 hexadecimal digits, got {value!r}")
+        raise NamelangError(f"{{sha256}} must be 64 hexadecimal digits, got {literal(value)!r}")
     return value
 
 
@@ -80,9 +80,11 @@ def download(
         archive = Path(tmp) / "archive.zip"
         digest, size = _fetch(url, archive, timeout, progress)
         if sha256 is not None and digest != sha256:
-            raise NamelangError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {digest}")
+            raise NamelangError(
+                f"checksum mismatch for {literal(url)}: expected sha256 {sha256}, got {digest}"
+            )
         if not zipfile.is_zipfile(archive):
-            raise NamelangError(f"{url} is not a zip archive")
+            raise NamelangError(f"{literal(url)} is not a zip archive")
         with atomic_dir(target) as staging:
             safe_extract(archive, staging)
             write_json(
@@ -119,23 +121,27 @@ def _fetch(url: str, dest: Path, timeout: float, progress: ProgressCallback | No
     if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and url[1:3] == ":\\"):
         path = Path(urllib.request.url2pathname(parsed.path) if parsed.scheme == "file" else url)
         if not path.is_file():
-            raise NamelangError(f"no such file: {path}")
+            raise NamelangError(f"no such file: {literal(path)}")
         return _copy_stream(path.open("rb"), dest, path.stat().st_size, progress, url, hint)
     if parsed.scheme not in ("http", "https"):
         raise NamelangError(
-            f"unsupported URL scheme {parsed.scheme!r} in {url}; use http(s)://, file:// or a path"
+            f"unsupported URL scheme {literal(parsed.scheme)!r} in {literal(url)}; use http(s)://, file:// or a path"
         )
     request = urllib.request.Request(url, headers={"User-Agent": "namelang"})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
-        raise NamelangError(f"download failed: HTTP {exc.code} {exc.reason} from {url}; {hint}") from exc
+        raise NamelangError(
+            f"download failed: HTTP {exc.code} {literal(exc.reason)} from {literal(url)}; {hint}"
+        ) from exc
     except urllib.error.URLError as exc:
-        raise NamelangError(f"download failed: cannot reach {url} ({_reason(exc.reason)}); {hint}") from exc
+        raise NamelangError(
+            f"download failed: cannot reach {literal(url)} ({literal(_reason(exc.reason))}); {hint}"
+        ) from exc
     except TimeoutError as exc:
-        raise NamelangError(f"download failed: {url} timed out after {timeout:g} s; {hint}") from exc
+        raise NamelangError(f"download failed: {literal(url)} timed out after {timeout:g} s; {hint}") from exc
     except (OSError, http.client.HTTPException) as exc:
-        raise NamelangError(f"download failed: {url}: {_reason(exc)}; {hint}") from exc
+        raise NamelangError(f"download failed: {literal(url)}: {literal(_reason(exc))}; {hint}") from exc
     length = response.headers.get("Content-Length")
     total = int(length) if length and length.isdigit() else None
     return _copy_stream(response, dest, total, progress, url, hint)
@@ -153,15 +159,15 @@ def _copy_stream(source, dest: Path, total, progress, url: str, hint: str) -> tu
                 if progress:
                     progress(done, total)
     except TimeoutError as exc:
-        raise NamelangError(f"download failed: {url} timed out after {done} bytes; {hint}") from exc
+        raise NamelangError(f"download failed: {literal(url)} timed out after {done} bytes; {hint}") from exc
     except http.client.IncompleteRead as exc:
         raise NamelangError(
-            f"download failed: {url} ended early ({done + len(exc.partial)} of {total} bytes); {hint}"
+            f"download failed: {literal(url)} ended early ({done + len(exc.partial)} of {total} bytes); {hint}"
         ) from exc
     except (OSError, http.client.HTTPException) as exc:
-        raise NamelangError(f"download failed: {url}: {_reason(exc)}; {hint}") from exc
+        raise NamelangError(f"download failed: {literal(url)}: {literal(_reason(exc))}; {hint}") from exc
     if total is not None and done != total:
-        raise NamelangError(f"download failed: {url} ended early ({done} of {total} bytes); {hint}")
+        raise NamelangError(f"download failed: {literal(url)} ended early ({done} of {total} bytes); {hint}")
     return digest.hexdigest(), done
 
 
@@ -186,11 +192,11 @@ def safe_extract(archive: Path, dest: Path) -> list[Path]:
             name = info.filename
             pure = PurePosixPath(name.replace("\\", "/"))
             if pure.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-                raise NamelangError(f"refusing archive member with an absolute path: {name}")
+                raise NamelangError(f"refusing archive member with an absolute path: {literal(name)}")
             if ".." in pure.parts:
-                raise NamelangError(f"refusing archive member that leaves the folder: {name}")
+                raise NamelangError(f"refusing archive member that leaves the folder: {literal(name)}")
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise NamelangError(f"refusing archive member that is a symbolic link: {name}")
+                raise NamelangError(f"refusing archive member that is a symbolic link: {literal(name)}")
             expanded += info.file_size
             if expanded > MAX_EXPANDED_BYTES:
                 raise NamelangError(f"refusing archive that expands past {MAX_EXPANDED_BYTES >> 20} MiB")
@@ -199,13 +205,17 @@ def safe_extract(archive: Path, dest: Path) -> list[Path]:
                 and info.file_size / info.compress_size > MAX_RATIO
                 and info.file_size > 1 << 20
             ):
-                raise NamelangError(f"refusing archive member with a suspicious compression ratio: {name}")
+                raise NamelangError(
+                    f"refusing archive member with a suspicious compression ratio: {literal(name)}"
+                )
         written = []
         root = dest.resolve()
         for info in members:
             out = (dest / info.filename).resolve()
             if root not in out.parents and out != root:
-                raise NamelangError(f"refusing archive member that leaves the folder: {info.filename}")
+                raise NamelangError(
+                    f"refusing archive member that leaves the folder: {literal(info.filename)}"
+                )
             if info.is_dir():
                 out.mkdir(parents=True, exist_ok=True)
                 continue
@@ -217,7 +227,7 @@ def safe_extract(archive: Path, dest: Path) -> list[Path]:
                     budget -= len(block)
                     if budget < 0:
                         raise NamelangError(
-                            f"refusing archive member larger than it declares: {info.filename}"
+                            f"refusing archive member larger than it declares: {literal(info.filename)}"
                         )
                     dst.write(block)
             written.append(out)

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 FORMAT = 2
 SPLITS = ("train", "val", "test")
@@ -95,16 +95,20 @@ class Manifest:
             known = {f.name for f in fields(cls)}
             return cls(**{k: v for k, v in data.items() if k in known})
         except NamelangError as exc:
-            raise NamelangError(f"{where}: {exc.template}") from None
+            raise NamelangError(f"{literal(where)}: {exc.template}") from None
         except (TypeError, KeyError, AttributeError) as exc:
-            raise NamelangError(f"{where}: not a valid manifest ({type(exc).__name__}: {exc})") from None
+            raise NamelangError(
+                f"{literal(where)}: not a valid manifest ({type(exc).__name__}: {literal(exc)})"
+            ) from None
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise NamelangError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            raise NamelangError(
+                f"{literal(path)}: not valid JSON ({literal(exc.msg)}, line {exc.lineno})"
+            ) from None
         return cls.from_json(data, str(path))
 
 

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 
 @dataclass(frozen=True)
@@ -73,15 +73,17 @@ def read_file(packaged: PackagedFile, path: Path | None = None) -> tuple[bytes, 
         else:
             data, where = path.read_bytes(), str(path)
     except KeyError:
-        raise NamelangError(f"{path} holds no {packaged.member}: is it {packaged.dist}'s wheel?") from None
+        raise NamelangError(
+            f"{literal(path)} holds no {packaged.member}: is it {packaged.dist}'s wheel?"
+        ) from None
     except zipfile.BadZipFile as exc:
-        raise NamelangError(f"{path} is not a readable wheel: {exc}") from None
+        raise NamelangError(f"{literal(path)} is not a readable wheel: {literal(exc)}") from None
     except OSError as exc:
-        raise NamelangError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise NamelangError(f"cannot read {literal(path)}: {literal(exc.strerror or exc)}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != packaged.sha256:
         raise NamelangError(
-            f"{where} is not {packaged.dist} {packaged.version}'s {packaged.what} "
+            f"{literal(where)} is not {packaged.dist} {packaged.version}'s {packaged.what} "
             f"(sha256 {digest}, expected {packaged.sha256})"
         )
     return data, where, digest

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from namelang.data.table import SNIFF_BYTES, is_parquet, open_input
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"}
 LINE_BREAK = ("{}: a quoted field holds a line break, and a CSV bigger than the block size is read in "
@@ -27,17 +27,17 @@ def input_paths(source: str | Path) -> list[Path]:
     text = str(source)
     if Path(text).is_dir():
         paths = [p for p in sorted(Path(text).iterdir()) if p.suffix.lower() in TABLE_SUFFIXES]
-        what = f"no CSV or Parquet parts in the folder {text}"
+        what = f"no CSV or Parquet parts in the folder {literal(text)}"
     elif glob.has_magic(text):
         paths = [Path(p) for p in sorted(glob.glob(text)) if Path(p).is_file()]
-        what = f"no files match {text!r}"
+        what = f"no files match {literal(text)!r}"
     else:
         paths = [Path(text)] if Path(text).is_file() else []
-        what = f"no such file: {text}"
+        what = f"no such file: {literal(text)}"
     if not paths:
         raise NamelangError(what)
     if len({is_parquet(p) for p in paths}) > 1:
-        raise NamelangError(f"{text}: mixes Parquet and text files; give one kind")
+        raise NamelangError(f"{literal(text)}: mixes Parquet and text files; give one kind")
     return paths
 
 
@@ -61,13 +61,13 @@ def plan_input(source, encoding: str) -> Plan:
             _same_columns(path, paths[0], list(schema.names), list(schemas[0].names))
             for field in schemas[0]:
                 if schema.field(field.name).type != field.type:
-                    raise NamelangError(f"{path}: column {field.name!r} is {schema.field(field.name).type}, "
-                                        f"in {paths[0].name} {field.type}; every part needs the same columns")  # fmt: skip
+                    raise NamelangError(f"{literal(path)}: column {literal(field.name)!r} is {schema.field(field.name).type}, "
+                                        f"in {literal(paths[0].name)} {field.type}; every part needs the same columns")  # fmt: skip
         return Plan(paths, True, list(schemas[0].names), None, schemas[0])
     shapes = [_text_shape(path, encoding) for path in paths]
     for path, (header, delimiter) in zip(paths[1:], shapes[1:]):
         if delimiter != shapes[0][1]:
-            raise NamelangError(f"{path}: separated by {delimiter!r}, {paths[0].name} by {shapes[0][1]!r}; "
+            raise NamelangError(f"{literal(path)}: separated by {literal(delimiter)!r}, {literal(paths[0].name)} by {literal(shapes[0][1])!r}; "
                                 "every part needs the same separator")  # fmt: skip
         _same_columns(path, paths[0], header, shapes[0][0])
     return Plan(paths, False, shapes[0][0], shapes[0][1], None)
@@ -79,7 +79,7 @@ def _parquet_schema(path: Path):
     try:
         return pq.read_schema(path)
     except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
-        raise NamelangError(f"{path}: cannot read as Parquet: {exc}") from exc
+        raise NamelangError(f"{literal(path)}: cannot read as Parquet: {literal(exc)}") from exc
 
 
 def _text_shape(path: Path, encoding: str) -> tuple[list[str], str]:
@@ -97,11 +97,11 @@ def _same_columns(path: Path, first: Path, header: list[str], expected: list[str
         return
     missing = [c for c in expected if c not in header]
     extra = [c for c in header if c not in expected]
-    what = f"no column {missing[0]!r}" if missing else "columns in another order"
+    what = f"no column {literal(missing[0])!r}" if missing else "columns in another order"
     if extra and not missing:
-        what = f"an extra column {extra[0]!r}"
-    raise NamelangError(f"{path}: {what} (columns: {', '.join(map(str, header))}; {first.name} has "
-                        f"{', '.join(map(str, expected))}); every part needs the same columns")  # fmt: skip
+        what = f"an extra column {literal(extra[0])!r}"
+    raise NamelangError(f"{literal(path)}: {what} (columns: {literal(', '.join(map(str, header)))}; "
+                        f"{literal(first.name)} has {literal(', '.join(map(str, expected)))}); every part needs the same columns")  # fmt: skip
 
 
 def read_dataframe(plan: Plan, encoding: str, blocksize: str | int, label: str = ""):
@@ -143,7 +143,7 @@ def check_line_breaks(frame, label: str):
         cells = frame[column]
         if cells.dtype == object or str(cells.dtype).startswith("str"):
             if cells.str.contains("\n", regex=False).any():
-                raise NamelangError(LINE_BREAK.format(label))
+                raise NamelangError(LINE_BREAK.format(literal(label)))
     return frame
 
 
@@ -156,8 +156,10 @@ def data_errors(label: str, encoding: str):
         yield
     except pd.errors.ParserError as exc:
         if "inside string" in str(exc):  # a block that ends inside a quoted line break
-            raise NamelangError(LINE_BREAK.format(label)) from None
-        raise NamelangError(f"{label}: cannot parse as a table: {str(exc).strip().splitlines()[0]}") from None
+            raise NamelangError(LINE_BREAK.format(literal(label))) from None
+        raise NamelangError(
+            f"{literal(label)}: cannot parse as a table: {literal(str(exc).strip().splitlines()[0])}"
+        ) from None
     except UnicodeDecodeError:
-        raise NamelangError(f"{label}: not valid {encoding.upper()}; pass {{encoding}} if the file uses "
+        raise NamelangError(f"{literal(label)}: not valid {literal(encoding.upper())}; pass {{encoding}} if the file uses "
                             "another (e.g. {encoding=latin-1})") from None  # fmt: skip

@@ -25,7 +25,7 @@ from namelang.data.source import (  # noqa: F401  (the tags and the record are r
     ZXCVBN_PL,
     Source,
 )
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 MIMESIS_EXTRA = "pip install 'namelang[mimesis]'"
 ARCHIVE_LICENCE = "BSD-3-Clause (PyTorch tutorials: NLP From Scratch, data.zip)"
@@ -146,7 +146,7 @@ def read_mimesis() -> Source:
         labels += [label] * len(surnames)
         weak += [is_weak] * len(surnames)
     if not names:
-        raise NamelangError(f"no surname lists found under {root}")
+        raise NamelangError(f"no surname lists found under {literal(root)}")
     provenance = f"mimesis {version}: datasets/<locale>/person.json, key 'surnames' (read from {root})"
     return Source(MIMESIS, MIMESIS, f"mimesis=={version}", digest.hexdigest(), licence, provenance,
                   names, labels, weak, label_map, left_out, dropped)  # fmt: skip
@@ -178,14 +178,14 @@ def read_source(
     if spec == ARCHIVE:
         raw = raw_dir(home)
         if not raw.exists():
-            raise NamelangError(f"no archive at {raw}; run `namelang download` first")
+            raise NamelangError(f"no archive at {literal(raw)}; run `namelang download` first")
         return Source.from_corpus(
             corpora.read_corpus(raw), ARCHIVE, ARCHIVE_LICENCE, _archive_provenance(raw)
         )
     path = Path(spec)
     if not path.exists():
         raise NamelangError(
-            f"no such file or folder: {path} (a source is a path, `{ARCHIVE}`, `{MIMESIS}` or one of "
+            f"no such file or folder: {literal(path)} (a source is a path, `{ARCHIVE}`, `{MIMESIS}` or one of "
             f"{', '.join(f'`{s}`' for s in PACKAGE_SOURCES)})"
         )
     package_source = _package_file_reader(path)
@@ -231,7 +231,8 @@ def read_sources(
     for source in sources:
         if source.name in seen:
             raise NamelangError(
-                f"two sources are both named {source.name!r} ({seen[source.name]} and {source.location}); "
+                f"two sources are both named {literal(source.name)!r} ({literal(seen[source.name])} and "
+                f"{literal(source.location)}); "
                 "rename one of them"
             )
         seen[source.name] = source.location

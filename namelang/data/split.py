@@ -19,7 +19,7 @@ from namelang.data.manifest import SPLITS, Manifest, SourceRecord
 from namelang.data.normalize import normalize_name
 from namelang.data.scripts import RULED, TRANSLITERATED, script_of
 from namelang.data.source import Source
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.workspace import sha256_file, write_json, write_text
 
 MANIFEST = "manifest.json"
@@ -135,7 +135,9 @@ def group_split(
             rest, test_size=val / (1.0 - test), stratify=y_rest, random_state=seed
         )
     except ValueError as exc:
-        raise NamelangError(f"too few names to split with {{val={val:g}}} {{test={test:g}}}: {exc}") from exc
+        raise NamelangError(
+            f"too few names to split with {{val={val:g}}} {{test={test:g}}}: {literal(exc)}"
+        ) from exc
     for split, members in (("train", train_groups), ("val", val_groups), ("test", test_groups)):
         assignment.update(dict.fromkeys(members, split))
     return assignment, warnings
@@ -190,7 +192,7 @@ def prepare(
     sources = [as_source(s) for s in (sources if isinstance(sources, list) else [sources])]
     rows, dropped = clean_rows(sources, ascii_only)
     if not rows:
-        raise NamelangError(f"{' + '.join(s.location for s in sources)} holds no names")
+        raise NamelangError(f"{literal(' + '.join(s.location for s in sources))} holds no names")
     by_split, kept_out, warnings = split_rows(rows, val, test, seed)
     labels_of: dict[str, set[str]] = defaultdict(set)
     for row in rows:
@@ -238,7 +240,7 @@ def manifest_sha256(home: Path) -> str | None:
 def read_manifest(home: Path) -> Manifest:
     path = prepared_dir(home) / MANIFEST
     if not path.exists():
-        raise NamelangError(f"no prepared data in {path.parent}; run `namelang prepare` first")
+        raise NamelangError(f"no prepared data in {literal(path.parent)}; run `namelang prepare` first")
     return Manifest.read(path)
 
 
@@ -260,12 +262,12 @@ def read_split(home: Path, split: str) -> tuple[list[str], list[str], Path]:
     if split in SPLITS:
         path = prepared_dir(home) / f"{split}.csv"
         if not path.is_file():
-            raise NamelangError(f"no prepared {split} split at {path}; run `namelang prepare` first")
+            raise NamelangError(f"no prepared {split} split at {literal(path)}; run `namelang prepare` first")
     else:
         path = Path(split)
         if not path.is_file():
             raise NamelangError(
-                f"{{split}} must be train, val, test or a CSV file; {split!r} is none of these"
+                f"{{split}} must be train, val, test or a CSV file; {literal(split)!r} is none of these"
             )
     from namelang.data.corpus import read_table
 

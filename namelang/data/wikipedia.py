@@ -24,7 +24,7 @@ from pathlib import Path
 from namelang.data import packaged
 from namelang.data.packaged import PackagedFile
 from namelang.data.source import OUT_OF_SCOPE, WIKIPEDIA, Source
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 # The file's sha256 in name2nat 0.5.1; the wheel's own is
 # cf6c45de61accfeb1d80c9ae86efd42fcf40cac481da5ab04d8a66dd7195fe94 (PyPI), but the pickle is what is read.
@@ -149,7 +149,7 @@ def safe_unpickle(data: bytes, where: str) -> object:
     try:
         return _NoGlobals(io.BytesIO(data)).load()
     except Exception as exc:  # noqa: BLE001 - any failure of a hostile or broken pickle is the file's fault
-        raise NamelangError(f"{where} is not a plain name list, refused: {exc}") from None
+        raise NamelangError(f"{literal(where)} is not a plain name list, refused: {literal(exc)}") from None
 
 
 def load_people(path: Path | None = None) -> tuple[dict, str, str]:
@@ -157,7 +157,7 @@ def load_people(path: Path | None = None) -> tuple[dict, str, str]:
     data, where, digest = packaged.read_file(NAME2NAT, path)
     people = safe_unpickle(data, where)
     if not isinstance(people, dict):
-        raise NamelangError(f"{where} holds a {type(people).__name__}, not a dict of names")
+        raise NamelangError(f"{literal(where)} holds a {type(people).__name__}, not a dict of names")
     return people, where, digest
 
 

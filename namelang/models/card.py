@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 FORMAT = 2
 
@@ -98,13 +98,13 @@ class ModelCard:
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise NamelangError(f"{source} is not valid JSON: {exc}") from exc
+            raise NamelangError(f"{literal(source)} is not valid JSON: {literal(exc)}") from exc
         return cls.from_dict(data, source)
 
     @classmethod
     def from_dict(cls, data: dict, source: str | Path = "model.json") -> ModelCard:
         if not isinstance(data, dict):
-            raise NamelangError(f"{source} is not a model card (a JSON object)")
+            raise NamelangError(f"{literal(source)} is not a model card (a JSON object)")
         data = _migrate(dict(data), source)
         try:
             card = _build(cls, data)
@@ -112,7 +112,7 @@ class ModelCard:
             card.data = _build(DataInfo, data.get("data") or {})
             card.best = _build(Best, data.get("best") or {})
         except (TypeError, ValueError) as exc:
-            raise NamelangError(f"{source} has a bad field: {exc}") from exc
+            raise NamelangError(f"{literal(source)} has a bad field: {literal(exc)}") from exc
         card.validate(source)
         return card
 
@@ -161,7 +161,7 @@ class ModelCard:
         if self.members is not None and not _good_members(self.members):
             problems.append("members must be a non-empty list of {name, folder, weight >= 0}")
         if problems:
-            raise NamelangError(f"{source}: {'; '.join(problems)}")
+            raise NamelangError(f"{literal(source)}: {'; '.join(problems)}")
 
     # --- what readers ask of it ----------------------------------------------------------------
 
@@ -199,10 +199,10 @@ def _build(cls, data: dict):
 def _migrate(data: dict, source) -> dict:
     version = data.get("format", 1)
     if not isinstance(version, int) or version < 1:
-        raise NamelangError(f"{source}: bad format version {version!r}")
+        raise NamelangError(f"{literal(source)}: bad format version {literal(repr(version))}")
     if version > FORMAT:
         raise NamelangError(
-            f"{source} is model card format {version}; this namelang reads up to {FORMAT}: upgrade namelang"
+            f"{literal(source)} is model card format {version}; this namelang reads up to {FORMAT}: upgrade namelang"
         )
     if version == 1:
         # 0.1.0 stored every registry option for every architecture (rnn-classic's unused ones too).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.spec import Spec, register
 
 if TYPE_CHECKING:  # numpy is imported where it is used: the registry lists this kind in `--help`
@@ -63,11 +63,11 @@ class EnsembleSpec(Spec):
         """The weighted combination of `members` (their Classifiers, in the card's order)."""
         card = found.card
         if len(members) != len(card.members or []):
-            raise NamelangError(f"{found.path}: the ensemble's card and its members disagree")
+            raise NamelangError(f"{literal(found.path)}: the ensemble's card and its members disagree")
         for member in members:
             if member.labels != list(card.labels):
                 raise NamelangError(
-                    f"{found.path}: member {member.name!r} does not predict the ensemble's labels"
+                    f"{literal(found.path)}: member {literal(member.name)!r} does not predict the ensemble's labels"
                 )
         weights = tuple(float(entry["weight"]) for entry in card.members)
         return Combination(weights, float(card.temperature)), members[0].device

@@ -19,7 +19,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 FORMAT = 1
 # The betas tried on validation, in pseudo-counts of the network's vote (ties go to the larger).
@@ -79,13 +79,15 @@ class Lexicon:
         try:
             data = json.loads(gzip.decompress(blob).decode("utf-8"))
             if data.get("format", 1) > FORMAT:
-                raise NamelangError(f"{source} is lexicon format {data['format']}: upgrade namelang")
+                raise NamelangError(f"{literal(source)} is lexicon format {data['format']}: upgrade namelang")
             labels, names, tokens = data["labels"], data["names"], data["counts"]
             names, tokens = (names.split("\n"), tokens.split(",")) if names else ([], [])
         except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise NamelangError(f"{source} is not a readable lexicon ({exc})") from exc
+            raise NamelangError(f"{literal(source)} is not a readable lexicon ({literal(exc)})") from exc
         if not isinstance(labels, list) or len(names) != len(tokens):
-            raise NamelangError(f"{source} is not a readable lexicon (names and counts differ in length)")
+            raise NamelangError(
+                f"{literal(source)} is not a readable lexicon (names and counts differ in length)"
+            )
         return cls(labels, names, tokens)
 
     # --- answering -----------------------------------------------------------------------------
@@ -133,7 +135,7 @@ class Lexicon:
             out = np.zeros((len(rows), len(self.labels)), dtype=np.float64)
             out[at, column] = count
         except (ValueError, IndexError) as exc:
-            raise NamelangError(f"the lexicon has a bad count ({exc})") from exc
+            raise NamelangError(f"the lexicon has a bad count ({literal(exc)})") from exc
         return out
 
     def blend(self, probs: np.ndarray, keys: list[str], beta: float) -> np.ndarray:

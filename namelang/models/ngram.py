@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import ClassVar
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.spec import Spec, register
 
 VOCABULARY = "vocabulary.json"
@@ -42,6 +42,7 @@ class NgramSpec(Spec):
     c: float | None = None
 
     fit_path: ClassVar[str | None] = "ngram"  # not a torch network: fitted with scikit-learn, in one pass
+    own_files: ClassVar[tuple[str, ...]] = (VOCABULARY,)
 
     def check(self) -> None:
         if not 1 <= self.min_n <= self.max_n:
@@ -64,13 +65,15 @@ class NgramSpec(Spec):
         try:
             vocabulary = json.loads(found.read_text(VOCABULARY))
         except json.JSONDecodeError as exc:
-            raise NamelangError(f"{found.path}: {VOCABULARY} is not valid JSON ({exc})") from exc
+            raise NamelangError(
+                f"{literal(found.path)}: {VOCABULARY} is not valid JSON ({literal(exc)})"
+            ) from exc
         try:
             return NgramEngine(
                 self, found.tensors(), vocabulary, found.card.alphabet, len(found.card.labels)
             ), "cpu"
         except NamelangError as exc:
-            raise NamelangError(f"{found.path}: {exc}") from exc
+            raise NamelangError(f"{literal(found.path)}: {exc.template}") from exc
 
 
 def analyze(name: str, min_n: int, max_n: int) -> list[str]:

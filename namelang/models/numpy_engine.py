@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.forward import active_rows
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -27,7 +27,7 @@ def check_shapes(state: dict[str, np.ndarray], expected: dict[str, tuple[int, ..
     if set(state) != set(expected):
         extra, missing = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
         raise NamelangError(
-            f"model.json and the weights disagree (missing {missing[:3]}, unexpected {extra[:3]})"
+            f"model.json and the weights disagree (missing {literal(missing[:3])}, unexpected {literal(extra[:3])})"
         )
     for key, shape in expected.items():
         if tuple(state[key].shape) != shape:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.spec import ARCHITECTURES, KINDS, Spec, register
 
 __all__ = ["ARCHITECTURES", "DEFAULT_ARCH", "KINDS", "ArchSpec", "Spec", "kind_of", "register", "spec_from"]
@@ -130,7 +130,7 @@ def kind_of(arch: str) -> type[Spec]:
     """The registered class of `arch` (any case): what to ask of a kind before making a spec of it."""
     key = arch.lower() if isinstance(arch, str) else arch
     if key not in KINDS:
-        raise NamelangError(f"unknown architecture {arch!r}; choose one of: {', '.join(KINDS)}")
+        raise NamelangError(f"unknown architecture {literal(arch)!r}; choose one of: {', '.join(KINDS)}")
     return KINDS[key]
 
 

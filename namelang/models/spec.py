@@ -6,7 +6,8 @@ A kind is one dataclass of its options, decorated with `@register(name)`: `name`
 - `runner(found, device, members)`: what scores a stored model of this kind (loading, scoring);
 - `fit_path`: how `train` fits it ("network": the torch training loop; "ngram": scikit-learn), or None
   for a kind `train` does not make (an ensemble is made of stored models by `namelang ensemble`);
-- `resumable`: whether a stopped run of it can be continued.
+- `resumable`: whether a stopped run of it can be continued;
+- `own_files`: the files of its own a model folder holds and scoring reads (an n-gram's vocabulary).
 
 This module imports no kind, so a kind's own module can import it without a circle.
 """
@@ -43,6 +44,7 @@ class Spec:
     summary: ClassVar[str] = ""
     fit_path: ClassVar[str | None] = None
     resumable: ClassVar[bool] = False
+    own_files: ClassVar[tuple[str, ...]] = ()  # files of the model folder this kind reads, beside the weights
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

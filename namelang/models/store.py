@@ -8,7 +8,7 @@
         history.csv           one row per finished epoch
         lexicon.json.gz       the training names' label counts (models/lexicon.py), when the card says so
         loss.png              the loss and validation curves
-        <kind's own files>    e.g. an n-gram model's vocabulary.json (`save(files=...)`, `read_text`)
+        <kind's own files>    e.g. an n-gram model's vocabulary.json (`Spec.own_files`, `save(files=...)`)
         members/<member>/     an ensemble's member models, each a model folder of this same layout, listed
                               in its card's `members` (`save_ensemble`, `StoredModel.members`)
 
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.card import ModelCard
 from namelang.workspace import Workspace, atomic_dir, atomic_path, make_public, sha256_file, write_text
 
@@ -46,7 +46,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 def check_name(name: str) -> str:
     if not _NAME.match(name) or name == PRETRAINED:
         raise NamelangError(
-            f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (and not {PRETRAINED!r})"
+            f"invalid model name {literal(name)!r}: use letters, digits, '.', '_' or '-' (and not {PRETRAINED!r})"
         )
     return name
 
@@ -58,11 +58,11 @@ def is_model_folder(path: Path) -> bool:
 def read_card(folder: Path) -> ModelCard:
     path = Path(folder) / CARD
     if not path.is_file():
-        raise NamelangError(f"{folder} is not a model folder (no {CARD})")
+        raise NamelangError(f"{literal(folder)} is not a model folder (no {CARD})")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise NamelangError(f"cannot read {path}: {exc}") from exc
+        raise NamelangError(f"cannot read {literal(path)}: {literal(exc)}") from exc
     return ModelCard.from_json(text, path)
 
 
@@ -79,14 +79,6 @@ class StoredModel:
     def is_pretrained(self) -> bool:
         return self.path == PRETRAINED_DIR
 
-    @property
-    def history_csv(self) -> Path:
-        return self.path / HISTORY
-
-    @property
-    def loss_plot(self) -> Path:
-        return self.path / LOSS_PLOT
-
     def spec(self):
         """The registry's spec of this model's kind, with the card's options (models/registry.py)."""
         from namelang.models.registry import spec_from
@@ -99,7 +91,9 @@ class StoredModel:
         for entry in self.card.members or []:
             folder = self.path / entry["folder"]
             if not folder.resolve().is_relative_to(self.path.resolve()) or not is_model_folder(folder):
-                raise NamelangError(f"{self.path}: member {entry['name']!r} is not a model folder inside it")
+                raise NamelangError(
+                    f"{literal(self.path)}: member {literal(entry['name'])!r} is not a model folder inside it"
+                )
             found.append(StoredModel(folder.name, folder, read_card(folder)))
         return found
 
@@ -109,27 +103,35 @@ class StoredModel:
         try:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise NamelangError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+            raise NamelangError(
+                f"cannot read {literal(path)}: {literal(getattr(exc, 'strerror', None) or exc)}"
+            ) from exc
 
     def files(self) -> dict[str, bytes]:
-        """What scoring the model needs, as data: each file's path in the folder -> its bytes (the card,
-        weights, lexicon, the kind's own files and an ensemble's members; not the history or the plot).
-        `unpack` writes them back as a model folder (a Dask worker's copy)."""
-        left_out = {HISTORY, LOSS_PLOT}
-        return {
-            str(path.relative_to(self.path)): path.read_bytes()
-            for path in sorted(self.path.rglob("*"))
-            if path.is_file() and path.name not in left_out
-        }
+        """What scoring the model needs, as data: each file's path in the folder -> its bytes. The card,
+        the weights, the lexicon when the card has one, the files of the kind's own (`Spec.own_files`),
+        and each member's under its folder; nothing else (not the history, the plot or a package's
+        files). `unpack` writes them back as a model folder (a Dask worker's copy)."""
+        from namelang.models.registry import kind_of
+
+        names = [CARD, *([] if self.card.members else [WEIGHTS]), *kind_of(self.card.arch).own_files]
+        names += [LEXICON] if self.card.lexicon is not None else []
+        found = {name: (self.path / name).read_bytes() for name in names}
+        for member in self.members():
+            folder = member.path.relative_to(self.path).as_posix()
+            found.update({f"{folder}/{name}": blob for name, blob in member.files().items()})
+        return found
 
     def weights(self) -> Path:
         """The weights file, refused when it does not match the checksum in the card."""
         weights = self.path / WEIGHTS
         if not weights.is_file():
-            raise NamelangError(f"{self.path} has no {WEIGHTS}")
+            raise NamelangError(f"{literal(self.path)} has no {WEIGHTS}")
         expected = self.card.weights_sha256
         if expected and sha256_file(weights) != expected:
-            raise NamelangError(f"{weights} does not match the checksum in {CARD}: the folder was altered")
+            raise NamelangError(
+                f"{literal(weights)} does not match the checksum in {CARD}: the folder was altered"
+            )
         return weights
 
     def lexicon_bytes(self) -> bytes | None:
@@ -140,9 +142,11 @@ class StoredModel:
         try:
             blob = path.read_bytes()
         except OSError as exc:
-            raise NamelangError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            raise NamelangError(f"cannot read {literal(path)}: {literal(exc.strerror or exc)}") from exc
         if hashlib.sha256(blob).hexdigest() != self.card.lexicon["sha256"]:
-            raise NamelangError(f"{path} does not match the checksum in {CARD}: the folder was altered")
+            raise NamelangError(
+                f"{literal(path)} does not match the checksum in {CARD}: the folder was altered"
+            )
         return blob
 
     def attach_lexicon(self, blob: bytes, info: dict) -> None:
@@ -157,6 +161,13 @@ class StoredModel:
             card = copy.deepcopy(self.card)
             card.lexicon = note
             write_text(tmp / CARD, card.to_json())
+        self.card = card
+
+    def write_card(self, card: ModelCard) -> None:
+        """Replace this model's card alone (written to a temporary name and renamed into place): for a
+        change that names no other file, such as its prior or thresholds. The other files stay as they are."""
+        card = copy.deepcopy(card)
+        write_text(self.path / CARD, card.to_json())
         self.card = card
 
     def copied(self, target: Path, card: ModelCard, state: dict | None = None) -> StoredModel:
@@ -203,7 +214,9 @@ class StoredModel:
             module.load_state_dict(load_file(str(weights)), strict=True)
         except (RuntimeError, SafetensorError) as exc:
             first = str(exc).strip().splitlines()[0]
-            raise NamelangError(f"{self.path}: {CARD} and {WEIGHTS} disagree ({first})") from exc
+            raise NamelangError(
+                f"{literal(self.path)}: {CARD} and {WEIGHTS} disagree ({literal(first)})"
+            ) from exc
         return module.to(device).eval()
 
     def tensors(self) -> dict:
@@ -215,7 +228,9 @@ class StoredModel:
         try:
             return load_file(str(weights))
         except SafetensorError as exc:
-            raise NamelangError(f"{weights} is not a readable safetensors file ({exc})") from exc
+            raise NamelangError(
+                f"{literal(weights)} is not a readable safetensors file ({literal(exc)})"
+            ) from exc
 
     def numpy_engine(self):
         """The model for CPU inference without torch; NotImplementedError when the kind has none."""
@@ -224,7 +239,7 @@ class StoredModel:
         try:
             return spec.numpy_engine(state, n_chars, n_labels)
         except NamelangError as exc:
-            raise NamelangError(f"{self.path}: {exc}") from exc
+            raise NamelangError(f"{literal(self.path)}: {exc.template}") from exc
 
 
 class ModelStore:
@@ -297,7 +312,7 @@ class ModelStore:
 
     def set_default(self, name: str) -> None:
         if name != PRETRAINED and not self.exists(name):
-            raise NamelangError(f"no model named {name!r} in {self.folder}")
+            raise NamelangError(f"no model named {literal(name)!r} in {literal(self.folder)}")
         write_text(self.folder / DEFAULT_MARKER, name + "\n")
 
     def clear_default(self) -> None:
@@ -356,13 +371,13 @@ class ModelStore:
         if path.is_dir():
             return StoredModel(path.name, path, read_card(path))
         names = [m.name for m in self.list()] + [PRETRAINED]
-        raise NamelangError(f"unknown model {ref!r}; known models: {', '.join(names)}")
+        raise NamelangError(f"unknown model {literal(ref)!r}; known models: {', '.join(names)}")
 
     def remove(self, name: str) -> bool:
         """Delete a stored model; returns whether it was the default (the default is then cleared)."""
         path = self.path_of(name)
         if not is_model_folder(path):
-            raise NamelangError(f"no model named {name!r} in {self.folder}")
+            raise NamelangError(f"no model named {literal(name)!r} in {literal(self.folder)}")
         was_default = self.default() == name
         if was_default:
             self.clear_default()
@@ -376,7 +391,7 @@ def unpack(files: dict[str, bytes], folder: Path, name: str) -> StoredModel:
     for relative, blob in files.items():
         path = (folder / relative).resolve()
         if not path.is_relative_to(folder.resolve()):
-            raise NamelangError(f"a model's file may not leave its folder: {relative!r}")
+            raise NamelangError(f"a model's file may not leave its folder: {literal(relative)!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(blob)
     return StoredModel(name, folder, read_card(folder))

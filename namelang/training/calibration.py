@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from namelang.data.split import read_split, read_split_sources
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.forward import softmax
 from namelang.workspace import Workspace
 
@@ -75,14 +75,13 @@ def attach_lexicon(model: str | Path, home: Workspace | Path | str | None = None
     (a build script's step); a model not fitted on the splits (an ensemble: its members carry the
     lexicons) is refused."""
     from namelang.inference import Classifier
-    from namelang.models.registry import KINDS
     from namelang.models.store import ModelStore
 
     store = ModelStore(home)
     found = store.load(model)
-    if getattr(KINDS.get(found.card.arch), "fit_path", None) is None:
+    if found.spec().fit_path is None:  # an architecture the registry does not know is refused
         raise NamelangError(
-            f"{found.name!r} is an {found.card.arch} model, not fitted on the prepared splits: "
+            f"{literal(found.name)!r} is an {found.card.arch} model, not fitted on the prepared splits: "
             "its members carry the lexicons; attach one to each"
         )
     clf = Classifier.load(found.path, device=device, lexicon=False)

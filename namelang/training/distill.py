@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from namelang.config import TrainConfig
 from namelang.data.alphabet import Alphabet
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.training.loop import Encoded
 from namelang.training.splits import Prepared, encode
 
@@ -27,7 +27,7 @@ def distillation_set(prepared: Prepared, config: TrainConfig, alphabet: Alphabet
     labels_list = prepared.labels
     teacher = Classifier.load(config.teacher, home=prepared.workspace)
     if teacher.labels != list(labels_list):
-        raise NamelangError(f"the teacher {config.teacher!r} does not predict this data's labels")
+        raise NamelangError(f"the teacher {literal(config.teacher)!r} does not predict this data's labels")
     names, labels = prepared.split("train")
     rng = np.random.default_rng(config.seed)
     inputs, targets = list(names), list(labels)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.ensemble import FLOOR, combine, log_probs
 from namelang.training.cards import Combined, ensemble_card
 
@@ -56,15 +56,17 @@ def check_members(found: list, manifest_sha256: str | None) -> list[str]:
         raise NamelangError("an ensemble needs at least two members")
     names = [m.name for m in found]
     if len(set(names)) != len(names):
-        raise NamelangError(f"a model is named twice among the members: {', '.join(names)}")
+        raise NamelangError(f"a model is named twice among the members: {literal(', '.join(names))}")
     labels = list(found[0].card.labels)
     for member in found[1:]:
         if list(member.card.labels) != labels:
-            raise NamelangError(f"{member.name!r} and {found[0].name!r} do not predict the same labels")
+            raise NamelangError(
+                f"{literal(member.name)!r} and {literal(found[0].name)!r} do not predict the same labels"
+            )
     for member in found:
         if manifest_sha256 is not None and member.card.data.manifest_sha256 != manifest_sha256:
             raise NamelangError(
-                f"{member.name!r} was not trained on the prepared split in this workspace, "
+                f"{literal(member.name)!r} was not trained on the prepared split in this workspace, "
                 "so its validation names may be its training names; ensemble models trained here"
             )
     return labels
@@ -81,12 +83,12 @@ def create(home, refs: list[str], name: str, force: bool = False, device: str = 
 
     store = ModelStore(home)
     if store.exists(name) and not force:
-        raise NamelangError(f"a model named {name!r} exists already; pass {{force}} to replace it")
+        raise NamelangError(f"a model named {literal(name)!r} exists already; pass {{force}} to replace it")
     found = [store.load(ref) for ref in refs]
     split_sha256 = manifest_sha256(store.workspace.home)
     if split_sha256 is None:
         raise NamelangError(
-            f"no prepared data in {prepared_dir(store.workspace.home)}; run `namelang prepare` first"
+            f"no prepared data in {literal(prepared_dir(store.workspace.home))}; run `namelang prepare` first"
         )
     labels = check_members(found, split_sha256)
     val_names, val_labels, _ = read_split(store.workspace.home, "val")

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from namelang.config import TrainConfig
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.models.card import ModelCard
-from namelang.models.registry import ARCHITECTURES, KINDS, Spec, spec_from
+from namelang.models.registry import ARCHITECTURES, Spec
 from namelang.models.store import PRETRAINED, ModelStore, StoredModel, check_name
 from namelang.training import calibration
 from namelang.training.cards import Fitted, history_csv, model_card
@@ -108,7 +108,7 @@ def start_run(
     exists = store.path_of(name).exists()  # a model, or any folder of that name: never replaced unasked
     if exists and not force:
         raise NamelangError(
-            f"a model named {name!r} exists already; continue it with {{resume={name}}}, "
+            f"a model named {literal(name)!r} exists already; continue it with {{resume={literal(name)}}}, "
             "or replace it with {force}"
         )
     plan = Plan(name, spec, config, Prepared.read(workspace), replaces=exists)
@@ -133,19 +133,24 @@ def resume_run(
     workspace = Workspace.resolve(workspace)
     store = ModelStore(workspace)
     if name == PRETRAINED or not store.exists(check_name(name)):
-        raise NamelangError(f"{{resume}} takes a model in the store; there is no {name!r} in {store.folder}")
+        raise NamelangError(
+            f"{{resume}} takes a model in the store; there is no {literal(name)!r} in {literal(store.folder)}"
+        )
     previous = store.load(name)
-    card = previous.card
-    if not getattr(KINDS.get(card.arch), "resumable", False):
-        raise NamelangError(f"{{resume}} continues a network's training; {name!r} is an {card.arch} model")
+    card, spec = previous.card, previous.spec()  # an architecture the registry does not know is refused
+    if not spec.resumable:
+        raise NamelangError(
+            f"{{resume}} continues a network's training; {literal(name)!r} is an {card.arch} model"
+        )
     conflicts = resume_conflicts(card, given or {}, name)
     if conflicts:
         raise ResumeConflicts(name, conflicts)
     prepared = Prepared.read(workspace)
     if card.data.manifest_sha256 != prepared.sha256:
-        raise NamelangError(f"cannot resume {name!r}: the prepared data changed since it was trained")
+        raise NamelangError(
+            f"cannot resume {literal(name)!r}: the prepared data changed since it was trained"
+        )
     config = _continued(name, card, epochs, patience)
-    spec = spec_from(card.arch, **card.arch_options)
     plan = Plan(name, spec, config, prepared, resumed=previous)
     return _run(store, plan, How(device, callbacks, make_default))
 
@@ -158,11 +163,11 @@ def _continued(name: str, card: ModelCard, epochs, patience) -> TrainConfig:
     history = [EpochReport(**h) for h in card.history]
     if len(history) >= config.epochs:
         raise NamelangError(
-            f"{name!r} already ran {len(history)} epochs; pass a larger {{epochs}} to continue"
+            f"{literal(name)!r} already ran {len(history)} epochs; pass a larger {{epochs}} to continue"
         )
     if EarlyStopping.from_history(history, config.patience, config.select).exhausted:
         raise NamelangError(
-            f"{name!r} stopped early (no better epoch in {config.patience}); pass a larger {{patience}}"
+            f"{literal(name)!r} stopped early (no better epoch in {config.patience}); pass a larger {{patience}}"
         )
     return config
 
@@ -184,7 +189,7 @@ class Conflict:
         """As a NamelangError names it: `{lr=0.1} (stored: 0.008)`, `{force} (not with {resume})`."""
         if self.reason is not None:
             return f"{{{self.option}}} ({self.reason})"
-        return f"{{{self.option}={_show(self.value)}}} (stored: {_show(self.stored)})"
+        return f"{{{self.option}={literal(_show(self.value))}}} (stored: {literal(_show(self.stored))})"
 
 
 class ResumeConflicts(NamelangError):
@@ -192,7 +197,7 @@ class ResumeConflicts(NamelangError):
 
     def __init__(self, name: str, conflicts: list[Conflict]):
         super().__init__(
-            f"{{resume={name}}} continues the stored run, but these options differ from it: "
+            f"{{resume={literal(name)}}} continues the stored run, but these options differ from it: "
             f"{', '.join(c.template() for c in conflicts)}; only {{epochs}}, {{patience}} and {{device}} may change"
         )
         self.name, self.conflicts = name, conflicts
@@ -238,11 +243,11 @@ def _network_path(plan: Plan, how: How) -> Fitted:
     trained = network.train(net, plan.config, plan.prepared, how.device, how.callbacks)
     result = trained.result
     if result.interrupted and len(result.history) == net.epochs_done:
-        kept = f"; {plan.name!r} is as it was" if net.epochs_done else ""
+        kept = f"; {literal(plan.name)!r} is as it was" if net.epochs_done else ""
         raise NothingSaved(f"interrupted before an epoch finished: nothing was saved{kept}")
     if result.interrupted and plan.replaces:
         raise NothingSaved(
-            f"interrupted: {plan.name!r} was left as it was ({{force}} replaces a model only with a finished run)"
+            f"interrupted: {literal(plan.name)!r} was left as it was ({{force}} replaces a model only with a finished run)"
         )
     return network.calibrated(trained, how.device)
 
