@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from namelang import __version__
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.inference import Classifier
 from namelang.scoring.adjust import names_mix, rows_adjustment
 from namelang.scoring.options import MixOptions, ScoreOptions
@@ -556,7 +556,9 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise NamelangError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise NamelangError(
+            f"cannot listen on {literal(host)}:{port}: {literal(exc.strerror or exc)}"
+        ) from None
     sock.set_inheritable(True)
     return sock
 

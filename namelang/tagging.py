@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from namelang.data.table import NamesTable, ParquetTable, open_input, open_parquet, open_table, read_chunks
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 from namelang.scoring.adjust import Adjustment
 from namelang.scoring.options import MixOptions, ScoreOptions, TableOptions
 from namelang.scoring.sinks import ParquetSink, Sink, TextSink
@@ -55,7 +55,9 @@ def resolve_column(header: list[str], column: str | None, label: str) -> int:
     if column is None:
         column = header[0] if len(header) == 1 and "name" not in header else "name"
     if column not in header:
-        raise NamelangError(f"{label}: no column {column!r}; the columns are: {', '.join(map(str, header))}")
+        raise NamelangError(
+            f"{literal(label)}: no column {literal(column)!r}; the columns are: {literal(', '.join(map(str, header)))}"
+        )
     return header.index(column)
 
 
@@ -63,7 +65,7 @@ def output_format(output, fmt: str | None) -> str:
     """The format named, else the one the output's suffix implies, else CSV."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise NamelangError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+            raise NamelangError(f"unknown format {literal(fmt)!r}; use one of {', '.join(FORMATS)}")
         return fmt
     suffix = Path(str(output)).suffix.lower() if isinstance(output, (str, Path)) else ""
     return SUFFIXES.get(suffix, "csv")
@@ -75,9 +77,9 @@ def check_output(output) -> Path | None:
         return None
     path = Path(output)
     if not path.parent.is_dir():
-        raise NamelangError(f"cannot write {path}: no such folder {path.parent}")
+        raise NamelangError(f"cannot write {literal(path)}: no such folder {literal(path.parent)}")
     if path.is_dir():
-        raise NamelangError(f"cannot write {path}: it is a folder")
+        raise NamelangError(f"cannot write {literal(path)}: it is a folder")
     return path
 
 
@@ -224,4 +226,4 @@ def _write(table, tagger: Tagger, output, path, fmt: str, options: TableOptions,
                 sink = TextSink(handle, fmt, table.header, tagger.columns)
                 return run(table, tagger, sink, options.batch_size, progress)
     except OSError as exc:
-        raise NamelangError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise NamelangError(f"cannot write {literal(path)}: {literal(exc.strerror or exc)}") from exc

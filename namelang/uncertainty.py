@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 PRIOR_KEYWORDS = ("train", "uniform", "estimate")
 EM_TOLERANCE = 1e-7
@@ -109,19 +109,23 @@ def fit_model_prior(probs: np.ndarray, y_true: np.ndarray, train_prior: np.ndarr
 def prior_from_mapping(mapping, labels: list[str], source: str = "prior") -> np.ndarray:
     """{label: share} -> shares in `labels` order, normalised; labels left out get 0 (counts work too)."""
     if not isinstance(mapping, dict) or not mapping:
-        raise NamelangError(f'{source}: expected a JSON object of language -> share, like {{"English": 0.6}}')
+        raise NamelangError(
+            f'{literal(source)}: expected a JSON object of language -> share, like {{"English": 0.6}}'
+        )
     unknown = sorted(str(k) for k in mapping if k not in labels)
     if unknown:
         raise NamelangError(
-            f"{source}: unknown language {', '.join(map(repr, unknown[:5]))}; the model knows: {', '.join(labels)}"
+            f"{literal(source)}: unknown language {literal(', '.join(map(repr, unknown[:5])))}; the model knows: {', '.join(labels)}"
         )
     for label, share in mapping.items():
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not math.isfinite(share):
-            raise NamelangError(f"{source}: the share of {label!r} is {share!r}, not a number")
+            raise NamelangError(
+                f"{literal(source)}: the share of {literal(label)!r} is {literal(repr(share))}, not a number"
+            )
         if share < 0:
-            raise NamelangError(f"{source}: the share of {label!r} is negative ({share})")
+            raise NamelangError(f"{literal(source)}: the share of {literal(label)!r} is negative ({share})")
     if sum(mapping.values()) <= 0:
-        raise NamelangError(f"{source}: the shares are all zero")
+        raise NamelangError(f"{literal(source)}: the shares are all zero")
     return normalized([mapping.get(label, 0.0) for label in labels])
 
 
@@ -130,15 +134,15 @@ def read_prior_file(path: str | Path, labels: list[str]) -> np.ndarray:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise NamelangError(f"no prior file {path}") from None
+        raise NamelangError(f"no prior file {literal(path)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NamelangError(
-            f"cannot read the prior file {path}: {getattr(exc, 'strerror', None) or exc}"
+            f"cannot read the prior file {literal(path)}: {literal(getattr(exc, 'strerror', None) or exc)}"
         ) from None
     try:
         mapping = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NamelangError(f"{path} is not valid JSON: {exc}") from None
+        raise NamelangError(f"{literal(path)} is not valid JSON: {literal(exc)}") from None
     return prior_from_mapping(mapping, labels, str(path))
 
 
@@ -224,7 +228,9 @@ def parse_prior(
     if value == "estimate":
         return Prior("estimate")
     if not isinstance(value, (str, Path)):
-        raise NamelangError(f"{{prior}} must be train, uniform, estimate or label -> share, not {value!r}")
+        raise NamelangError(
+            f"{{prior}} must be train, uniform, estimate or label -> share, not {literal(repr(value))}"
+        )
     if sources and not _looks_like_a_path(value) and str(value) in sources:
         where = f"the model card's prior of source {value!r}"
         return Prior("source", prior_from_mapping(sources[str(value)], labels, where), str(value), trained)
@@ -236,16 +242,14 @@ def parse_prior(
 
 def _unknown_prior(value, sources: dict | None, files: bool) -> str:
     """One line: what a prior can be for this model, and that `value` is none of it."""
-    named = f"a source the model was trained on ({', '.join(sources)})" if sources else None
+    named = f"a source the model was trained on ({literal(', '.join(sources))})" if sources else None
     choices = ["train", "uniform", "estimate", *([named] if named else [])]
     choices.append("a JSON file" if files else "{language: share}")
     stored = "" if sources else " (this model stores no source priors)"
     what = "file or source" if files and sources else ("file" if files else "source")
     close = get_close_matches(str(value), ["train", "uniform", "estimate", *(sources or ())], n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return (
-        f"{{prior}} takes {', '.join(choices[:-1])} or {choices[-1]}{stored}; no {what} {str(value)!r}{hint}"
-    )
+    hint = f"; did you mean {literal(close[0])!r}?" if close else ""
+    return f"{{prior}} takes {', '.join(choices[:-1])} or {choices[-1]}{stored}; no {what} {literal(str(value))!r}{hint}"
 
 
 def reweight(probs: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -293,7 +293,6 @@ def test_a_users_text_that_spells_an_option_is_inserted_as_written(invoke, tmp_p
     assert "--prior" not in split.stderr + removed.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="tagging.py:58 inserts the column as it is: the lead escapes it")
 def test_a_column_that_spells_an_option_is_named_as_written(invoke, tmp_path):
     table = tmp_path / "people.csv"
     table.write_text("name\nSatoshi\n", encoding="utf-8")

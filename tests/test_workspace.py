@@ -50,17 +50,15 @@ def test_the_order_given_env_local_user(user_data, tmp_path, monkeypatch):
 
 
 def test_a_command_resolves_the_workspace_once_and_passes_it_on(user_data, tmp_path):
-    """`cli/options.workspace` gives the command its Workspace; no command but predict (`options.start`,
-    the folder alone) builds one itself."""
+    """`cli/options.workspace` gives the command its Workspace; no command builds one itself."""
     from namelang.cli import options
     from namelang.workspace import Workspace
 
     assert options.workspace(tmp_path / "given", True, False) == Workspace(tmp_path / "given")
     assert options.workspace(None, True, False) == Workspace(user_data)
-    assert options.start(tmp_path / "given", True, False) == tmp_path / "given"
     cli = Path(options.__file__).parent
     building = sorted(p.name for p in cli.glob("*.py") if "Workspace(" in p.read_text(encoding="utf-8"))
-    assert building == ["options.py", "predict.py"]
+    assert building == ["options.py"]
 
 
 def test_a_trained_model_is_found_from_any_folder(tiny_trained, user_data, invoke, tmp_path):

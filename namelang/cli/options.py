@@ -99,11 +99,6 @@ def workspace(home: Path | None, quiet: bool, verbose: bool) -> Workspace:
     return Workspace(home)
 
 
-def start(home: Path | None, quiet: bool, verbose: bool) -> Path:
-    """`workspace(...)`'s folder: cli/predict.py's way in, until it takes the Workspace."""
-    return workspace(home, quiet, verbose).home
-
-
 def note_default_model(home: Path, clf) -> None:
     """On stderr, when the default model that `clf` is was chosen before the model trained last: which
     one runs, and how to switch."""

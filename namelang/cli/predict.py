@@ -258,9 +258,8 @@ class PredictArgs:
 def predict_cmd(args: PredictArgs) -> None:
     """Guess the language of names: arguments, stdin, or a table's column (every row kept, in order)."""
     from namelang.errors import NamelangError
-    from namelang.workspace import Workspace
 
-    home = Workspace(options.start(args.home, args.quiet, args.verbose))  # resolved once, here
+    home = options.workspace(args.home, args.quiet, args.verbose)
     options.one_blas_thread()
     fmt = args.fmt
     if fmt in (None, Format.auto):

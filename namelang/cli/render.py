@@ -64,7 +64,7 @@ def _naming_stdout() -> Iterator[None]:
 
 
 class Output:
-    """Where output goes and how it looks; `out` below is the one instance, set up by `options.start`."""
+    """Where output goes and how it looks; `out` below is the one instance, set up by `options.workspace`."""
 
     def __init__(self, quiet: bool = False, verbose: bool = False):
         self.quiet, self.verbose = quiet, verbose

@@ -13,6 +13,18 @@ TEXT_SUFFIX = ".txt"
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab"}
 
 
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name; one line for a codec Python does not know."""
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise NamelangError(
+            f"{{encoding={literal(encoding)}}}: unknown encoding; e.g. utf-8, latin-1, cp1252"
+        ) from None
+
+
 @dataclass
 class Corpus:
     """Raw (name, label) rows as read, before normalisation or deduplication."""
@@ -28,18 +40,6 @@ class LabelCount:
     label: str
     lines: int
     distinct: int
-
-
-def check_encoding(encoding: str) -> str:
-    """The codec's canonical name; an unknown one is the user's mistake."""
-    import codecs
-
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        raise NamelangError(
-            f"{{encoding={literal(encoding)}}}: unknown encoding; e.g. utf-8, latin-1, cp1252"
-        ) from None
 
 
 def decode_utf8(data: bytes, path: Path, encoding: str = "utf-8") -> str:

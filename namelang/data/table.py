@@ -16,22 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from namelang.data.corpus import sniff_delimiter
-from namelang.errors import NamelangError
+from namelang.data.corpus import check_encoding, sniff_delimiter
+from namelang.errors import NamelangError, literal
 
 SNIFF_BYTES = 64 * 1024
 LINE_SUFFIXES = {".txt", ".lst"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 PARQUET_MAGIC = b"PAR1"
 PARQUET_INSTALL = 'reading and writing Parquet needs pyarrow: pip install "namelang[parquet]"'
-
-
-def check_encoding(encoding: str) -> str:
-    """The codec's canonical name; one line for a codec Python does not know."""
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        raise NamelangError(f"unknown encoding {encoding!r} (try utf-8, latin-1 or cp1252)") from None
 
 
 def import_pyarrow():
@@ -67,13 +59,13 @@ class CheckedStream(io.RawIOBase):
             before = codecs.decode(held + block[: max(0, exc.start - len(held))], self.encoding, "ignore")
             line = self.lines + before.count("\n") + 1
             raise NamelangError(
-                f"{self.label}: line {line} is not valid {self.encoding.upper()}; "
+                f"{literal(self.label)}: line {line} is not valid {literal(self.encoding.upper())}; "
                 "pass {encoding} if the file uses another (e.g. {encoding=latin-1})"
             ) from None
         nul = text.find("\0")
         if nul >= 0:
             raise NamelangError(
-                f"{self.label}: line {self.lines + text[:nul].count(chr(10)) + 1} has a NUL byte"
+                f"{literal(self.label)}: line {self.lines + text[:nul].count(chr(10)) + 1} has a NUL byte"
             )
         self.lines += text.count("\n")
 
@@ -155,7 +147,7 @@ def is_parquet(source: str | Path) -> bool:
 def open_table(source: str | Path, encoding: str = "utf-8", lines: bool = False):
     """An `InputTable` or `ParquetTable` for a path, or `-` for stdin (`lines`: one name per line)."""
     if str(source) != "-" and not Path(source).is_file():
-        raise NamelangError(f"no such file: {source}")
+        raise NamelangError(f"no such file: {literal(source)}")
     if is_parquet(source):
         return open_parquet(Path(source))
     return open_input(source, encoding, lines)
@@ -166,7 +158,7 @@ def open_parquet(path: Path) -> ParquetTable:
     try:
         return ParquetTable(pa.parquet.ParquetFile(path), str(path))
     except (pa.ArrowException, OSError) as exc:
-        raise NamelangError(f"{path}: cannot read as Parquet: {exc}") from exc
+        raise NamelangError(f"{literal(path)}: cannot read as Parquet: {literal(exc)}") from exc
 
 
 def open_input(source: str | Path, encoding: str = "utf-8", lines: bool = False) -> InputTable:
@@ -177,7 +169,7 @@ def open_input(source: str | Path, encoding: str = "utf-8", lines: bool = False)
     else:
         path = Path(source)
         if not path.is_file():
-            raise NamelangError(f"no such file: {path}")
+            raise NamelangError(f"no such file: {literal(path)}")
         raw, label, total, suffix = open(path, "rb"), str(path), path.stat().st_size, path.suffix.lower()
     head = raw.read(SNIFF_BYTES)
     if encoding in ("utf-8", "utf-8-sig") and head.startswith(codecs.BOM_UTF8):
@@ -242,10 +234,10 @@ def _chunks(table: InputTable, chunksize: int) -> Iterator:
         )
         yield from reader
     except pd.errors.EmptyDataError as exc:
-        raise NamelangError(f"{table.label} is empty") from exc
+        raise NamelangError(f"{literal(table.label)} is empty") from exc
     except pd.errors.ParserError as exc:
         raise NamelangError(
-            f"{table.label}: cannot parse as a table: {str(exc).strip().splitlines()[0]}"
+            f"{literal(table.label)}: cannot parse as a table: {literal(str(exc).strip().splitlines()[0])}"
         ) from exc
 
 
@@ -264,4 +256,4 @@ def line_chunks(lines, chunksize: int, label: str, column: str = "name") -> Iter
     if batch:
         yield pd.DataFrame({column: batch})
     if not seen:
-        raise NamelangError(f"{label} is empty: no names to score")
+        raise NamelangError(f"{literal(label)} is empty: no names to score")

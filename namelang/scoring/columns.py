@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 LABEL, PROBABILITY, SET, PATH = "label", "probability", "set", "path"
 PREDICTION_SET = "prediction_set"
@@ -80,7 +80,7 @@ class PredictionColumns:
         clash = [c for c in self.names if c in header]
         if clash:
             raise NamelangError(
-                f"the input already has a column {clash[0]!r}; pass {{prefix}} (e.g. {{prefix=ml_}}) "
+                f"the input already has a column {literal(clash[0])!r}; pass {{prefix}} (e.g. {{prefix=ml_}}) "
                 "to rename the added ones"
             )
         if fmt in RECORD_FORMATS and PREDICTIONS in header:

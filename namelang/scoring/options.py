@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from namelang.errors import NamelangError
+from namelang.errors import NamelangError, literal
 
 DEFAULT_CHUNK = 65536
 # Distinct names whose probabilities are kept across chunks: 200,000 x 18 labels x 4 bytes = 14 MB.
@@ -39,11 +39,13 @@ class ScoreOptions:
 
     def __post_init__(self):
         if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
-            raise NamelangError(f"{{top_k}} must be a whole number of at least 1, not {self.top_k!r}")
+            raise NamelangError(
+                f"{{top_k}} must be a whole number of at least 1, not {literal(repr(self.top_k))}"
+            )
         if not _number(self.min_prob) or not 0.0 <= self.min_prob <= 1.0:
-            raise NamelangError(f"{{min_prob}} must be between 0 and 1, not {self.min_prob!r}")
+            raise NamelangError(f"{{min_prob}} must be between 0 and 1, not {literal(repr(self.min_prob))}")
         if self.coverage is not None and (not _number(self.coverage) or not 0.0 < self.coverage < 1.0):
-            raise NamelangError(f"{{coverage}} must be between 0 and 1, not {self.coverage!r}")
+            raise NamelangError(f"{{coverage}} must be between 0 and 1, not {literal(repr(self.coverage))}")
         if self.prior is None:
             object.__setattr__(self, "prior", PRIOR_TRAIN)
 

@@ -12,6 +12,7 @@ the client by `merge_seen` into what `Adjustment.settled` and `Adjustment.mix` t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import tempfile
@@ -50,8 +51,9 @@ class ModelPayload:
     def labels(self) -> list[str]:
         return list(self.card.labels)
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
+        """The files' identity (which cached Classifier a worker reuses), hashed once per payload."""
         sha = hashlib.sha256()
         for relative in sorted(self.files):
             sha.update(relative.encode() + b"\0" + hashlib.sha256(self.files[relative]).digest())
