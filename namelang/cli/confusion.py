@@ -90,7 +90,7 @@ def pairs_table(pairs: list[dict]):
 
 
 @dataclass(frozen=True)
-class ConfusionArgs:
+class ConfusionArgs(options.CommonArgs):
     model: options.Model = None
     split: options.Split = "test"
     normalize: Annotated[Normalize, typer.Option("--normalize", help="Divide by row, column or total.")] = (
@@ -103,9 +103,6 @@ class ConfusionArgs:
     top: Annotated[int, typer.Option("--top", min=0, help="How many most-confused pairs to list.")] = 10
     fmt: ConfusionFormat = Format.auto
     device: options.Device = "auto"
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
     def figure(self) -> Path | None:
         """--output as a PNG path: a name without a suffix gets `.png`."""
@@ -121,7 +118,7 @@ def confusion_cmd(args: ConfusionArgs) -> None:
     from namelang.evaluation import confusion, most_confused, score
     from namelang.inference import Classifier
 
-    workspace = options.workspace(args.home, args.quiet, args.verbose)
+    workspace = args.start()
     fmt = out.resolve(args.fmt, Format.csv, allowed=(Format.table, Format.csv, Format.json))
     png = args.figure()
     for path in (png, args.csv):

@@ -11,7 +11,7 @@ from namelang.cli import options, render
 
 
 @dataclass(frozen=True)
-class EnsembleArgs:
+class EnsembleArgs(options.CommonArgs):
     members: Annotated[list[str], typer.Argument(help="Two or more models (store names or folders).")] = ...
     name: Annotated[str, typer.Option("--name", help="Name of the new ensemble model.")] = ...
     force: Annotated[bool, typer.Option("--force", help="Replace a model of that name.")] = False
@@ -19,9 +19,6 @@ class EnsembleArgs:
         bool, typer.Option("--default/--no-default", help="Make the ensemble the store's default.")
     ] = False
     device: options.Device = "auto"
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
 
 @options.takes(EnsembleArgs)
@@ -31,7 +28,7 @@ def ensemble_cmd(args: EnsembleArgs) -> None:
     from namelang.models.store import ModelStore
     from namelang.training.ensemble import create
 
-    workspace = options.workspace(args.home, args.quiet, args.verbose)
+    workspace = args.start()
     built = create(workspace, args.members, args.name, force=args.force, device=args.device)
     if args.make_default:
         ModelStore(workspace).set_default(built.name)

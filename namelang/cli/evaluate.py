@@ -93,7 +93,7 @@ def prior_step(clf, prior: str):
 
 
 @dataclass(frozen=True)
-class EvaluateArgs:
+class EvaluateArgs(options.CommonArgs):
     model: Annotated[
         list[str] | None,
         typer.Option(
@@ -115,16 +115,13 @@ class EvaluateArgs:
     ] = "train"
     fmt: EvaluateFormat = Format.auto
     device: options.Device = "auto"
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
 
 def evaluate_cmd(args: EvaluateArgs) -> None:
     """Score models on a labelled split: accuracy, macro-F1, top-3, log-loss, calibration, per label."""
     from namelang.data.split import read_split
 
-    workspace = options.workspace(args.home, args.quiet, args.verbose)
+    workspace = args.start()
     names, labels, path = read_split(workspace.home, args.split)
     reports = [model_report(ref, workspace, args, (names, labels, path)) for ref in args.model or [None]]
     fmt = out.resolve(args.fmt, Format.json)

@@ -22,22 +22,15 @@ models_app = typer.Typer(help="List and manage trained models.", invoke_without_
 
 
 @dataclass(frozen=True)
-class _ListArgs:
+class _ListArgs(options.CommonArgs):
     """The group's options (`namelang models` lists), which its subcommands take too (`ctx.obj`)."""
 
     fmt: ModelsFormat = Format.auto
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
 
 @dataclass(frozen=True)
-class _StoreArgs:
+class _StoreArgs(options.CommonArgs):
     """The options of a subcommand that names a model: given after it, or before it to the group."""
-
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
 
 @dataclass(frozen=True)

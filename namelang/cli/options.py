@@ -142,6 +142,19 @@ def one_blas_thread() -> None:
         os.environ.setdefault(variable, "1")
 
 
+@dataclasses.dataclass(frozen=True)
+class CommonArgs:
+    """The options every command's record ends with (`takes` lists them last in its --help)."""
+
+    home: Home = None
+    quiet: Quiet = False
+    verbose: Verbose = False
+
+    def start(self) -> Workspace:
+        """Set the output mode, then resolve the workspace, once (`workspace`)."""
+        return workspace(self.home, self.quiet, self.verbose)
+
+
 def takes(record: type) -> Callable[[Callable], Callable]:
     """A command whose options are the fields of the dataclass `record`: Typer reads each field's
     `Annotated[type, typer.Option(...)]` and default, and the function receives one record.
@@ -150,9 +163,11 @@ def takes(record: type) -> Callable[[Callable], Callable]:
     and passed in tests, and the same field names serve the library's own records. A function that
     also names `ctx` gets Click's context (to ask which options were given on the command line)."""
     hints = typing.get_type_hints(record, include_extras=True)
+    common = {f.name for f in dataclasses.fields(CommonArgs)}
+    ordered = sorted(dataclasses.fields(record), key=lambda f: f.name in common)  # stable: own, then common
     fields = [
         inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
-        for f in dataclasses.fields(record)
+        for f in ordered
     ]
 
     def wrap(run: Callable) -> Callable:

@@ -138,7 +138,7 @@ IO, SCORING, SUMMARY, DASK = "Input and output", "Scoring", "Summary (--summary)
 
 
 @dataclass(frozen=True)
-class PredictArgs:
+class PredictArgs(options.CommonArgs):
     """`namelang predict`'s arguments and options (`options.takes`): one record, built in tests too."""
 
     names: Annotated[
@@ -249,9 +249,6 @@ class PredictArgs:
     model: options.Model = None
     device: options.Device = "auto"
     threads: options.Threads = None
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
 
 @options.takes(PredictArgs)
@@ -259,7 +256,7 @@ def predict_cmd(args: PredictArgs) -> None:
     """Guess the language of names: arguments, stdin, or a table's column (every row kept, in order)."""
     from namelang.errors import NamelangError
 
-    home = options.workspace(args.home, args.quiet, args.verbose)
+    home = args.start()
     options.one_blas_thread()
     fmt = args.fmt
     if fmt in (None, Format.auto):

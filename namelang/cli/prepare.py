@@ -11,7 +11,7 @@ from namelang.cli import options, render
 
 
 @dataclass(frozen=True)
-class PrepareArgs:
+class PrepareArgs(options.CommonArgs):
     sources: Annotated[
         list[str] | None,
         typer.Argument(
@@ -41,9 +41,6 @@ class PrepareArgs:
     ascii_only: Annotated[
         bool, typer.Option("--ascii", help="Reduce names to ASCII letters, as the tutorial's unicodeToAscii.")
     ] = False
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
 
 @options.takes(PrepareArgs)
@@ -54,7 +51,7 @@ def prepare_cmd(args: PrepareArgs) -> None:
     from namelang.data.split import check_fractions, prepare
     from namelang.errors import NamelangError, literal
 
-    workspace = options.workspace(args.home, args.quiet, args.verbose)
+    workspace = args.start()
     check_fractions(args.val, args.test)
     sources = args.sources
     if not sources:

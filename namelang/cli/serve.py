@@ -13,7 +13,7 @@ INSTALL_HINT = 'the server needs FastAPI and uvicorn: pip install "namelang[serv
 
 
 @dataclass(frozen=True)
-class ServeArgs:
+class ServeArgs(options.CommonArgs):
     model: options.Model = None
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on; 0.0.0.0 opens it to the network.")
@@ -26,9 +26,6 @@ class ServeArgs:
     cache: Annotated[
         int, typer.Option("--cache", min=0, help="Distinct names whose answers are kept; 0: none.")
     ] = 100_000
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
 
 @options.takes(ServeArgs)
@@ -36,7 +33,7 @@ def serve_cmd(args: ServeArgs) -> None:
     """Serve predictions over HTTP: /v1/predict, /v1/models, /healthz, /readyz; docs at /docs."""
     from namelang.errors import NamelangError
 
-    workspace = options.workspace(args.home, args.quiet, args.verbose)
+    workspace = args.start()
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401

@@ -120,7 +120,7 @@ def _option(panel: str, flags: str, help: str | None = None, **more):
 
 
 @dataclass(frozen=True)
-class TrainArgs:
+class TrainArgs(options.CommonArgs):
     """The options of `namelang train`, by the names the library's spec and TrainConfig use."""
 
     arch: Annotated[
@@ -170,9 +170,6 @@ class TrainArgs:
     ] = None  # fmt: skip
     force: Annotated[bool, _option(RUN, "--force", "Replace a model of that name.")] = False
     device: options.Device = "auto"
-    home: options.Home = None
-    quiet: options.Quiet = False
-    verbose: options.Verbose = False
 
     def spec(self):
         """The architecture's spec with the options as given (None: the architecture's default)."""
@@ -191,7 +188,7 @@ def train_cmd(args: TrainArgs, ctx: typer.Context) -> None:
     """Train a model on <home>/prepared/ and save it to <home>/models/<name>/."""
     from namelang.extras import import_sklearn, import_torch
 
-    workspace = options.workspace(args.home, args.quiet, args.verbose)
+    workspace = args.start()
     import_torch()  # before training starts (it needs torch): one line saying what to install
     import_sklearn("training needs scikit-learn")
     from namelang import training
