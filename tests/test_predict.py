@@ -345,7 +345,7 @@ def test_names_in_capitals_or_small_letters_reach_the_network_capitalised():
 
 def test_a_parquet_list_column_goes_through_json_as_before(invoke, tmp_path):
     """A nested Parquet cell (a list) is a value of its own column in JSON output; the new encoder
-    compared it with itself (`v != v` on an array) and failed with 'unexpected ValueError'."""
+    compared it with itself (`v != v` on an array) and failed with 'unexpected ValueError'; so did CSV."""
     import json
 
     pd = pytest.importorskip("pandas")
@@ -358,6 +358,11 @@ def test_a_parquet_list_column_goes_through_json_as_before(invoke, tmp_path):
     assert [r["name"] for r in rows] == ["Satoshi", "Silva", None]
     assert rows[0]["l"] != rows[1]["l"] and rows[2]["l"] is None
     assert rows[0]["predictions"][0]["label"]
+    as_csv = invoke("predict", "-i", src, "-f", "csv", "-k", "1")  # the same cells, compared as CSV
+    assert as_csv.exit_code == 0, as_csv.output
+    assert as_csv.stdout.splitlines()[1].startswith("Satoshi,[1 2],") and as_csv.stdout.splitlines()[
+        3
+    ].startswith(",,")
 
 
 def test_an_input_column_named_predictions_is_refused_for_json_only(invoke, tmp_path):

@@ -104,12 +104,18 @@ def factorize(values) -> tuple[np.ndarray, list]:
     values = values.tolist() if hasattr(values, "tolist") else list(values)
     try:
         index: dict = {}
-        codes = [-1 if _missing(v) else index.setdefault(v, len(index)) for v in values]
+        codes = [-1 if missing(v) else index.setdefault(v, len(index)) for v in values]
         return np.asarray(codes, dtype=np.int64), list(index)
     except TypeError:  # unhashable cells (nested Parquet values: lists, arrays, dicts)
         return np.arange(len(values), dtype=np.int64), values
 
 
-def _missing(value) -> bool:
-    """None or a float NaN; any other cell (a nested list or array from Parquet too) is a value."""
-    return value is None or (isinstance(value, float) and value != value)
+def missing(value) -> bool:
+    """None or a value unequal to itself (NaN, NaT); a nested cell (a list or array from Parquet), whose
+    comparison is not one truth value, is a value."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):
+        return False

@@ -19,7 +19,7 @@ import json
 import numpy as np
 
 from namelang.scoring.adjust import SET_SEPARATOR
-from namelang.scoring.cells import Cells, factorize
+from namelang.scoring.cells import Cells, factorize, missing
 from namelang.scoring.columns import PREDICTIONS, SET, PredictionColumns
 
 NULL_PAIR = '{"label": null, "probability": null}'  # the first prediction of a name below min_prob
@@ -100,7 +100,7 @@ def csv_cells(values) -> list | None:
     if hasattr(values, "hasnans") and not values.hasnans:
         return values.tolist()
     values = values.tolist() if hasattr(values, "tolist") else values
-    return ["" if v is None or v != v else v for v in values]
+    return ["" if missing(v) else v for v in values]
 
 
 def names_json(classifier, names: list, probs, options, adjustment=None) -> list[str]:
