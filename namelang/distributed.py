@@ -314,8 +314,8 @@ class _Job:
 def _job(source, output, column, model, options, table, summary) -> _Job:
     """Everything checked that can be before a cluster starts: the parts, the column, the output, the
     model, the added columns and the prior and coverage asked for."""
-    from namelang.data.parts import plan_input
     from namelang.data.corpus import check_encoding
+    from namelang.data.parts import plan_input
     from namelang.tagging import resolve_column
 
     options, table = options or ScoreOptions(), table or TableOptions()

@@ -284,6 +284,17 @@ def score_options(args: PredictArgs) -> ScoreOptions:
                         coverage=args.coverage, explain=args.explain)  # fmt: skip
 
 
+def table_options(args: PredictArgs) -> TableOptions:
+    """The flags that say how the table is read and written (an opened table keeps its encoding)."""
+    fmt = None if args.fmt in (None, Format.table) else args.fmt.value
+    return TableOptions(fmt=fmt, encoding=args.encoding, batch_size=args.batch_size)
+
+
+def mix_options(args: PredictArgs) -> MixOptions | None:
+    """--summary's bootstrap, or None when no summary is asked for."""
+    return MixOptions(bootstrap=args.bootstrap, seed=args.seed) if _summarised(args) else None
+
+
 def _summarised(args: PredictArgs) -> bool:
     return args.summary or args.summary_output is not None
 
@@ -327,10 +338,8 @@ def _predict_local(args: PredictArgs, scoring: ScoreOptions) -> None:
             column=table.header[position],
             model=clf,
             options=scoring,
-            table=TableOptions(
-                fmt=None if args.fmt in (None, Format.table) else args.fmt.value, batch_size=args.batch_size
-            ),
-            summary=MixOptions(bootstrap=args.bootstrap, seed=args.seed) if _summarised(args) else None,
+            table=table_options(args),
+            summary=mix_options(args),
             progress=None if progress is None else _progress_callback(progress, clf.name, started),
         )
     if isinstance(sink, TableSink):
@@ -394,10 +403,8 @@ def _predict_dask(args: PredictArgs, scoring: ScoreOptions) -> None:
             column=args.column,
             model=ModelPayload.load(args.model, args.home),
             options=scoring,
-            table=TableOptions(
-                fmt=None if args.fmt in (None, Format.table) else args.fmt.value, encoding=args.encoding
-            ),
-            summary=MixOptions(bootstrap=args.bootstrap, seed=args.seed) if _summarised(args) else None,
+            table=table_options(args),
+            summary=mix_options(args),
             cluster=DaskOptions(
                 scheduler=args.scheduler, blocksize=args.blocksize, on_connect=connected, progress=advance
             ),
