@@ -60,9 +60,11 @@ def train(network: Network, config: TrainConfig, prepared: Prepared, device, cal
     """The epochs: on the train split (plus the teacher's perturbed copies when distilling)."""
     from namelang.training.distill import distillation_set
 
-    train_data, val_data = (prepared.encoded(s, network.alphabet) for s in ("train", "val"))
-    if config.teacher:
+    if config.teacher:  # the train split with the teacher's soft targets (read once, in there)
         train_data = distillation_set(prepared, config, network.alphabet)
+    else:
+        train_data = prepared.encoded("train", network.alphabet)
+    val_data = prepared.encoded("val", network.alphabet)
     labels = len(prepared.labels)
     result = fit(network.module, train_data, val_data, labels, config, device, callbacks, network.resumed)
     return Trained(network, config, result, train_data, val_data)
